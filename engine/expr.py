@@ -1,0 +1,672 @@
+"""Expressions: a whitelisted syntax tree, float evaluation that never raises,
+symbolic derivatives and printing.
+
+An expression is parsed with :mod:`ast` and converted, node by node, into the
+small frozen tree below; anything outside the whitelist is refused with a
+:class:`GraphError`. Nothing is ever passed to ``eval`` or ``exec``.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping, Union
+
+from engine.errors import GraphError
+
+MAX_EXPR_CHARS = 10_000
+"""Longest expression accepted, checked before parsing (long input makes ``ast`` fail hard)."""
+MAX_DEPTH = 200
+"""Deepest syntax tree accepted, counting parentheses and operator chains."""
+
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
+FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")
+"""Functions a graph file may call, each of one argument."""
+FORMULA_FUNCTIONS = ("step", "sign")
+"""Functions that appear only in derivative formulas: relu' and abs'."""
+
+
+# --------------------------------------------------------------------------- tree
+
+
+@dataclass(frozen=True, slots=True)
+class Num:
+    """A number; always a float."""
+
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A reference to an input or a node."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Const:
+    """``pi`` or ``e``."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Neg:
+    """Unary minus."""
+
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Bin:
+    """A binary operation: one of ``+ - * / **``."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A call of one of :data:`FUNCTIONS` (or, in formulas, ``step``/``sign``)."""
+
+    func: str
+    arg: Expr
+
+
+Expr = Union[Num, Name, Const, Neg, Bin, Call]
+
+ZERO = Num(0.0)
+ONE = Num(1.0)
+
+
+def names(expr: Expr) -> tuple[str, ...]:
+    """The distinct names an expression uses, in order of first appearance."""
+    seen: dict[str, None] = {}
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Name):
+            seen.setdefault(e.id, None)
+        elif isinstance(e, Neg):
+            stack.append(e.operand)
+        elif isinstance(e, Bin):
+            stack.append(e.right)
+            stack.append(e.left)
+        elif isinstance(e, Call):
+            stack.append(e.arg)
+    return tuple(seen)
+
+
+def walk(expr: Expr) -> Iterator[Expr]:
+    """Every sub-expression, outermost first."""
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        yield e
+        if isinstance(e, Neg):
+            stack.append(e.operand)
+        elif isinstance(e, Bin):
+            stack.append(e.right)
+            stack.append(e.left)
+        elif isinstance(e, Call):
+            stack.append(e.arg)
+
+
+# --------------------------------------------------------------------------- parsing
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
+_FORBIDDEN_OPS = {
+    ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitOr: "|", ast.BitAnd: "&", ast.BitXor: "^",
+}
+_CONSTRUCTS = {
+    ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Compare: "comparisons",
+    ast.BoolOp: "'and'/'or'", ast.Lambda: "lambdas", ast.IfExp: "'if'/'else'",
+    ast.List: "lists", ast.Tuple: "tuples", ast.Dict: "dicts", ast.Set: "sets",
+    ast.ListComp: "comprehensions", ast.SetComp: "comprehensions", ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions", ast.JoinedStr: "strings", ast.NamedExpr: "':='",
+    ast.Starred: "'*' unpacking", ast.Await: "'await'", ast.Yield: "'yield'",
+    ast.YieldFrom: "'yield'", ast.Slice: "slices",
+}
+
+
+def _max_paren_depth(text: str) -> int:
+    depth = best = 0
+    for ch in text:
+        if ch in "([{":
+            depth += 1
+            best = max(best, depth)
+        elif ch in ")]}":
+            depth -= 1
+    return best
+
+
+def _ast_depth(tree: ast.AST) -> int:
+    best = 0
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        best = max(best, depth)
+        if best > MAX_DEPTH:
+            return best
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return best
+
+
+def parse(text: str) -> Expr:
+    """Parse expression text in graph-file syntax into an :data:`Expr`.
+
+    ``^`` is read as ``**``. Raises :class:`GraphError` (without a line; the
+    caller knows where the text came from) for anything not whitelisted.
+    """
+    if not isinstance(text, str):
+        raise GraphError("an expression must be text")
+    if len(text) > MAX_EXPR_CHARS:
+        raise GraphError(f"expression is too long ({len(text):,} characters; at most {MAX_EXPR_CHARS:,})")
+    if not text.strip():
+        raise GraphError("expression is empty")
+    for ch in text:
+        if ord(ch) > 127 or (ord(ch) < 32 and ch not in "\t\n\r"):
+            raise GraphError(f"character {ch!r} is not allowed in an expression")
+    if _max_paren_depth(text) > MAX_DEPTH // 2:
+        raise GraphError(f"expression is nested too deeply (more than {MAX_DEPTH // 2} parentheses)")
+    source = text.replace("^", "**").strip()
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as err:
+        where = f" at column {err.offset}" if err.offset else ""
+        raise GraphError(f"syntax error in {text.strip()!r}{where}") from None
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        raise GraphError(f"expression {_short(text)!r} is too long or too deep to read") from None
+    if _ast_depth(tree) > MAX_DEPTH:
+        raise GraphError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)")
+    return _convert(tree.body, source)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _convert(node: ast.AST, source: str) -> Expr:
+    def piece() -> str:
+        return _short(ast.get_source_segment(source, node) or type(node).__name__)
+
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise GraphError(f"{piece()!r} is not allowed: an expression holds numbers, names, + - * / ** and functions")
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise GraphError(f"number {piece()!r} is too large")
+        return Num(number)
+    if isinstance(node, ast.Name):
+        if not NAME_RE.match(node.id):
+            raise GraphError(f"{node.id!r} is not a valid name")
+        if node.id in CONSTANTS:
+            return Const(node.id)
+        if node.id in FUNCTIONS or node.id in FORMULA_FUNCTIONS:
+            raise GraphError(f"{node.id!r} is a function: write {node.id}(...)")
+        return Name(node.id)
+    if isinstance(node, ast.BinOp):
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            symbol = _FORBIDDEN_OPS.get(type(node.op), type(node.op).__name__)
+            raise GraphError(f"operator {symbol!r} is not allowed (in {piece()!r})")
+        return Bin(op, _convert(node.left, source), _convert(node.right, source))
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.USub):
+            return Neg(_convert(node.operand, source))
+        if isinstance(node.op, ast.UAdd):
+            return _convert(node.operand, source)
+        symbol = {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), type(node.op).__name__)
+        raise GraphError(f"operator {symbol!r} is not allowed (in {piece()!r})")
+    if isinstance(node, ast.Call):
+        func = node.func
+        if not isinstance(func, ast.Name):
+            raise GraphError(f"{piece()!r} is not allowed: only the functions {', '.join(FUNCTIONS)} can be called")
+        if func.id not in FUNCTIONS:
+            raise GraphError(f"unknown function {func.id!r}: the functions are {', '.join(FUNCTIONS)}")
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise GraphError(f"{func.id!r} takes exactly one argument (in {piece()!r})")
+        return Call(func.id, _convert(node.args[0], source))
+    construct = _CONSTRUCTS.get(type(node), type(node).__name__)
+    raise GraphError(f"{piece()!r} is not allowed ({construct})")
+
+
+# --------------------------------------------------------------------------- evaluation
+
+_INF = math.inf
+_NAN = math.nan
+
+
+def _isfinite(x: float) -> bool:
+    return x - x == 0.0
+
+
+def _div(a: float, b: float) -> float:
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0.0 or a != a:
+            return _NAN
+        return math.copysign(_INF, a) * math.copysign(1.0, b)
+
+
+def _pow(a: float, b: float) -> float:
+    try:
+        r = a ** b
+    except ZeroDivisionError:  # 0 ** negative
+        return _INF
+    except OverflowError:
+        odd = b == int(b) and int(b) % 2 == 1 if _isfinite(b) else False
+        return -_INF if (a < 0 and odd) else _INF
+    if isinstance(r, complex):
+        return _NAN
+    return r
+
+
+def _exp(a: float) -> float:
+    try:
+        return math.exp(a)
+    except OverflowError:
+        return _INF
+
+
+def _log(a: float) -> float:
+    if a > 0.0:
+        return math.log(a)
+    if a == 0.0:
+        return -_INF
+    return _NAN
+
+
+def _sqrt(a: float) -> float:
+    return math.sqrt(a) if a >= 0.0 else _NAN
+
+
+def _trig(f: Callable[[float], float]) -> Callable[[float], float]:
+    def g(a: float) -> float:
+        try:
+            return f(a)
+        except (ValueError, OverflowError):
+            return _NAN
+
+    return g
+
+
+def _sigmoid(a: float) -> float:
+    if a >= 0.0:
+        return 1.0 / (1.0 + math.exp(-a))
+    if a < 0.0:
+        z = _exp(a)
+        return z / (1.0 + z)
+    return _NAN
+
+
+def _relu(a: float) -> float:
+    return a if a > 0.0 or a != a else 0.0
+
+
+def _step(a: float) -> float:
+    if a != a:
+        return _NAN
+    return 1.0 if a > 0.0 else 0.0
+
+
+def _sign(a: float) -> float:
+    if a != a:
+        return _NAN
+    return 0.0 if a == 0.0 else math.copysign(1.0, a)
+
+
+FUNCTION_IMPL: dict[str, Callable[[float], float]] = {
+    "exp": _exp, "log": _log, "sqrt": _sqrt,
+    "sin": _trig(math.sin), "cos": _trig(math.cos), "tan": _trig(math.tan),
+    "tanh": math.tanh, "sigmoid": _sigmoid, "relu": _relu, "abs": math.fabs,
+    "step": _step, "sign": _sign,
+}
+
+
+def _binary(op: str, a: float, b: float) -> float:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return _div(a, b)
+    return _pow(a, b)
+
+
+def _cause(e: Expr, args: tuple[float, ...], result: float) -> str:
+    """Why an operation on finite numbers gave a non-finite result."""
+    if isinstance(e, Bin):
+        a, b = args
+        if e.op == "/" and b == 0.0:
+            return "division by zero"
+        if e.op == "**":
+            if a == 0.0 and b < 0:
+                return "0 to a negative power"
+            if a < 0 and result != result:
+                return "a negative number to a fractional power"
+        return "overflow"
+    if isinstance(e, Call):
+        (a,) = args
+        if e.func == "log":
+            return "log of 0" if a == 0.0 else "log of a negative number"
+        if e.func == "sqrt":
+            return "sqrt of a negative number"
+    return "overflow"
+
+
+def evaluate(expr: Expr, env: Mapping[str, float], causes: list[str] | None = None) -> float:
+    """The value of ``expr`` with names looked up in ``env``; never raises for arithmetic.
+
+    Non-finite results (nan, ±inf) propagate. When ``causes`` is given, the first
+    operation that turns finite operands into a non-finite result is described there.
+    """
+    if isinstance(expr, Num):
+        return expr.value
+    if isinstance(expr, Name):
+        return float(env[expr.id])
+    if isinstance(expr, Bin):
+        a = evaluate(expr.left, env, causes)
+        b = evaluate(expr.right, env, causes)
+        r = _binary(expr.op, a, b)
+        if causes is not None and not causes and not _isfinite(r) and _isfinite(a) and _isfinite(b):
+            causes.append(f"{_cause(expr, (a, b), r)} in {to_text(expr)!r}")
+        return r
+    if isinstance(expr, Neg):
+        return -evaluate(expr.operand, env, causes)
+    if isinstance(expr, Call):
+        a = evaluate(expr.arg, env, causes)
+        r = FUNCTION_IMPL[expr.func](a)
+        if causes is not None and not causes and not _isfinite(r) and _isfinite(a):
+            causes.append(f"{_cause(expr, (a,), r)} in {to_text(expr)!r}")
+        return r
+    return CONSTANTS[expr.id]
+
+
+def kink_arguments(expr: Expr, env: Mapping[str, float]) -> list[float]:
+    """The argument of every ``relu`` and ``abs`` in ``expr``, evaluated in ``env``."""
+    return [evaluate(e.arg, env) for e in walk(expr) if isinstance(e, Call) and e.func in ("relu", "abs")]
+
+
+# --------------------------------------------------------------------------- simplifying constructors
+
+
+def _is(e: Expr, value: float) -> bool:
+    return isinstance(e, Num) and e.value == value
+
+
+def _fold(value: float) -> Num | None:
+    return Num(value) if _isfinite(value) else None
+
+
+def neg(a: Expr) -> Expr:
+    if isinstance(a, Num):
+        return Num(-a.value) if a.value != 0.0 else ZERO
+    if isinstance(a, Neg):
+        return a.operand
+    if isinstance(a, Bin) and a.op == "-":
+        return sub(a.right, a.left)
+    if isinstance(a, Bin) and a.op in "*/" and isinstance(a.left, Num) and (a.op == "*" or a.left.value < 0):
+        return Bin(a.op, Num(-a.left.value), a.right)
+    return Neg(a)
+
+
+def _split_coefficient(e: Expr) -> tuple[float, Expr]:
+    if isinstance(e, Bin) and e.op == "*" and isinstance(e.left, Num):
+        return e.left.value, e.right
+    return 1.0, e
+
+
+def add(a: Expr, b: Expr) -> Expr:
+    if _is(a, 0.0):
+        return b
+    if _is(b, 0.0):
+        return a
+    if isinstance(a, Num) and isinstance(b, Num) and (n := _fold(a.value + b.value)):
+        return n
+    if isinstance(b, Neg):
+        return sub(a, b.operand)
+    if isinstance(b, Num) and b.value < 0:
+        return sub(a, Num(-b.value))
+    if isinstance(a, Neg):
+        return sub(b, a.operand)
+    ka, ra = _split_coefficient(a)
+    kb, rb = _split_coefficient(b)
+    if ra == rb and not isinstance(ra, Num):
+        return mul(Num(ka + kb), ra)
+    return Bin("+", a, b)
+
+
+def sub(a: Expr, b: Expr) -> Expr:
+    if _is(b, 0.0):
+        return a
+    if _is(a, 0.0):
+        return neg(b)
+    if isinstance(a, Num) and isinstance(b, Num) and (n := _fold(a.value - b.value)):
+        return n
+    if isinstance(b, Neg):
+        return add(a, b.operand)
+    if isinstance(b, Num) and b.value < 0:
+        return add(a, Num(-b.value))
+    if a == b:
+        return ZERO
+    ka, ra = _split_coefficient(a)
+    kb, rb = _split_coefficient(b)
+    if ra == rb and not isinstance(ra, Num):
+        return mul(Num(ka - kb), ra)
+    if isinstance(a, Neg):
+        return neg(add(a.operand, b))
+    return Bin("-", a, b)
+
+
+def mul(a: Expr, b: Expr) -> Expr:
+    if _is(a, 0.0) or _is(b, 0.0):
+        return ZERO
+    if _is(a, 1.0):
+        return b
+    if _is(b, 1.0):
+        return a
+    if isinstance(a, Num) and isinstance(b, Num) and (n := _fold(a.value * b.value)):
+        return n
+    if isinstance(b, Num) and not isinstance(a, Num):
+        a, b = b, a
+    if _is(a, -1.0):
+        return neg(b)
+    if isinstance(a, Neg):
+        return neg(mul(a.operand, b))
+    if isinstance(b, Neg):
+        return neg(mul(a, b.operand))
+    if isinstance(a, Num) and isinstance(b, Bin) and b.op == "*" and isinstance(b.left, Num):
+        if n := _fold(a.value * b.left.value):
+            return mul(n, b.right)
+    if isinstance(a, Num) and isinstance(b, Bin) and b.op == "/" and isinstance(b.left, Num):
+        if n := _fold(a.value * b.left.value):
+            return div(n, b.right)
+    if isinstance(b, Bin) and b.op == "/" and _is(b.left, 1.0):
+        return div(a, b.right)
+    if isinstance(a, Bin) and a.op == "/" and _is(a.left, 1.0):
+        return div(b, a.right)
+    if a == b:
+        return pow_(a, Num(2.0))
+    return Bin("*", a, b)
+
+
+def div(a: Expr, b: Expr) -> Expr:
+    if _is(b, 1.0):
+        return a
+    if _is(a, 0.0):
+        return ZERO
+    if isinstance(a, Num) and isinstance(b, Num) and b.value != 0.0 and (n := _fold(a.value / b.value)):
+        return n
+    if _is(b, -1.0):
+        return neg(a)
+    if isinstance(a, Neg):
+        return neg(div(a.operand, b))
+    if isinstance(a, Num) and a.value < 0:
+        return neg(div(Num(-a.value), b))
+    if isinstance(b, Neg):
+        return neg(div(a, b.operand))
+    if a == b:
+        return ONE
+    return Bin("/", a, b)
+
+
+def pow_(a: Expr, b: Expr) -> Expr:
+    if _is(b, 1.0):
+        return a
+    if _is(b, 0.0):
+        return ONE
+    if isinstance(a, Num) and isinstance(b, Num):
+        value = _pow(a.value, b.value)
+        if _isfinite(value):
+            return Num(value)
+    return Bin("**", a, b)
+
+
+def call(func: str, arg: Expr) -> Expr:
+    return Call(func, arg)
+
+
+# --------------------------------------------------------------------------- derivatives
+
+
+def derivative(expr: Expr, x: str) -> Expr:
+    """The symbolic derivative of ``expr`` with respect to the name ``x``, simplified."""
+    if isinstance(expr, (Num, Const)):
+        return ZERO
+    if isinstance(expr, Name):
+        return ONE if expr.id == x else ZERO
+    if isinstance(expr, Neg):
+        return neg(derivative(expr.operand, x))
+    if isinstance(expr, Bin):
+        a, b = expr.left, expr.right
+        da, db = derivative(a, x), derivative(b, x)
+        if expr.op == "+":
+            return add(da, db)
+        if expr.op == "-":
+            return sub(da, db)
+        if expr.op == "*":
+            return add(mul(da, b), mul(a, db))
+        if expr.op == "/":
+            if _is(db, 0.0):
+                return div(da, b)
+            return sub(div(da, b), div(mul(a, db), pow_(b, Num(2.0))))
+        # power
+        if _is(db, 0.0):
+            return mul(mul(b, pow_(a, sub(b, ONE))), da)
+        if _is(da, 0.0):
+            return mul(mul(expr, call("log", a)), db)
+        return mul(expr, add(mul(db, call("log", a)), div(mul(b, da), a)))
+    # call
+    a = expr.arg
+    da = derivative(a, x)
+    if _is(da, 0.0):
+        return ZERO
+    f = expr.func
+    if f == "exp":
+        outer: Expr = expr
+    elif f == "log":
+        return div(da, a)
+    elif f == "sqrt":
+        return div(da, mul(Num(2.0), expr))
+    elif f == "sin":
+        outer = call("cos", a)
+    elif f == "cos":
+        outer = neg(call("sin", a))
+    elif f == "tan":
+        outer = add(ONE, pow_(expr, Num(2.0)))
+    elif f == "tanh":
+        outer = sub(ONE, pow_(expr, Num(2.0)))
+    elif f == "sigmoid":
+        outer = mul(expr, sub(ONE, expr))
+    elif f == "relu":
+        outer = call("step", a)
+    elif f == "abs":
+        outer = call("sign", a)
+    else:  # step, sign: flat almost everywhere
+        return ZERO
+    return mul(outer, da)
+
+
+# --------------------------------------------------------------------------- printing
+
+_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
+
+
+def _prec(e: Expr) -> int:
+    if isinstance(e, Bin):
+        return _PREC[e.op]
+    if isinstance(e, Neg) or (isinstance(e, Num) and (e.value < 0 or math.copysign(1.0, e.value) < 0)):
+        return 3
+    return 5
+
+
+def number_text(value: float) -> str:
+    """A float as it would be written in a graph file: ``2``, ``0.5``, ``0.001``."""
+    if value != value:
+        return "nan"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if value == int(value) and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def to_text(
+    expr: Expr,
+    *,
+    times: str = " * ",
+    power: str = " ** ",
+    leaf: Callable[[Expr], str | None] | None = None,
+) -> str:
+    """Print ``expr`` with as few parentheses as keep its meaning.
+
+    ``times`` and ``power`` choose the symbols (graph-file syntax by default; the
+    screen uses `` · `` and ``^``). ``leaf`` may replace a leaf's text, which is
+    how numbers are substituted for names.
+    """
+
+    def go(e: Expr) -> str:
+        if leaf is not None and isinstance(e, (Name, Num, Const)):
+            text = leaf(e)
+            if text is not None:
+                return text
+        if isinstance(e, Num):
+            return number_text(e.value)
+        if isinstance(e, (Name, Const)):
+            return e.id
+        if isinstance(e, Call):
+            return f"{e.func}({go(e.arg)})"
+        if isinstance(e, Neg):
+            inner = go(e.operand)
+            return f"-{inner}" if _prec(e.operand) >= 4 else f"-({inner})"
+        p = _PREC[e.op]
+        left, right = go(e.left), go(e.right)
+        lp, rp = _prec(e.left), _prec(e.right)
+        if e.op == "**":
+            if lp <= 4:
+                left = f"({left})"
+            if rp < 4:
+                right = f"({right})"
+            return f"{left}{power}{right}"
+        if lp < p:
+            left = f"({left})"
+        if rp <= p or rp == 3:
+            right = f"({right})"
+        sym = times if e.op == "*" else f" {e.op} "
+        return f"{left}{sym}{right}"
+
+    return go(expr)

@@ -1,0 +1,133 @@
+"""Steps written out as the lecture page writes them.
+
+Shared by ``--trace`` and the TUI, so both say the same thing. Plain strings:
+the TUI styles them, this module never does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from engine import expr as ex
+from engine.finite_diff import FiniteDifference
+from engine.steps import BackwardStep, ForwardStep
+
+_DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
+
+STATUS_TEXT = {"ok": "✓ ok", "suspect": "⚠ suspect", "kink": "◆ kink", "non-finite": "✗ non-finite"}
+"""Each status with a symbol, so its meaning never rests on colour alone."""
+
+
+def parse_number(text: str) -> float:
+    """A finite decimal number, as the graph file, ``--set`` and the editor accept.
+
+    Raises:
+        ValueError: with a message saying what is wrong.
+    """
+    if not _DECIMAL.match(text):
+        shown = text.strip() or "(empty)"
+        raise ValueError(f"{shown!r} is not a number (write a decimal number such as 5, -0.5 or 1e-3)")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text.strip()!r} is too large")
+    return value
+
+
+def num(x: float) -> str:
+    """A value for reading: whole numbers bare, others to 10 significant digits."""
+    if x != x:
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    if x == 0:
+        return "0"
+    if x == int(x) and abs(x) < 1e15:
+        return str(int(x))
+    return f"{x:.10g}"
+
+
+def exact(x: float) -> str:
+    """A value to the last digit (for estimates, whose error is the point)."""
+    if x != x or math.isinf(x):
+        return num(x)
+    return repr(x)
+
+
+def small(x: float) -> str:
+    """A relative error: ``1.5e-13``."""
+    return num(x) if x != x or x == 0 else f"{x:.1e}"
+
+
+def d(top: str, bottom: str) -> str:
+    """``∂top/∂bottom``."""
+    return f"∂{top}/∂{bottom}"
+
+
+def pretty(tree: ex.Expr) -> str:
+    """An expression for reading: ``b · c``, ``x^2``."""
+    return ex.to_text(tree, times=" · ", power="^")
+
+
+def forward_line(step: ForwardStep) -> str:
+    """``u = b · c = 3 × 2 = 6``."""
+    parts = [step.node, pretty(step.tree)]
+    if step.operands:
+        parts.append(step.substituted(num))
+    if parts[-1] != num(step.value):
+        parts.append(num(step.value))
+    return " = ".join(parts)
+
+
+def backward_line(step: BackwardStep, output: str) -> str:
+    """The multiplication itself: ``∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6``.
+
+    When the parent gets several contributions, ``+=`` and the running total:
+    ``∂J/∂x += ∂J/∂y · ∂y/∂x = 3 × 3 = 9 → 15   2 of 2``.
+    """
+    total = d(output, step.parent)
+    if step.child == output:
+        # upstream is ∂J/∂J = 1: the total is the local derivative itself
+        body = num(step.product)
+    else:
+        body = (f"{d(output, step.child)} · {d(step.child, step.parent)}"
+                f" = {_factor(step.upstream)} × {_factor(step.local)} = {num(step.product)}")
+    if step.of == 1:
+        return f"{total} = {body}"
+    return f"{total} += {body} → {num(step.grad_after)}   {step.arrived} of {step.of}"
+
+
+def local_line(step: BackwardStep, child_expr: ex.Expr, output: str) -> str:
+    """Where the local derivative comes from: ``u = b · c, so local ∂u/∂b = c = 2``."""
+    formula = pretty(step.local_tree)
+    value = num(step.local)
+    local = f"local {d(step.child, step.parent)} = {formula}"
+    if formula != value:
+        local += f" = {value}"
+    line = f"{step.child} = {pretty(child_expr)}, so {local}"
+    if step.child == output:
+        line += f"; with {d(output, output)} = 1: 1 × {_factor(step.local)} = {num(step.product)}"
+    return line
+
+
+def _factor(x: float) -> str:
+    text = num(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def trail_text(fd: FiniteDifference, limit: int | None = None) -> str:
+    """``b: 3 → 3.001, u: 6 → 6.002, …``; with ``limit``, the first and last few and "… k more"."""
+    entries = [f"{e.node}: {num(e.before)} → {num(e.after)}" for e in fd.trail]
+    if limit is not None and len(entries) > limit:
+        head = max(1, (limit + 1) // 2)
+        tail = max(1, limit - head)
+        hidden = len(entries) - head - tail
+        entries = entries[:head] + [f"… {hidden} more"] + entries[-tail:]
+    return ", ".join(entries)
+
+
+def status_text(fd: FiniteDifference) -> str:
+    text = STATUS_TEXT[fd.status]
+    if fd.status == "kink" and fd.kink:
+        text += f" (relu/abs at its corner in {fd.kink!r})"
+    return text

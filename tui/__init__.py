@@ -1,0 +1,1 @@
+"""cgtui's terminal side: the ``cgtui`` command and the Textual app."""
