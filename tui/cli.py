@@ -108,8 +108,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _open_app(loaded, overrides: dict[str, float], h: float) -> int:
-    print("cgtui: the terminal debugger is not built yet; use --trace or --json", file=sys.stderr)
-    return 1
+    from engine.session import DebugSession
+    from tui.app import CgtuiApp
+
+    CgtuiApp(DebugSession(loaded, overrides, h)).run()
+    return 0
 
 
 def main() -> None:

@@ -1,0 +1,260 @@
+"""A debugging session: the inputs, h, and where the learner is in the walk.
+
+The TUI owns one :class:`DebugSession` and only displays what it answers. The
+session decides what has been revealed: inputs from the start, a node's value
+once its forward step is taken, a gradient as its backward steps arrive.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
+from engine.graphfile import LoadedGraph
+from engine.steps import BackwardStep, ForwardStep, Walk, compute
+
+H_MIN = 1e-12
+H_MAX = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class GradView:
+    """A gradient as far as the backward pass has got.
+
+    Attributes:
+        value: The accumulated ∂output/∂name so far.
+        arrived: Contributions taken so far.
+        of: Contributions in all (0 for the output's seed and for names the
+            output does not depend on).
+    """
+
+    value: float
+    arrived: int
+    of: int
+
+    @property
+    def complete(self) -> bool:
+        return self.arrived >= self.of
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A revealed number that an edit changed: ``old → new``."""
+
+    old: float
+    new: float
+
+
+def _differs(a: float, b: float) -> bool:
+    return not (a == b or (math.isnan(a) and math.isnan(b)))
+
+
+class DebugSession:
+    """The state of one walk through one graph.
+
+    Position ``k`` means ``k`` steps taken: ``0`` is the start, the forward steps
+    come first (``1 … F``), then the backward steps (``F+1 … F+B``).
+    """
+
+    def __init__(self, loaded: LoadedGraph, inputs: Mapping[str, float] | None = None, h: float = DEFAULT_H) -> None:
+        self.loaded = loaded
+        self.graph = loaded.graph
+        self.inputs: dict[str, float] = {i.name: i.value for i in self.graph.inputs}
+        self.inputs.update(inputs or {})
+        self.h = h
+        self.position = 0
+        self.walk: Walk = compute(self.graph, self.inputs)
+        self._index_parents()
+        self.value_changes: dict[str, Change] = {}
+        """Revealed values that the last edit changed (cleared by the next move)."""
+        self.grad_changes: dict[str, Change] = {}
+        """Revealed gradients that the last edit changed (cleared by the next move)."""
+        self._fd_cache: dict[tuple[str, float], FiniteDifference] = {}
+
+    # ------------------------------------------------------------------ shape
+
+    def _index_parents(self) -> None:
+        by_parent: dict[str, list[int]] = {}
+        for s in self.walk.backward_steps:
+            by_parent.setdefault(s.parent, []).append(s.index)
+        self._steps_of_parent = by_parent
+
+    @property
+    def source(self) -> str:
+        return self.loaded.source
+
+    @property
+    def n_forward(self) -> int:
+        return len(self.walk.forward_steps)
+
+    @property
+    def n_backward(self) -> int:
+        return len(self.walk.backward_steps)
+
+    @property
+    def total(self) -> int:
+        return self.n_forward + self.n_backward
+
+    @property
+    def phase(self) -> str:
+        """``"start"``, ``"forward"`` (some forward steps taken) or ``"backward"``."""
+        if self.position == 0:
+            return "start"
+        return "forward" if self.position <= self.n_forward else "backward"
+
+    @property
+    def forward_done(self) -> bool:
+        return self.position >= self.n_forward
+
+    @property
+    def at_end(self) -> bool:
+        return self.position >= self.total
+
+    def progress(self) -> str:
+        """``forward 2/3`` or ``backward 4/5`` (or ``start``)."""
+        if self.position == 0:
+            return f"start (forward 0/{self.n_forward})"
+        if self.position <= self.n_forward:
+            return f"forward {self.position}/{self.n_forward}"
+        return f"backward {self.position - self.n_forward}/{self.n_backward}"
+
+    @property
+    def current(self) -> ForwardStep | BackwardStep | None:
+        """The last step taken, which the screen shows as current."""
+        if self.position == 0:
+            return None
+        if self.position <= self.n_forward:
+            return self.walk.forward_steps[self.position - 1]
+        return self.walk.backward_steps[self.position - self.n_forward - 1]
+
+    def steps_taken(self) -> list[ForwardStep | BackwardStep]:
+        f = self.walk.forward_steps[: min(self.position, self.n_forward)]
+        b = self.walk.backward_steps[: max(0, self.position - self.n_forward)]
+        return [*f, *b]
+
+    # ------------------------------------------------------------------ moving
+
+    def _move(self, position: int) -> bool:
+        position = max(0, min(self.total, position))
+        moved = position != self.position
+        self.position = position
+        self.value_changes = {}
+        self.grad_changes = {}
+        return moved
+
+    def step(self) -> bool:
+        """Take the next step; False at the end."""
+        return self._move(self.position + 1) if not self.at_end else False
+
+    def back(self) -> bool:
+        """Undo the last step; False at the start."""
+        return self._move(self.position - 1) if self.position > 0 else False
+
+    def finish(self) -> bool:
+        """Run to the end of the current pass (from the end of the forward pass, to the end)."""
+        target = self.n_forward if self.position < self.n_forward else self.total
+        return self._move(target)
+
+    def reset(self) -> bool:
+        return self._move(0)
+
+    def goto(self, position: int) -> bool:
+        return self._move(position)
+
+    # ------------------------------------------------------------------ what is revealed
+
+    def value_shown(self, name: str) -> bool:
+        """Inputs from the start; a node once its forward step is taken."""
+        pos = self.graph.position.get(name)
+        return pos is None or pos < self.position
+
+    def value(self, name: str) -> float:
+        return self.walk.values[name]
+
+    def grad(self, name: str) -> GradView | None:
+        """The gradient as revealed so far, or None before its first contribution."""
+        taken = self.position - self.n_forward
+        if taken <= 0:
+            return None
+        if name == self.graph.output:
+            return GradView(1.0, 0, 0)
+        indexes = self._steps_of_parent.get(name)
+        if not indexes:
+            # the output does not depend on it: 0, once the backward pass is over
+            return GradView(0.0, 0, 0) if self.at_end else None
+        arrived = bisect.bisect_left(indexes, taken)
+        if arrived == 0:
+            return None
+        step = self.walk.backward_steps[indexes[arrived - 1]]
+        return GradView(step.grad_after, arrived, len(indexes))
+
+    def changed_by_last_step(self) -> tuple[set[str], set[str]]:
+        """(values, gradients) that the last step revealed or changed."""
+        step = self.current
+        if isinstance(step, ForwardStep):
+            return {step.node}, set()
+        if isinstance(step, BackwardStep):
+            grads = {step.parent}
+            if step.index == 0:
+                grads.add(self.graph.output)
+            return set(), grads
+        return set(), set()
+
+    # ------------------------------------------------------------------ editing
+
+    def set_input(self, name: str, value: float) -> tuple[dict[str, Change], dict[str, Change]]:
+        """Give an input a new value and recompute everything, keeping the position.
+
+        Returns the revealed values and gradients that changed, as ``old → new``.
+
+        Raises:
+            KeyError: ``name`` is not an input.
+            ValueError: ``value`` is not a finite number.
+        """
+        if name not in self.graph.input_by_name:
+            raise KeyError(name)
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number")
+        before_values = {n: self.walk.values[n] for n in self.graph.names if self.value_shown(n)}
+        before_grads = {n: g.value for n in self.graph.names if (g := self.grad(n)) is not None}
+        self.inputs[name] = value
+        self.walk = compute(self.graph, self.inputs)
+        self._index_parents()
+        self._fd_cache.clear()
+        self.value_changes = {
+            n: Change(old, self.walk.values[n]) for n, old in before_values.items()
+            if _differs(old, self.walk.values[n])
+        }
+        self.grad_changes = {}
+        for n, old in before_grads.items():
+            g = self.grad(n)
+            if g is not None and _differs(old, g.value):
+                self.grad_changes[n] = Change(old, g.value)
+        return self.value_changes, self.grad_changes
+
+    @property
+    def edited(self) -> dict[str, float]:
+        """Inputs whose value differs from the file's."""
+        return {n: v for n, v in self.inputs.items() if v != self.graph.input_by_name[n].value}
+
+    # ------------------------------------------------------------------ finite differences
+
+    def scale_h(self, factor: float) -> bool:
+        """Multiply h by ``factor`` if it stays within [1e-12, 1]; False if it would not."""
+        new = float(f"{self.h * factor:.12g}")
+        if new < H_MIN * (1 - 1e-9) or new > H_MAX * (1 + 1e-9):
+            return False
+        self.h = new
+        return True
+
+    def fd(self, name: str) -> FiniteDifference:
+        """Finite differences for ``name`` with the current inputs and h (cached)."""
+        key = (name, self.h)
+        found = self._fd_cache.get(key)
+        if found is None:
+            found = self._fd_cache[key] = finite_difference(self.walk, name, self.h)
+        return found

@@ -1,0 +1,219 @@
+"""The cgtui app: owns the session, binds the step keys, hands state down to the views.
+
+| Key | Action |
+| :- | :- |
+| n, → | next step |
+| p, ← | previous step |
+| f | finish the current pass |
+| r | reset to the start |
+| e, enter | edit the input under the cursor |
+| [ / ] | h ÷ 10 / h × 10 |
+| ? | help |
+| q, ctrl+q | quit |
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Input, Static, Tree
+
+from engine import text as tx
+from engine.session import H_MAX, H_MIN, DebugSession
+from tui.widgets.editor import InputEditor
+from tui.widgets.graph_tree import GraphTree, NodeRef
+from tui.widgets.help import HelpScreen
+from tui.widgets.panels import FdPanel, StepPanel, Transcript
+
+MIN_WIDTH, MIN_HEIGHT = 60, 15
+
+
+class CgtuiApp(App[None]):
+    """Steps through one graph. Build it with an already-loaded session."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "cgtui"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "next", "Next"),
+        Binding("right", "next", "Next", show=False),
+        Binding("p", "previous", "Back"),
+        Binding("left", "previous", "Back", show=False),
+        Binding("f", "finish", "Finish pass"),
+        Binding("r", "reset", "Reset", show=False),
+        Binding("e", "edit", "Edit input"),
+        Binding("left_square_bracket", "h_down", "h÷10", show=False),
+        Binding("right_square_bracket", "h_up", "h×10", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    revision: reactive[int] = reactive(0, init=False)
+    """Bumped whenever the session changes; the views redraw from it."""
+    selected: reactive[str | None] = reactive(None, init=False)
+    """The variable under the tree cursor, which the finite-difference panel nudges."""
+
+    def __init__(self, session: DebugSession) -> None:
+        super().__init__()
+        self.session = session
+        self.message = ""
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        graph = self.session.graph
+        title = graph.title or "computation graph"
+        yield Static(Text.assemble(("cgtui", "bold"), "  ", (title, "bold"), "   ", (self.session.source, "italic")), id="title")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield GraphTree(self.session, id="tree")
+            with Vertical(id="right"):
+                yield StepPanel(id="step")
+                yield FdPanel(id="fd")
+                yield Transcript(id="transcript")
+        editor = InputEditor(id="editor")
+        editor.display = False
+        yield editor
+        yield Static(id="message")
+        yield Static(Text("The terminal is too small for cgtui: make it at least 60 × 15.", style="bold"), id="too-small")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#step").border_title = "Step"
+        self.query_one("#fd").border_title = "Finite differences"
+        self.query_one("#transcript").border_title = "Transcript"
+        self.query_one("#left").border_title = "Graph"
+        self.query_one(GraphTree).focus()
+        self.selected = self.session.graph.output
+        self._check_size()
+        self.redraw()
+
+    def on_resize(self) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        small = self.size.width < MIN_WIDTH or self.size.height < MIN_HEIGHT
+        self.screen.set_class(small, "-too-small")
+
+    # ------------------------------------------------------------------ state down
+
+    def redraw(self) -> None:
+        """Bump the revision so every view draws the session again."""
+        self.revision += 1
+
+    def watch_revision(self) -> None:
+        session = self.session
+        self.query_one(GraphTree).redraw()
+        self.query_one(StepPanel).show(session)
+        self.query_one(Transcript).show(session)
+        self.query_one(FdPanel).show(session, self.selected)
+        self.query_one("#fd").border_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
+        self.query_one("#message", Static).update(Text(self.message))
+        self.refresh_bindings()
+
+    def watch_selected(self) -> None:
+        self.redraw()
+
+    def say(self, message: str) -> None:
+        """Show one line under the panels until the next message."""
+        self.message = message
+        self.redraw()
+
+    # ------------------------------------------------------------------ messages up
+
+    @on(Tree.NodeHighlighted)
+    def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:
+        ref: NodeRef | None = event.node.data
+        if ref is not None and ref.name is not None:
+            self.selected = ref.name
+
+    @on(InputEditor.ValueEdited)
+    def _value_edited(self, event: InputEditor.ValueEdited) -> None:
+        old = self.session.inputs[event.name]
+        values, grads = self.session.set_input(event.name, event.value)
+        self._close_editor()
+        out = self.session.graph.output
+        changed = len(values) + len(grads) - (1 if event.name in values else 0)
+        note = f"; {changed} revealed number{'s' if changed != 1 else ''} changed (old → new)" if changed else ""
+        self.say(f"{event.name}: {tx.num(old)} → {tx.num(event.value)}. Everything recomputed{note}."
+                 + (f" {out} = {tx.num(self.session.value(out))}." if self.session.value_shown(out) else ""))
+
+    @on(InputEditor.Refused)
+    def _value_refused(self, event: InputEditor.Refused) -> None:
+        self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
+
+    @on(InputEditor.Cancelled)
+    def _edit_cancelled(self, event: InputEditor.Cancelled) -> None:
+        self._close_editor()
+        self.say(f"Edit cancelled; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
+
+    def _close_editor(self) -> None:
+        self.query_one(InputEditor).close()
+        self.query_one(GraphTree).focus()
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out what cannot happen now (None greys a footer key)."""
+        if self.query(InputEditor) and self.query_one(InputEditor).display and action not in ("quit", "help"):
+            return None if action in ("next", "previous", "finish", "edit") else True
+        s = self.session
+        if action in ("next", "finish"):
+            return None if s.at_end else True
+        if action in ("previous", "reset"):
+            return None if s.position == 0 else True
+        if action == "h_down":
+            return None if s.h / 10 < H_MIN * (1 - 1e-9) else True
+        if action == "h_up":
+            return None if s.h * 10 > H_MAX * (1 + 1e-9) else True
+        return True
+
+    def _moved(self, moved: bool, refusal: str) -> None:
+        self.say("" if moved else refusal)
+
+    def action_next(self) -> None:
+        self._moved(self.session.step(), "That was the last step: p steps back, r resets.")
+
+    def action_previous(self) -> None:
+        self._moved(self.session.back(), "This is the start: n takes the first step.")
+
+    def action_finish(self) -> None:
+        self._moved(self.session.finish(), "Both passes are done.")
+
+    def action_reset(self) -> None:
+        self._moved(self.session.reset(), "Already at the start.")
+
+    def action_edit(self) -> None:
+        node = self.query_one(GraphTree).cursor_node
+        name = node.data.name if node is not None and node.data is not None else None
+        graph = self.session.graph
+        if name is None or not graph.is_input(name):
+            inputs = ", ".join(i.name for i in graph.inputs)
+            self.say(f"Only inputs can be edited ({inputs}): move the cursor to one with ↑ ↓, then press e or enter.")
+            return
+        self.query_one(InputEditor).open(name, self.session.inputs[name])
+        self.say(f"Editing {name}: type a number, enter commits, esc cancels.")
+
+    def action_h_down(self) -> None:
+        self._scale_h(0.1)
+
+    def action_h_up(self) -> None:
+        self._scale_h(10.0)
+
+    def _scale_h(self, factor: float) -> None:
+        if self.session.scale_h(factor):
+            self.say(f"h = {tx.num(self.session.h)}")
+        else:
+            self.say(f"h stays {tx.num(self.session.h)}: it goes from 1e-12 to 1.")
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())

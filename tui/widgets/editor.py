@@ -1,0 +1,91 @@
+"""The input editor: one field that edits one input's value.
+
+| Key | Action |
+| :- | :- |
+| enter | commit (a finite decimal number; anything else is refused) |
+| escape | cancel, keeping the old value |
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Label
+
+from engine import text as tx
+
+
+class InputEditor(Horizontal):
+    """Shown while an input is being edited; posts what happened, changes nothing itself."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
+
+    @dataclass
+    class ValueEdited(Message):
+        """A valid value was committed."""
+
+        name: str
+        """The input edited."""
+        value: float
+        """Its new value."""
+
+    @dataclass
+    class Refused(Message):
+        """The text committed is not a finite decimal number."""
+
+        name: str
+        """The input being edited."""
+        reason: str
+        """Why, in one line."""
+
+    @dataclass
+    class Cancelled(Message):
+        """Escape: nothing changes."""
+
+        name: str
+        """The input that was being edited."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.name_edited: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("", id="editor-prompt")
+        yield Input(id="editor-input")
+
+    def open(self, name: str, value: float) -> None:
+        """Show the field for ``name`` holding ``value``, and focus it."""
+        self.name_edited = name
+        self.query_one("#editor-prompt", Label).update(f" {name} = ")
+        field = self.query_one(Input)
+        with field.prevent(Input.Changed):
+            field.value = tx.num(value) if abs(value) < 1e15 else repr(value)
+        self.display = True
+        field.focus()
+        field.action_end()
+
+    def close(self) -> None:
+        self.name_edited = None
+        self.display = False
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if self.name_edited is None:
+            return
+        try:
+            value = tx.parse_number(event.value)
+        except ValueError as err:
+            self.post_message(self.Refused(self.name_edited, str(err)))
+            return
+        self.post_message(self.ValueEdited(self.name_edited, value))
+
+    def action_cancel(self) -> None:
+        if self.name_edited is not None:
+            self.post_message(self.Cancelled(self.name_edited))

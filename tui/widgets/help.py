@@ -1,0 +1,77 @@
+"""The help screen: cgtui's own keys, grouped."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Stepping", (
+        ("n  →", "next step: the forward steps, then the backward steps"),
+        ("p  ←", "previous step (every step can be undone)"),
+        ("f", "finish the current pass (at the end of the forward pass: the backward pass)"),
+        ("r", "reset to the start"),
+    )),
+    ("Inputs", (
+        ("e  enter", "edit the input under the cursor (enter commits, esc cancels)"),
+    )),
+    ("Finite differences", (
+        ("↑  ↓", "move the cursor: the panel nudges the variable under it"),
+        ("[", "h ÷ 10 (down to 1e-12)"),
+        ("]", "h × 10 (up to 1)"),
+    )),
+    ("The tree", (
+        ("▶", "the node the current step evaluates, or whose gradient it changes"),
+        ("◇", "in a backward step, the node whose gradient flows down"),
+        ("underlined", "a number the last step or edit changed (old → new after an edit)"),
+        ("↪ u", "a node used again: its line is further up"),
+        ("space", "expand or collapse a node"),
+    )),
+    ("App", (
+        ("?", "this help"),
+        ("q  ctrl+q", "quit"),
+    )),
+)
+
+
+def help_table() -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for group, rows in KEYS:
+        table.add_row(Text(group, style="bold underline"), "")
+        for key, what in rows:
+            table.add_row(Text(key), Text(what))
+        table.add_row("", "")
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    """Lists cgtui's keys; any of escape, ? or q closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; max-width: 96; height: 90%; max-height: 34;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("cgtui keys", style="bold"))
+            yield Static(help_table(), id="help-keys")
+            yield Static(Text("esc, ? or q closes this help.", style="italic"))

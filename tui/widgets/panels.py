@@ -1,0 +1,145 @@
+"""Read-only panels: the current step, the finite differences, the transcript.
+
+Each is handed the session and draws from it; none holds state of its own.
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from engine import text as tx
+from engine.session import DebugSession
+from engine.steps import BackwardStep, ForwardStep
+
+VALUE = Style(color="green")
+GRAD = Style(color="red")
+BOLD = Style(bold=True)
+MUTED = Style(italic=True)
+STATUS_STYLE = {"ok": Style(color="green", bold=True), "suspect": Style(color="yellow", bold=True),
+                "kink": Style(color="magenta", bold=True), "non-finite": Style(color="red", bold=True)}
+
+
+def step_text(session: DebugSession) -> Text:
+    """The current step written out as on the lecture page, with phase and progress."""
+    graph = session.graph
+    out = graph.output
+    text = Text()
+    text.append(session.progress(), BOLD)
+    step = session.current
+    if step is None:
+        inputs = ", ".join(f"{n} = {tx.num(session.value(n))}" for n in session.inputs)
+        text.append(f"\nInputs: {inputs}.\n")
+        text.append("Press n or → to evaluate the first node, left to right.", MUTED)
+        return text
+    if isinstance(step, ForwardStep):
+        text.append(f"   evaluating {step.node}\n")
+        text.append(tx.forward_line(step), VALUE + BOLD)
+        if session.position == session.n_forward:
+            text.append(f"\nForward pass done: {out} = {tx.num(session.value(out))}. ")
+            text.append(f"Next, the backward pass, starting from {tx.d(out, out)} = 1.", MUTED)
+        return text
+    assert isinstance(step, BackwardStep)
+    text.append(f"   {tx.d(out, step.child)} flows into {step.parent}\n")
+    text.append(tx.backward_line(step, out), GRAD + BOLD)
+    text.append("\n")
+    text.append(tx.local_line(step, graph.node_by_name[step.child].expr, out))
+    if step.of > 1 and not step.complete:
+        text.append(f"\n{tx.d(out, step.parent)} is not complete yet: {step.arrived} of {step.of} contributions.", MUTED)
+    if session.at_end:
+        text.append("\nBackward pass done: every gradient is complete.", MUTED)
+    return text
+
+
+def fd_text(session: DebugSession, name: str | None, trail_limit: int = 8) -> Text:
+    """Finite differences for ``name``, revealing nothing before its step."""
+    text = Text()
+    if name is None:
+        text.append("Move the cursor to a variable to nudge it.", MUTED)
+        return text
+    out = session.graph.output
+    fd = session.fd(name)
+    text.append(f"nudge {name} by h = {tx.num(session.h)}", BOLD)
+    text.append("   ([ ÷10  ] ×10)\n", MUTED)
+    shown = [e for e in fd.trail if session.value_shown(e.node)]
+    hidden = [e.node for e in fd.trail if not session.value_shown(e.node)]
+    entries = [f"{e.node}: {tx.num(e.before)} → {tx.num(e.after)}" for e in shown]
+    if len(entries) > trail_limit:
+        head = trail_limit // 2
+        tail = trail_limit - head
+        entries = entries[:head] + [f"… {len(entries) - trail_limit} more"] + entries[-tail:]
+    text.append(", ".join(entries) if entries else "(nothing evaluated yet)")
+    if hidden:
+        names = ", ".join(hidden[:4]) + (f" and {len(hidden) - 4} more" if len(hidden) > 4 else "")
+        text.append(f"\n{names}: not evaluated yet. ", MUTED)
+        text.append("The estimates appear when the forward pass is done.", MUTED)
+        return text
+    step = session.h
+    text.append("\none-sided estimate  ")
+    text.append(f"({tx.num(fd.out_plus)} − {tx.num(fd.out_before)}) / {tx.num(step)} = ")
+    text.append(tx.exact(fd.forward), GRAD)
+    text.append("\ncentral estimate    ")
+    text.append(f"({tx.num(fd.out_plus)} − {tx.num(fd.out_minus)}) / {tx.num(2 * step)} = ")
+    text.append(tx.exact(fd.central), GRAD)
+    grad = session.grad(name)
+    text.append(f"\nbackprop {tx.d(out, name)} ")
+    if grad is None or not grad.complete:
+        got = f"{grad.arrived} of {grad.of}" if grad is not None else "not reached"
+        text.append(f"not complete yet ({got}): step the backward pass to compare.", MUTED)
+        return text
+    text.append("= ")
+    text.append(tx.num(grad.value), GRAD + BOLD)
+    text.append(f"\nrelative error  one-sided {tx.small(fd.rel_error_forward)}"
+                f"   central {tx.small(fd.rel_error_central)}   ")
+    text.append(tx.status_text(fd), STATUS_STYLE[fd.status])
+    return text
+
+
+def transcript_text(session: DebugSession, limit: int = 400) -> Text:
+    """The steps taken so far, one line each (the last ``limit``)."""
+    out = session.graph.output
+    steps = session.steps_taken()
+    text = Text()
+    if not steps:
+        text.append("Nothing yet.", MUTED)
+        return text
+    skipped = max(0, len(steps) - limit)
+    if skipped:
+        text.append(f"… {skipped} earlier steps\n", MUTED)
+    lines = []
+    for k, step in enumerate(steps[skipped:], start=skipped + 1):
+        if isinstance(step, ForwardStep):
+            lines.append(Text.assemble((f"{k:>3}  ", MUTED), (tx.forward_line(step), VALUE)))
+        else:
+            if step.index == 0:
+                lines.append(Text(f"     backward pass, from {tx.d(out, out)} = 1", style=MUTED))
+            lines.append(Text.assemble((f"{k:>3}  ", MUTED), (tx.backward_line(step, out), GRAD)))
+    text.append(Text("\n").join(lines))
+    return text
+
+
+class StepPanel(Static):
+    """The current step."""
+
+    def show(self, session: DebugSession) -> None:
+        self.update(step_text(session))
+
+
+class FdPanel(Static):
+    """Finite differences for the variable under the tree cursor."""
+
+    def show(self, session: DebugSession, name: str | None) -> None:
+        self.update(fd_text(session, name))
+
+
+class Transcript(VerticalScroll, can_focus=False):
+    """The steps so far, scrolled to the latest."""
+
+    def compose(self):
+        yield Static(id="transcript-text")
+
+    def show(self, session: DebugSession) -> None:
+        self.query_one("#transcript-text", Static).update(transcript_text(session))
+        self.scroll_end(animate=False)
