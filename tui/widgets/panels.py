@@ -53,16 +53,44 @@ def step_text(session: DebugSession) -> Text:
     return text
 
 
-def fd_text(session: DebugSession, name: str | None, trail_limit: int = 8) -> Text:
-    """Finite differences for ``name``, revealing nothing before its step."""
+def flow(units: list[Text | str], width: int, sep: str = " ", indent: str = "  ") -> Text:
+    """Join units into lines of at most ``width`` cells, breaking only between units.
+
+    A trail entry such as ``J: 33 → 33.006`` is one unit, so it is never split.
+    """
+    out = Text()
+    line_len = 0
+    for k, unit in enumerate(units):
+        unit = unit if isinstance(unit, Text) else Text(unit)
+        if k == 0:
+            out.append_text(unit)
+            line_len = unit.cell_len
+        elif line_len + len(sep) + unit.cell_len <= width:
+            out.append(sep)
+            out.append_text(unit)
+            line_len += len(sep) + unit.cell_len
+        else:
+            out.append(sep.rstrip() + "\n" + indent)
+            out.append_text(unit)
+            line_len = len(indent) + unit.cell_len
+    return out
+
+
+def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limit: int = 8) -> Text:
+    """Finite differences for ``name``, revealing nothing before its step.
+
+    Args:
+        width: The panel's content width; lines break between whole numbers.
+    """
     text = Text()
     if name is None:
         text.append("Move the cursor to a variable to nudge it.", MUTED)
         return text
     out = session.graph.output
     fd = session.fd(name)
-    text.append(f"nudge {name} by h = {tx.num(session.h)}", BOLD)
-    text.append("   ([ ÷10  ] ×10)\n", MUTED)
+    text.append_text(flow([Text(f"nudge {name} by h = {tx.num(session.h)}", BOLD),
+                           Text("([ ÷10  ] ×10)", MUTED)], width, sep="   "))
+    text.append("\n")
     shown = [e for e in fd.trail if session.value_shown(e.node)]
     hidden = [e.node for e in fd.trail if not session.value_shown(e.node)]
     entries = [f"{e.node}: {tx.num(e.before)} → {tx.num(e.after)}" for e in shown]
@@ -70,30 +98,36 @@ def fd_text(session: DebugSession, name: str | None, trail_limit: int = 8) -> Te
         head = trail_limit // 2
         tail = trail_limit - head
         entries = entries[:head] + [f"… {len(entries) - trail_limit} more"] + entries[-tail:]
-    text.append(", ".join(entries) if entries else "(nothing evaluated yet)")
+    if entries:
+        text.append_text(flow([e + "," for e in entries[:-1]] + entries[-1:], width, indent=""))
+    else:
+        text.append("(nothing evaluated yet)")
     if hidden:
         names = ", ".join(hidden[:4]) + (f" and {len(hidden) - 4} more" if len(hidden) > 4 else "")
-        text.append(f"\n{names}: not evaluated yet. ", MUTED)
-        text.append("The estimates appear when the forward pass is done.", MUTED)
+        text.append("\n")
+        text.append_text(flow([Text(f"{names}: not evaluated yet.", MUTED),
+                               Text("The estimates appear when the forward pass is done.", MUTED)], width))
         return text
-    step = session.h
-    text.append("\none-sided estimate  ")
-    text.append(f"({tx.num(fd.out_plus)} − {tx.num(fd.out_before)}) / {tx.num(step)} = ")
-    text.append(tx.exact(fd.forward), GRAD)
-    text.append("\ncentral estimate    ")
-    text.append(f"({tx.num(fd.out_plus)} − {tx.num(fd.out_minus)}) / {tx.num(2 * step)} = ")
-    text.append(tx.exact(fd.central), GRAD)
+    h = session.h
+    for label, top, bottom, step, value in (
+        ("one-sided estimate", fd.out_plus, fd.out_before, h, fd.forward),
+        ("central estimate  ", fd.out_plus, fd.out_minus, 2 * h, fd.central),
+    ):
+        text.append("\n")
+        text.append_text(flow([label, f"({tx.num(top)} − {tx.num(bottom)}) / {tx.num(step)}",
+                               Text.assemble("= ", (tx.exact(value), GRAD))], width, indent="    "))
     grad = session.grad(name)
     text.append(f"\nbackprop {tx.d(out, name)} ")
     if grad is None or not grad.complete:
-        got = f"{grad.arrived} of {grad.of}" if grad is not None else "not reached"
-        text.append(f"not complete yet ({got}): step the backward pass to compare.", MUTED)
+        got = f"so far {tx.num(grad.value)}, {grad.arrived} of {grad.of}" if grad is not None else "not reached yet"
+        text.append(f"({got}): step the backward pass to compare.", MUTED)
         return text
     text.append("= ")
     text.append(tx.num(grad.value), GRAD + BOLD)
-    text.append(f"\nrelative error  one-sided {tx.small(fd.rel_error_forward)}"
-                f"   central {tx.small(fd.rel_error_central)}   ")
-    text.append(tx.status_text(fd), STATUS_STYLE[fd.status])
+    text.append("\n")
+    text.append_text(flow(["relative error", f"one-sided {tx.small(fd.rel_error_forward)}",
+                           f"central {tx.small(fd.rel_error_central)}",
+                           Text(tx.status_text(fd), STATUS_STYLE[fd.status])], width, sep="   ", indent="    "))
     return text
 
 
@@ -130,8 +164,21 @@ class StepPanel(Static):
 class FdPanel(Static):
     """Finite differences for the variable under the tree cursor."""
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._showing: tuple[DebugSession, str | None] | None = None
+
     def show(self, session: DebugSession, name: str | None) -> None:
-        self.update(fd_text(session, name))
+        self._showing = (session, name)
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        if self._showing is not None:
+            width = self.content_size.width or 80
+            self.update(fd_text(*self._showing, width=max(width, 20)))
 
 
 class Transcript(VerticalScroll, can_focus=False):

@@ -1,0 +1,80 @@
+"""The real ``cgtui`` command in a real terminal (tmux): keys in, screen text out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
+
+
+def _command() -> str:
+    script = Path(sys.executable).with_name("cgtui")
+    exe = str(script) if script.exists() else f"{sys.executable} -m tui"
+    return f"cd {ROOT} && {exe} graphs/lecture.yaml; echo EXITED $?; sleep 5"
+
+
+class Tmux:
+    def __init__(self, width: int, height: int) -> None:
+        self.socket = f"cgtui-test-{uuid.uuid4().hex[:8]}"
+        self.run("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), _command())
+
+    def run(self, *args: str) -> str:
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR")}
+        env["TERM"] = "xterm-256color"
+        out = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, env=env, timeout=20)
+        return out.stdout
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "t")
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.run("send-keys", "-t", "t", key)
+            time.sleep(0.15)
+
+    def close(self) -> None:
+        self.run("kill-server")
+
+
+@pytest.fixture
+def term():
+    t = Tmux(100, 30)
+    yield t
+    t.close()
+
+
+def test_the_lecture_in_a_real_terminal(term):
+    term.wait_for("Press n or → to evaluate")
+    term.keys("n")
+    term.wait_for("u = b · c = 3 × 2 = 6")
+    term.keys("n", "n")
+    screen = term.wait_for("J = 3 · v = 3 × 11 = 33")
+    assert "Forward pass done: J = 33" in screen
+    term.keys("Right", "Right", "Right", "Right")
+    term.wait_for("∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6")
+    term.keys("Down", "Down", "Down", "Down")  # J, v, a, u, b: the cursor on b
+    screen = term.wait_for("J: 33 → 33.006")
+    assert "b: 3 → 3.001, u: 6 → 6.002, v: 11 → 11.002" in screen
+    term.keys("Left")
+    term.wait_for("backward 3/5")
+    term.keys("q")
+    term.wait_for("EXITED 0")

@@ -1,0 +1,407 @@
+"""Pilot tests of the app: every binding, against the lecture page's numbers.
+
+The expected numbers come from the lecture page (../shared/seed/lecture-notes.md):
+u = 6, v = 11, J = 33; ∂J/∂v = 3, ∂J/∂a = 3, ∂J/∂u = 3, ∂J/∂b = 6, ∂J/∂c = 9;
+b: 3 → 3.001, u: 6 → 6.002, v: 11 → 11.002, J: 33 → 33.006.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from textual.widgets import Input
+
+from tui.widgets.editor import InputEditor
+from tui.widgets.graph_tree import GraphTree
+from tui.widgets.help import HelpScreen
+from tui_helpers import app_from_text, make_app, screen_text, tree_line, tree_lines, widget_text
+
+# The page, step by step: (what the step panel says, the name whose value/gradient appears)
+FORWARD = [
+    ("u = b · c = 3 × 2 = 6", "u", 6),
+    ("v = a + u = 5 + 6 = 11", "v", 11),
+    ("J = 3 · v = 3 × 11 = 33", "J", 33),
+]
+BACKWARD = [
+    ("∂J/∂v = 3", "v", 3),
+    ("∂J/∂a = ∂J/∂v · ∂v/∂a = 3 × 1 = 3", "a", 3),
+    ("∂J/∂u = ∂J/∂v · ∂v/∂u = 3 × 1 = 3", "u", 3),
+    ("∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6", "b", 6),
+    ("∂J/∂c = ∂J/∂u · ∂u/∂c = 3 × 3 = 9", "c", 9),
+]
+LOCAL = {2: "local ∂v/∂a = 1", 4: "local ∂u/∂b = c = 2", 5: "local ∂u/∂c = b = 3"}
+
+
+def value_in(line: str, name: str) -> str:
+    m = re.search(rf"\b{name} = (\S+)", line)
+    assert m, line
+    return m.group(1)
+
+
+def grad_in(line: str, name: str) -> str | None:
+    m = re.search(rf"∂J/∂{name} = (\S+)", line)
+    return m.group(1) if m else None
+
+
+async def test_whole_lecture_forward_then_backward_nothing_early():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        # the start: inputs shown, nothing else
+        assert (s.position, s.total) == (0, 8)
+        for name, value in (("a", "5"), ("b", "3"), ("c", "2")):
+            assert value_in(tree_line(app, name), name) == value
+        for name in "uvJ":
+            assert value_in(tree_line(app, name), name) == "?"
+        assert "∂J/∂" not in widget_text(app, "#tree")
+
+        for k, (text, name, value) in enumerate(FORWARD, start=1):
+            await pilot.press("n")
+            assert s.progress() == f"forward {k}/3"
+            step = widget_text(app, "#step")
+            assert f"forward {k}/3" in step and text in step
+            assert value_in(tree_line(app, name), name) == str(value)
+            assert s.value(name) == value
+            assert "▶" in tree_line(app, name)
+            # later nodes are still hidden
+            for later_text, later, _ in FORWARD[k:]:
+                assert value_in(tree_line(app, later), later) == "?"
+            assert text in widget_text(app, "#transcript")
+            assert "∂J/∂" not in widget_text(app, "#tree")
+
+        for k, (text, name, value) in enumerate(BACKWARD, start=1):
+            await pilot.press("n")
+            assert s.progress() == f"backward {k}/5"
+            step = widget_text(app, "#step")
+            assert f"backward {k}/5" in step and text in step
+            if k in LOCAL:
+                assert LOCAL[k] in step
+            if k == 1:
+                assert "local ∂J/∂v = 3" in step and "∂J/∂J = 1" in step
+            assert grad_in(tree_line(app, name), name) == str(value)
+            assert "▶" in tree_line(app, name)
+            for _, later, _ in BACKWARD[k:]:
+                if later not in {n for _, n, _ in BACKWARD[:k]}:
+                    assert grad_in(tree_line(app, later), later) is None
+        assert s.at_end
+        assert "Backward pass done" in widget_text(app, "#step")
+        # stepping past the end changes nothing and says so
+        await pilot.press("n")
+        assert s.position == 8
+        assert not app.check_action("next", ())  # greyed out in the footer
+
+
+async def test_step_back_to_the_start_hides_again():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        await pilot.press(*"nnnnnnnn")
+        assert s.at_end
+        await pilot.press("p")
+        assert s.position == 7
+        assert grad_in(tree_line(app, "c"), "c") is None
+        assert grad_in(tree_line(app, "b"), "b") == "6"
+        for _ in range(7):
+            await pilot.press("p")
+        assert s.position == 0
+        assert value_in(tree_line(app, "u"), "u") == "?"
+        assert "∂J/∂" not in widget_text(app, "#tree")
+        await pilot.press("p")
+        assert s.position == 0
+        assert not app.check_action("previous", ())
+
+
+async def test_finish_runs_each_pass_and_reset_returns():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        await pilot.press("n", "f")
+        assert s.position == 3 and "Forward pass done: J = 33" in widget_text(app, "#step")
+        await pilot.press("f")
+        assert s.at_end
+        assert grad_in(tree_line(app, "c"), "c") == "9"
+        await pilot.press("r")
+        assert s.position == 0
+        assert value_in(tree_line(app, "J"), "J") == "?"
+
+
+async def test_arrow_keys_step_even_when_the_tree_is_wider_than_its_pane():
+    long = " + ".join(f"x{i} * x{i}" for i in range(12))
+    text = "inputs:\n" + "".join(f"  x{i}: {i}\n" for i in range(12)) + f"nodes:\n  s: {long}\n  J: 2 * s\n"
+    app = app_from_text(text)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree = app.query_one(GraphTree)
+        assert tree.has_focus
+        await pilot.press("right", "right")
+        assert app.session.position == 2
+        assert tree.scroll_x == 0
+        await pilot.press("left")
+        assert app.session.position == 1
+        # the expression was shortened, the numbers kept whole
+        line = tree_line(app, "s")
+        assert "…" in line
+        assert value_in(line, "s") == str(sum(i * i for i in range(12)))
+
+
+async def test_edit_a_to_7_recomputes_everything_and_keeps_the_position():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        await pilot.press(*"nnnnnnnn")
+        app.query_one(GraphTree).select_name("a")
+        await pilot.press("e")
+        assert isinstance(app.focused, Input)
+        await pilot.press("ctrl+u", "7", "enter")
+        assert s.inputs["a"] == 7
+        assert s.position == 8
+        assert s.value("J") == 39  # 3 * (7 + 3 * 2)
+        assert s.walk.grads["b"] == 6  # ∂J/∂b = 3c, unchanged
+        line = tree_line(app, "J")
+        assert "33 → 39" in line
+        assert grad_in(tree_line(app, "b"), "b") == "6"
+        assert not app.query_one(InputEditor).display
+        assert app.query_one(GraphTree).has_focus
+        await pilot.press("p")
+        assert "→" not in tree_line(app, "J")  # old → new lasts until the next step
+
+
+async def test_an_edit_never_reveals_a_number_not_yet_due():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")  # u = 6 revealed, v and J not
+        app.query_one(GraphTree).select_name("b")
+        await pilot.press("e", "ctrl+u", "4", "enter")
+        assert "6 → 8" in tree_line(app, "u")
+        assert value_in(tree_line(app, "v"), "v") == "?"
+        assert value_in(tree_line(app, "J"), "J") == "?"
+
+
+@pytest.mark.parametrize("bad", ["abc", "1e", "", "nan", "inf", "1e999", "-"])
+async def test_invalid_edits_are_refused_and_keep_the_old_value(bad):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("b")
+        await pilot.press("e", "ctrl+u", *bad, "enter")
+        assert app.session.inputs["b"] == 3
+        assert app.query_one(InputEditor).display  # still open to correct
+        assert "b stays 3" in widget_text(app, "#message")
+        await pilot.press("escape")
+        assert not app.query_one(InputEditor).display
+        assert app.session.inputs["b"] == 3
+
+
+async def test_escape_cancels_an_edit():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("c")
+        await pilot.press("e", "ctrl+u", "9", "escape")
+        assert app.session.inputs["c"] == 2
+        assert "cancelled" in widget_text(app, "#message")
+        assert app.query_one(GraphTree).has_focus
+
+
+async def test_letters_typed_into_the_field_do_not_step():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("a")
+        await pilot.press("e", "ctrl+u", "n", "p", "f", "r", "q", "e", "right", "left")
+        assert app.session.position == 0
+        assert app.query_one(Input).value == "npfrqe"
+        assert app.is_running
+
+
+async def test_e_elsewhere_says_how_to_reach_an_input_and_enter_edits_inputs():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("u")
+        await pilot.press("e")
+        assert not app.query_one(InputEditor).display
+        assert "Only inputs can be edited (a, b, c)" in widget_text(app, "#message")
+        app.query_one(GraphTree).select_name("a")
+        await pilot.press("enter")
+        assert app.query_one(InputEditor).display
+
+
+async def test_a_mouse_click_moves_the_cursor_and_never_opens_the_editor():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(GraphTree)
+        line = tree.primary["b"].line
+        await pilot.click(GraphTree, offset=(10, line))
+        await pilot.pause()
+        assert tree.cursor_node.data.name == "b"
+        assert app.selected == "b"
+        assert not app.query_one(InputEditor).display
+
+
+async def test_finite_difference_panel_follows_the_cursor_and_reveals_late():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("b")
+        await pilot.pause()
+        fd = widget_text(app, "#fd")
+        assert "nudge b by h = 0.001" in fd
+        assert "b: 3 → 3.001" in fd and "u:" not in fd
+        assert "not evaluated yet" in fd and "estimate" in fd and "one-sided estimate" not in fd
+        await pilot.press("n")
+        fd = widget_text(app, "#fd")
+        assert "u: 6 → 6.002" in fd and "v: 11" not in fd
+        await pilot.press("n", "n")
+        fd = widget_text(app, "#fd")
+        assert "b: 3 → 3.001, u: 6 → 6.002, v: 11 → 11.002, J: 33 → 33.006" in fd
+        m = re.search(r"one-sided estimate .*= (\S+)", fd)
+        assert m and abs(float(m.group(1)) - 6) < 1e-9
+        assert "not reached yet" in fd
+        await pilot.press("f")
+        fd = widget_text(app, "#fd")
+        assert re.search(r"backprop ∂J/∂b = 6\b", fd)
+        assert "✓ ok" in fd
+        app.query_one(GraphTree).select_name("c")
+        await pilot.pause()
+        assert "c: 2 → 2.001" in widget_text(app, "#fd")
+
+
+async def test_h_changes_within_bounds():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        app.query_one(GraphTree).select_name("b")
+        await pilot.press("right_square_bracket")
+        assert s.h == 0.01
+        assert "b: 3 → 3.01" in widget_text(app, "#fd")
+        await pilot.press("right_square_bracket", "right_square_bracket")
+        assert s.h == 1
+        await pilot.press("right_square_bracket")
+        assert s.h == 1 and not app.check_action("h_up", ())
+        for _ in range(14):
+            await pilot.press("left_square_bracket")
+        assert s.h == 1e-12 and not app.check_action("h_down", ())
+        assert "h = 1e-12" in widget_text(app, "#fd")
+
+
+async def test_help_screen_lists_cgtuis_own_keys():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        for key in ("n  →", "p  ←", "f", "r", "e  enter", "[", "]", "?", "q  ctrl+q"):
+            assert key in text
+        assert "scroll" not in text.lower()
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        assert app.session.position == 0
+
+
+async def test_footer_shows_n_p_e_help_and_quit_at_80_columns():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).split("\n")[-1]
+        for key in ("n Next", "p Back", "e Edit", "? Help", "q Quit"):
+            assert key in footer, footer
+
+
+async def test_80x24_shows_the_lecture_whole():
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"nnnnnnn")
+        app.query_one(GraphTree).select_name("b")
+        await pilot.press("n")
+        assert "∂J/∂c = ∂J/∂u · ∂u/∂c = 3 × 3 = 9" in widget_text(app, "#step")
+        for name, grad in (("a", "3"), ("b", "6"), ("c", "9"), ("u", "3"), ("v", "3")):
+            assert grad_in(tree_line(app, name), name) == grad
+        assert "J: 33 → 33.006" in widget_text(app, "#fd")
+
+
+async def test_too_small_then_grown_keeps_the_position():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n")
+        for size in ((59, 40), (120, 14), (50, 12), (20, 5)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            assert "too small" in " ".join(screen_text(app).split())
+        await pilot.resize_terminal(1, 1)  # nothing fits; it must only survive
+        await pilot.pause()
+        await pilot.press("n")  # keys still work while small
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert "too small" not in screen_text(app)
+        assert app.session.position == 3
+        assert value_in(tree_line(app, "J"), "J") == "33"
+
+
+async def test_no_color_keeps_every_number_legible(monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f")
+        assert app.no_color
+        assert grad_in(tree_line(app, "b"), "b") == "6"
+        # numbers are drawn in a colour distinct from the background
+        strips = app.screen._compositor.render_strips()
+        tree = app.query_one(GraphTree)
+        y = tree.region.y + tree.primary["b"].line
+        segments = [seg for seg in strips[y] if "6" in seg.text and seg.style is not None]
+        assert segments
+        for seg in segments:
+            fg, bg = seg.style.color, seg.style.bgcolor
+            if fg is not None and bg is not None:
+                assert fg.get_truecolor() != bg.get_truecolor()
+
+
+FANOUT = """\
+inputs:
+  x: 3
+nodes:
+  p: 2 * x
+  q: x * x
+  J: p + q
+"""
+
+
+async def test_fan_out_gradient_arrives_in_two_parts():
+    app = app_from_text(FANOUT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")  # forward done
+        steps = []
+        while not app.session.at_end:
+            await pilot.press("n")
+            steps.append(widget_text(app, "#step"))
+        joined = "\n".join(steps)
+        assert "∂J/∂x += ∂J/∂q · ∂q/∂x = 1 × 6 = 6 → 6   1 of 2" in joined
+        assert "∂J/∂x += ∂J/∂p · ∂p/∂x = 1 × 2 = 2 → 8   2 of 2" in joined
+        assert "local ∂q/∂x = 2 · x = 6" in joined
+        assert "(2 of 2)" in tree_line(app, "x")
+        assert grad_in(tree_line(app, "x"), "x") == "8"
+        # x appears once expanded and once as "see above"
+        assert sum("↪ x, see above" in line for line in tree_lines(app)) == 1
+
+
+async def test_fan_out_partial_gradient_is_marked_so_far():
+    app = app_from_text(FANOUT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "n", "n", "n")
+        line = tree_line(app, "x")
+        assert "(1 of 2, so far)" in line and grad_in(line, "x") == "6"
+
+
+async def test_unused_names_are_listed_separately():
+    app = app_from_text("inputs:\n  a: 1\n  z: 4\nnodes:\n  w: z * 2\n  J: a + 1\noutput: J\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        text = widget_text(app, "#tree")
+        assert "not used by J" in text
+        app.query_one(GraphTree).select_name("z")
+        await pilot.press("e", "ctrl+u", "5", "enter")
+        assert app.session.inputs["z"] == 5
+        await pilot.press("f", "f")
+        assert grad_in(tree_line(app, "z"), "z") == "0"
+
+
+async def test_quit_with_q():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("q")
+        assert not app.is_running

@@ -1,0 +1,51 @@
+"""Helpers for the Pilot tests: build the real app in one line, read the screen as text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import load_bytes, load_path
+from engine.session import DebugSession
+from tui.app import CgtuiApp
+
+ROOT = Path(__file__).resolve().parent.parent
+LECTURE = ROOT / "graphs" / "lecture.yaml"
+
+
+def make_app(path: Path = LECTURE, inputs: dict[str, float] | None = None, h: float = 1e-3) -> CgtuiApp:
+    return CgtuiApp(DebugSession(load_path(path), inputs, h))
+
+
+def app_from_text(text: str, name: str = "test.yaml") -> CgtuiApp:
+    return CgtuiApp(DebugSession(load_bytes(text.encode(), name)))
+
+
+def screen_text(app: CgtuiApp) -> str:
+    """Every line of the screen as the terminal would show it, without colours."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join(strip.text.rstrip() for strip in strips)
+
+
+def widget_text(app: CgtuiApp, selector: str) -> str:
+    """The text of the screen lines inside one widget's region."""
+    widget = app.query_one(selector)
+    region = widget.region
+    lines = screen_text(app).split("\n")
+    return "\n".join(
+        line[region.x : region.x + region.width].rstrip()
+        for line in lines[region.y : region.y + region.height]
+    )
+
+
+def tree_lines(app: CgtuiApp) -> list[str]:
+    """The tree's visible lines (guides included)."""
+    return [line for line in widget_text(app, "#tree").split("\n") if line.strip()]
+
+
+def tree_line(app: CgtuiApp, name: str) -> str:
+    """The tree line that defines ``name`` (not a ``↪ name, see above`` line)."""
+    for line in tree_lines(app):
+        body = line.lstrip("│├└─▼▶◇ ")
+        if body.startswith(f"{name} = "):
+            return line
+    raise AssertionError(f"no tree line for {name!r} in:\n" + "\n".join(tree_lines(app)))
