@@ -15,7 +15,7 @@ from textual.widgets import Input
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree
 from tui.widgets.help import HelpScreen
-from tui_helpers import app_from_text, make_app, screen_text, tree_line, tree_lines, widget_text
+from tui_helpers import LECTURE, app_from_text, make_app, screen_text, tree_line, tree_lines, widget_text
 
 # The page, step by step: (what the step panel says, the name whose value/gradient appears)
 FORWARD = [
@@ -405,3 +405,46 @@ async def test_quit_with_q():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("q")
         assert not app.is_running
+
+
+def _capture_app(monkeypatch) -> list:
+    """Run the command line but capture the app it would open instead of opening it."""
+    from tui.app import CgtuiApp
+
+    opened = []
+    monkeypatch.setattr(CgtuiApp, "run", lambda self, *a, **k: opened.append(self))
+    return opened
+
+
+def test_set_and_fd_step_apply_to_the_app(monkeypatch):
+    from tui.cli import run
+
+    opened = _capture_app(monkeypatch)
+    assert run([str(LECTURE), "--set", "a=7", "--fd-step", "1e-6"]) == 0
+    (app,) = opened
+    assert app.session.inputs == {"a": 7.0, "b": 3.0, "c": 2.0}
+    assert app.session.h == 1e-6
+    assert app.session.walk.values["J"] == 39
+    assert app.session.edited == {"a": 7.0}
+
+
+def test_no_file_opens_the_built_in_lecture_graph(monkeypatch):
+    from tui.cli import run
+
+    opened = _capture_app(monkeypatch)
+    assert run([]) == 0
+    (app,) = opened
+    assert app.session.source == "(built-in lecture graph)"
+    assert app.session.walk.values["J"] == 33
+
+
+def test_a_refused_file_never_opens_the_app(monkeypatch, tmp_path, capsys):
+    from tui.cli import run
+
+    opened = _capture_app(monkeypatch)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("inputs:\n  a: 1\nnodes:\n  u: a +\n")
+    assert run([str(bad)]) == 2
+    assert opened == []
+    err = capsys.readouterr().err
+    assert err.startswith("cgtui: ") and err.count("\n") == 1 and "line 4" in err
