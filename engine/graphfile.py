@@ -17,13 +17,15 @@ from __future__ import annotations
 import math
 import os
 import re
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
 from engine.errors import GraphError
+from engine.expr import number_text
 from engine.graph import Graph, Input, NodeSource, build_graph
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -52,6 +54,7 @@ class LoadedGraph:
     source: str
     text: str
     path: Path | None
+    bom: bool = False
 
 
 class SourceError(Exception):
@@ -106,7 +109,7 @@ def load_bytes(data: bytes, source: str, path: Path | None = None) -> LoadedGrap
         graph = parse_graph(text)
     except GraphError as err:
         raise SourceError(source, err) from None
-    return LoadedGraph(graph, source, text, path)
+    return LoadedGraph(graph, source, text, path, data.startswith(b"\xef\xbb\xbf"))
 
 
 def _decode(data: bytes) -> str:
@@ -344,3 +347,125 @@ def parse_graph(text: str) -> Graph:
     title = _text_field(top["title"], "title") if "title" in top else None
     description = _text_field(top["description"], "description") if "description" in top else None
     return build_graph(inputs, nodes, output, output_line, title, description)
+
+
+# --------------------------------------------------------------------------- writing values back
+
+
+class ChangedOnDisk(Exception):
+    """The file is no longer what cgtui read: saving would overwrite someone's change."""
+
+
+class SaveError(Exception):
+    """The file could not be written; nothing was half-written. ``str()`` is one line."""
+
+
+def with_inputs(loaded: LoadedGraph, values: dict[str, float]) -> str:
+    """The file's text with each changed input value replaced where it stands.
+
+    Only the characters of the values that changed are touched: comments, key
+    order, quoting and every other byte stay as they were.
+    """
+    text = loaded.text
+    edits = []
+    for i in loaded.graph.inputs:
+        new = values.get(i.name, i.value)
+        if new != i.value and i.span is not None:
+            edits.append((i.span, number_text(float(new))))
+    for (start, end), replacement in sorted(edits, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def disk_stamp(path: Path) -> tuple[int, int] | None:
+    """(mtime in ns, size) of a file, or None if it cannot be seen: a cheap "did it change?"."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def unchanged_on_disk(loaded: LoadedGraph) -> bool:
+    """Whether the file still holds exactly the text cgtui read."""
+    if loaded.path is None:
+        return True
+    try:
+        data = loaded.path.read_bytes()
+    except OSError:
+        return False
+    return data == _encode(loaded.text, loaded.bom)
+
+
+def _encode(text: str, bom: bool) -> bytes:
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def save_inputs(loaded: LoadedGraph, values: dict[str, float], path: str | os.PathLike[str] | None = None,
+                *, overwrite_changes: bool = False) -> LoadedGraph:
+    """Write the input values back into the graph file, atomically.
+
+    Args:
+        loaded: The graph as read (its text and where each value stands).
+        values: The input values to write.
+        path: Another file to write ("save as"); by default the file read.
+        overwrite_changes: Write even if the file changed on disk since it was read.
+
+    Returns:
+        The graph as now written.
+
+    Raises:
+        ChangedOnDisk: the file changed since it was read (and not ``overwrite_changes``).
+        SaveError: the file or its folder cannot be written (read-only, full disk,
+            vanished folder, no file to save to): nothing was changed on disk.
+    """
+    if path is None:
+        if loaded.path is None:
+            raise SaveError("the built-in lecture graph has no file: save it under a name of your own")
+        target = loaded.path
+        if not overwrite_changes and not unchanged_on_disk(loaded):
+            raise ChangedOnDisk(str(target))
+    else:
+        target = Path(path).expanduser()
+    text = with_inputs(loaded, values)
+    data = _encode(text, loaded.bom)
+    new = load_bytes(data, str(path) if path is not None else loaded.source, target)  # what is written must load
+    _atomic_write(target, data)
+    return replace(new, source=str(path) if path is not None else loaded.source)
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``target``, then rename it over ``target``."""
+    folder = target.parent if str(target.parent) else Path(".")
+    fd = None
+    tmp = None
+    try:
+        if target.is_dir():
+            raise SaveError(f"cannot save: {target} is a folder")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            fd = None
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.chmod(tmp, target.stat().st_mode & 0o7777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+        tmp = None
+    except SaveError:
+        raise
+    except OSError as err:
+        reason = err.strerror or str(err)
+        if isinstance(err, FileNotFoundError):
+            reason = f"the folder {folder} does not exist"
+        raise SaveError(f"cannot save {target}: {reason}") from None
+    finally:
+        if fd is not None:
+            os.close(fd)
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass

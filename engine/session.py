@@ -73,6 +73,8 @@ class DebugSession:
         self.grad_changes: dict[str, Change] = {}
         """Revealed gradients that the last edit changed (cleared by the next move)."""
         self._fd_cache: dict[tuple[str, float], FiniteDifference] = {}
+        self.saved_inputs: dict[str, float] = dict(self.inputs)
+        """The input values as last opened or saved: ``--set`` values count as edits only once saved."""
 
     # ------------------------------------------------------------------ shape
 
@@ -241,6 +243,40 @@ class DebugSession:
         """Inputs whose value differs from the file's."""
         return {n: v for n, v in self.inputs.items() if v != self.graph.input_by_name[n].value}
 
+    @property
+    def unsaved(self) -> bool:
+        """Whether inputs were edited in the app since it opened or last saved."""
+        return self.inputs != self.saved_inputs
+
+    def replace_graph(self, loaded: LoadedGraph, *, saved: bool = False) -> list[str]:
+        """Switch to a new version of the graph (reloaded, or just saved).
+
+        Inputs edited here keep their values where their names still exist; the
+        position is kept where the new graph has that many steps.
+
+        Args:
+            saved: True when ``loaded`` is what this session just wrote.
+
+        Returns:
+            What changed, one short phrase each ("nodes added: w", ...).
+        """
+        old_graph = self.graph
+        edited = self.edited
+        self.loaded = loaded
+        self.graph = loaded.graph
+        self.inputs = {i.name: edited.get(i.name, i.value) for i in self.graph.inputs}
+        self.saved_inputs = dict(self.inputs) if saved else {
+            i.name: self.saved_inputs.get(i.name, i.value) if i.name in edited else i.value
+            for i in self.graph.inputs
+        }
+        self.walk = compute(self.graph, self.inputs)
+        self._index_parents()
+        self._fd_cache.clear()
+        self.position = min(self.position, self.total)
+        self.value_changes = {}
+        self.grad_changes = {}
+        return describe_changes(old_graph, self.graph)
+
     # ------------------------------------------------------------------ finite differences
 
     def scale_h(self, factor: float) -> bool:
@@ -258,3 +294,26 @@ class DebugSession:
         if found is None:
             found = self._fd_cache[key] = finite_difference(self.walk, name, self.h)
         return found
+
+
+def describe_changes(old, new) -> list[str]:
+    """What differs between two versions of a graph, one short phrase each."""
+    changes = []
+    old_nodes, new_nodes = old.node_by_name, new.node_by_name
+    old_inputs, new_inputs = old.input_by_name, new.input_by_name
+    for what, before, after in (("inputs", old_inputs, new_inputs), ("nodes", old_nodes, new_nodes)):
+        added = [n for n in after if n not in before]
+        removed = [n for n in before if n not in after]
+        if added:
+            changes.append(f"{what} added: {', '.join(added)}")
+        if removed:
+            changes.append(f"{what} removed: {', '.join(removed)}")
+    rewritten = [n for n, node in new_nodes.items() if n in old_nodes and old_nodes[n].expr != node.expr]
+    if rewritten:
+        changes.append(f"expressions changed: {', '.join(rewritten)}")
+    revalued = [n for n, i in new_inputs.items() if n in old_inputs and old_inputs[n].value != i.value]
+    if revalued:
+        changes.append(f"input values changed in the file: {', '.join(revalued)}")
+    if old.output != new.output:
+        changes.append(f"output: {old.output} → {new.output}")
+    return changes

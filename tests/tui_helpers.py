@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LECTURE = ROOT / "graphs" / "lecture.yaml"
 
 
-def make_app(path: Path = LECTURE, inputs: dict[str, float] | None = None, h: float = 1e-3) -> CgtuiApp:
-    return CgtuiApp(DebugSession(load_path(path), inputs, h))
+def make_app(path: Path = LECTURE, inputs: dict[str, float] | None = None, h: float = 1e-3, **kwargs) -> CgtuiApp:
+    return CgtuiApp(DebugSession(load_path(path), inputs, h), **kwargs)
 
 
 def app_from_text(text: str, name: str = "test.yaml") -> CgtuiApp:

@@ -7,6 +7,7 @@
 | f | finish the current pass |
 | r | reset to the start |
 | e, enter | edit the input under the cursor |
+| w | save the input values into the graph file |
 | [ / ] | h ÷ 10 / h × 10 |
 | ? | help |
 | q, ctrl+q | quit |
@@ -14,6 +15,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -24,8 +26,11 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Input, Static, Tree
 
+from engine import SourceError, load_path
 from engine import text as tx
+from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
 from engine.session import H_MAX, H_MIN, DebugSession
+from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.help import HelpScreen
@@ -48,11 +53,12 @@ class CgtuiApp(App[None]):
         Binding("right", "next", "Next", show=False),
         Binding("p", "previous", "Back"),
         Binding("left", "previous", "Back", show=False),
-        Binding("f", "finish", "Finish pass"),
+        Binding("f", "finish", "Finish"),
         Binding("r", "reset", "Reset", show=False),
         Binding("e", "edit", "Edit input"),
         Binding("left_square_bracket", "h_down", "h÷10", show=False),
         Binding("right_square_bracket", "h_up", "h×10", show=False),
+        Binding("w", "save", "Save"),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -63,17 +69,30 @@ class CgtuiApp(App[None]):
     selected: reactive[str | None] = reactive(None, init=False)
     """The variable under the tree cursor, which the finite-difference panel nudges."""
 
-    def __init__(self, session: DebugSession) -> None:
+    POLL_SECONDS = 1.0
+    """How often the graph file is checked for changes made elsewhere."""
+
+    def __init__(self, session: DebugSession, *, watch_file: bool = True) -> None:
+        """
+        Args:
+            session: The session to show, already loaded.
+            watch_file: Reload the graph file when it changes on disk.
+        """
         super().__init__()
         self.session = session
+        self.watch_file = watch_file
         self.message = ""
+        self._quit_armed = False
+        self._file_broken = False
+        """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
+        self._disk_stamp = disk_stamp(session.loaded.path) if session.loaded.path else None
 
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         graph = self.session.graph
         title = graph.title or "computation graph"
-        yield Static(Text.assemble(("cgtui", "bold"), "  ", (title, "bold"), "   ", (self.session.source, "italic")), id="title")
+        yield Static(id="title")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield GraphTree(self.session, id="tree")
@@ -95,6 +114,8 @@ class CgtuiApp(App[None]):
         self.query_one("#left").border_title = "Graph"
         self.query_one(GraphTree).focus()
         self.selected = self.session.graph.output
+        if self.watch_file:
+            self.set_interval(self.POLL_SECONDS, self.check_disk)
         self.redraw()
 
     # ------------------------------------------------------------------ state down
@@ -105,6 +126,10 @@ class CgtuiApp(App[None]):
 
     def watch_revision(self) -> None:
         session = self.session
+        title = session.graph.title or "computation graph"
+        unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
+        self.query_one("#title", Static).update(
+            Text.assemble(("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (session.source, "italic")))
         self.query_one(GraphTree).redraw()
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
@@ -119,6 +144,7 @@ class CgtuiApp(App[None]):
     def say(self, message: str) -> None:
         """Show one line under the panels until the next message."""
         self.message = message
+        self._quit_armed = False
         self.redraw()
 
     # ------------------------------------------------------------------ messages up
@@ -211,3 +237,94 @@ class CgtuiApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Quit; with unsaved edits, only when asked twice."""
+        if self.session.unsaved and not self._quit_armed:
+            edits = ", ".join(f"{n} = {tx.num(v)}" for n, v in self.session.inputs.items()
+                              if v != self.session.saved_inputs.get(n))
+            self.say(f"Unsaved edits ({edits}): q again quits without saving them, w saves.")
+            self._quit_armed = True
+            return
+        self.exit()
+
+    # ------------------------------------------------------------------ the file
+
+    def action_save(self) -> None:
+        if self.session.loaded.path is None:
+            self._ask_save_as("The built-in lecture graph is part of cgtui, not a file of yours.", "lecture.yaml")
+        else:
+            self._save(None)
+
+    def _save(self, path: str | None, overwrite: bool = False) -> None:
+        session = self.session
+        try:
+            new = save_inputs(session.loaded, session.inputs, path, overwrite_changes=overwrite)
+        except ChangedOnDisk:
+            self.push_screen(ConflictScreen(session.source), self._conflict_chosen)
+            return
+        except (SaveError, SourceError) as err:
+            self.say(f"cgtui: {err}. Your edits are kept; nothing was written.")
+            return
+        session.replace_graph(new, saved=True)
+        self._disk_stamp = disk_stamp(new.path) if new.path else None
+        self.say(f"Saved {', '.join(f'{n} = {tx.num(v)}' for n, v in session.inputs.items())} to {new.source}.")
+
+    def _conflict_chosen(self, choice: str | None) -> None:
+        if choice == "overwrite":
+            self._save(None, overwrite=True)
+        elif choice == "reload":
+            self.check_disk(force=True)
+        elif choice == "save_as":
+            self._ask_save_as(f"{self.session.source} changed on disk; it stays as it is.", "")
+        else:
+            self.say("Not saved: the file on disk stays as it is; your edits are kept.")
+
+    def _ask_save_as(self, why: str, suggestion: str) -> None:
+        def chosen(path: str | None) -> None:
+            if path is None:
+                self.say("Not saved; your edits are kept.")
+            elif Path(path).expanduser().exists():
+                self.say(f"{path} already exists: w again, and choose a new name.")
+            else:
+                self._save(path)
+
+        self.push_screen(SaveAsScreen(why, suggestion), chosen)
+
+    def check_disk(self, force: bool = False) -> None:
+        """Reload the graph file if it changed on disk; keep the last good graph if it broke."""
+        session = self.session
+        path = session.loaded.path
+        if path is None:
+            return
+        stamp = disk_stamp(path)
+        if stamp == self._disk_stamp and not force:
+            return
+        self._disk_stamp = stamp
+        if stamp is None:
+            self.say(f"{session.source} is gone from disk; w writes it again.")
+            return
+        try:
+            new = load_path(path)
+        except SourceError as err:
+            self._file_broken = True
+            self.say(f"cgtui: {err} (showing the last good version)")
+            return
+        was_broken, self._file_broken = self._file_broken, False
+        if new.text == session.loaded.text and not force:
+            if was_broken:
+                self.say(f"{session.source} is valid again, as it was.")
+            return
+        self._adopt(new)
+
+    def _adopt(self, new: LoadedGraph) -> None:
+        tree = self.query_one(GraphTree)
+        here = self.selected
+        changes = self.session.replace_graph(new)
+        tree.build()
+        if here in self.session.graph.names:
+            tree.select_name(here)
+        else:
+            self.selected = self.session.graph.output
+        what = "; ".join(changes) if changes else "nothing in the graph changed"
+        self.say(f"Reloaded {new.source}: {what}.")

@@ -19,8 +19,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("f", "finish the current pass (at the end of the forward pass: the backward pass)"),
         ("r", "reset to the start"),
     )),
-    ("Inputs", (
+    ("Inputs and the file", (
         ("e  enter", "edit the input under the cursor (enter commits, esc cancels)"),
+        ("w", "save the input values into the graph file (comments and layout kept)"),
+        ("", "the file is watched: a change made elsewhere is reloaded within a second"),
     )),
     ("Finite differences", (
         ("↑  ↓", "move the cursor: the panel nudges the variable under it"),
@@ -36,7 +38,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("App", (
         ("?", "this help"),
-        ("q  ctrl+q", "quit"),
+        ("q  ctrl+q", "quit (with unsaved edits: press q twice)"),
     )),
 )
 

@@ -1,0 +1,81 @@
+"""Small modal questions: where to save, and what to do when the file changed on disk."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 80%; max-width: 90; height: auto;
+    border: round $warning; background: $surface; padding: 0 1;
+}}
+{name} Static {{ height: auto; }}
+"""
+
+
+class SaveAsScreen(ModalScreen[str | None]):
+    """Asks for a file name; dismisses with the text typed, or None on escape."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = DIALOG_CSS.format(name="SaveAsScreen")
+
+    def __init__(self, why: str, suggestion: str = "") -> None:
+        super().__init__()
+        self.why = why
+        self.suggestion = suggestion
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(self.why))
+            yield Static(Text("Save the graph as (enter saves, esc cancels):", style="bold"))
+            yield Input(value=self.suggestion, id="save-as-path")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConflictScreen(ModalScreen[str | None]):
+    """The file changed on disk since cgtui read it: overwrite, reload, save as, or cancel."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("o", "choose('overwrite')", "Overwrite"),
+        Binding("l", "choose('reload')", "Reload"),
+        Binding("s", "choose('save_as')", "Save as"),
+        Binding("escape", "choose(None)", "Cancel"),
+    ]
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConflictScreen")
+
+    def __init__(self, source: str) -> None:
+        super().__init__()
+        self.source = source
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text.assemble(
+                (f"{self.source} changed on disk since cgtui read it.\n", "bold"),
+                "Saving now would overwrite that change.\n\n",
+                ("o", "bold"), "  overwrite it with your values\n",
+                ("l", "bold"), "  reload it (your edited inputs are kept where their names still exist)\n",
+                ("s", "bold"), "  save under another name\n",
+                ("esc", "bold"), "  cancel: nothing is written",
+            ))
+
+    def action_choose(self, choice: str | None) -> None:
+        self.dismiss(choice)
