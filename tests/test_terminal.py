@@ -16,16 +16,16 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (CI installs it)")
 
 
-def _command() -> str:
+def _command(graph: str) -> str:
     script = Path(sys.executable).with_name("cgtui")
     exe = str(script) if script.exists() else f"{sys.executable} -m tui"
-    return f"cd {ROOT} && {exe} graphs/lecture.yaml; echo EXITED $?; sleep 5"
+    return f"cd {ROOT} && {exe} {graph}; echo EXITED $?; sleep 5"
 
 
 class Tmux:
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, graph: str = "graphs/lecture.yaml") -> None:
         self.socket = f"cgtui-test-{uuid.uuid4().hex[:8]}"
-        self.run("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), _command())
+        self.run("new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), _command(graph))
 
     def run(self, *args: str) -> str:
         env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "NO_COLOR")}
@@ -78,3 +78,28 @@ def test_the_lecture_in_a_real_terminal(term):
     term.wait_for("backward 3/5")
     term.keys("q")
     term.wait_for("EXITED 0")
+
+
+def test_an_outside_edit_while_stepping_in_a_real_terminal(tmp_path):
+    graph = tmp_path / "lecture.yaml"
+    original = (ROOT / "graphs" / "lecture.yaml").read_text()
+    graph.write_text(original)
+    term = Tmux(100, 30, str(graph))
+    try:
+        term.wait_for("Press n or → to evaluate")
+        term.keys("n", "n", "n")
+        term.wait_for("J = 3 · v = 3 × 11 = 33")
+        # a teacher edits and saves the file in an editor beside cgtui
+        graph.write_text(original.replace("J: 3 * v", "J: 4 * v"))
+        screen = term.wait_for("Reloaded")
+        term.wait_for("J = 44")
+        assert "forward 3/3" in term.screen()
+        graph.write_text(original.replace("J: 3 * v", "J: 4 * (v"))
+        screen = term.wait_for("syntax error")
+        assert "J = 44" in screen  # the last good graph stays
+        graph.write_text(original)
+        term.wait_for("J = 33")
+        term.keys("q")
+        term.wait_for("EXITED 0")
+    finally:
+        term.close()
