@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping, Union
 
@@ -22,6 +23,7 @@ MAX_DEPTH = 200
 """Deepest syntax tree accepted, counting parentheses and operator chains."""
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")
 """Functions a graph file may call, each of one argument."""
@@ -169,20 +171,27 @@ def parse(text: str) -> Expr:
         raise GraphError(f"expression is too long ({len(text):,} characters; at most {MAX_EXPR_CHARS:,})")
     if not text.strip():
         raise GraphError("expression is empty")
-    for ch in text:
-        if ord(ch) > 127 or (ord(ch) < 32 and ch not in "\t\n\r"):
-            raise GraphError(f"character {ch!r} is not allowed in an expression")
-    if _max_paren_depth(text) > MAX_DEPTH // 2:
+    if not text.isascii() or _CONTROL.search(text):
+        for ch in text:
+            if ord(ch) > 127 or (ord(ch) < 32 and ch not in "\t\n\r"):
+                raise GraphError(f"character {ch!r} is not allowed in an expression")
+    # (the depth of brackets is at most their number: count in C before walking in Python)
+    if sum(map(text.count, "([{")) > MAX_DEPTH // 2 and _max_paren_depth(text) > MAX_DEPTH // 2:
         raise GraphError(f"expression is nested too deeply (more than {MAX_DEPTH // 2} parentheses)")
     source = text.replace("^", "**").strip()
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():  # "1if x else 2" warns on stderr: never print
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
         where = f" at column {err.offset}" if err.offset else ""
         raise GraphError(f"syntax error in {text.strip()!r}{where}") from None
     except (ValueError, RecursionError, MemoryError, OverflowError):
         raise GraphError(f"expression {_short(text)!r} is too long or too deep to read") from None
-    if _ast_depth(tree) > MAX_DEPTH:
+    # Below the root, every level of the tree but the last (a name's context, an
+    # operator) is written with at least one character of its own, so a short
+    # text cannot be too deep: walk only long ones (the walk dominates parsing).
+    if len(source) + 2 > MAX_DEPTH and _ast_depth(tree) > MAX_DEPTH:
         raise GraphError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)")
     return _convert(tree.body, source)
 
@@ -545,15 +554,38 @@ def call(func: str, arg: Expr) -> Expr:
 
 def derivative(expr: Expr, x: str) -> Expr:
     """The symbolic derivative of ``expr`` with respect to the name ``x``, simplified."""
+    return _rebuild(_derivative(expr, x))
+
+
+_REBUILD = {"+": add, "-": sub, "*": mul, "/": div, "**": pow_}
+
+
+def _rebuild(e: Expr) -> Expr:
+    """``e`` rebuilt bottom-up through the simplifying constructors.
+
+    The product, quotient and power rules copy pieces of the node's own expression
+    into the derivative; rebuilding folds their constant parts (``3 * 2 * x`` has
+    the derivative ``6``, not ``3 * 2``).
+    """
+    if isinstance(e, Bin):
+        return _REBUILD[e.op](_rebuild(e.left), _rebuild(e.right))
+    if isinstance(e, Neg):
+        return neg(_rebuild(e.operand))
+    if isinstance(e, Call):
+        return Call(e.func, _rebuild(e.arg))
+    return e
+
+
+def _derivative(expr: Expr, x: str) -> Expr:
     if isinstance(expr, (Num, Const)):
         return ZERO
     if isinstance(expr, Name):
         return ONE if expr.id == x else ZERO
     if isinstance(expr, Neg):
-        return neg(derivative(expr.operand, x))
+        return neg(_derivative(expr.operand, x))
     if isinstance(expr, Bin):
         a, b = expr.left, expr.right
-        da, db = derivative(a, x), derivative(b, x)
+        da, db = _derivative(a, x), _derivative(b, x)
         if expr.op == "+":
             return add(da, db)
         if expr.op == "-":
@@ -572,7 +604,7 @@ def derivative(expr: Expr, x: str) -> Expr:
         return mul(expr, add(mul(db, call("log", a)), div(mul(b, da), a)))
     # call
     a = expr.arg
-    da = derivative(a, x)
+    da = _derivative(a, x)
     if _is(da, 0.0):
         return ZERO
     f = expr.func

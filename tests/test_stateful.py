@@ -71,30 +71,39 @@ class AppMachine(RuleBasedStateMachine):
     def run(self, coro):
         return self.loop.run_until_complete(coro)
 
+    def call(self, job):
+        """Run ``job(pilot)`` inside the task that holds the app's context (Textual's context vars)."""
+        done = self.loop.create_future()
+        self.jobs.put_nowait((job, done))
+        return self.run(done)
+
     @initialize(text=graph_texts())
     def start(self, text: str) -> None:
         self.path = Path(self.folder.name) / "g.yaml"
         self.path.write_text(text)
         self.disk = text
         app = CgtuiApp(DebugSession(load_path(self.path)), watch_file=False)
-        started = asyncio.Event()
-        self.stop = asyncio.Event()
+        self.jobs: asyncio.Queue = asyncio.Queue()
 
         async def host() -> None:
-            # run_test's context must be entered and left in one task; each rule
-            # then runs its Pilot calls while this task waits.
             async with app.run_test(size=(100, 30)) as pilot:
-                self.pilot = pilot
-                started.set()
-                await self.stop.wait()
+                while True:
+                    job, done = await self.jobs.get()
+                    if job is None:
+                        done.set_result(None)
+                        return
+                    try:
+                        done.set_result(await job(pilot))
+                    except BaseException as err:  # handed to the rule that asked
+                        done.set_exception(err)
 
         self.host = self.loop.create_task(host())
-        self.run(started.wait())
+        self.call(lambda pilot: pilot.pause())  # mounted before the first invariant
         self.app = app
 
     def teardown(self) -> None:
         if self.app is not None:
-            self.stop.set()
+            self.call(None)
             self.run(self.host)
         self.loop.close()
         self.folder.cleanup()
@@ -102,7 +111,7 @@ class AppMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------ actions
 
     def press(self, *keys: str) -> None:
-        self.run(self.pilot.press(*keys))
+        self.call(lambda pilot: pilot.press(*keys))
 
     def editing(self) -> bool:
         return self.app.query_one(InputEditor).display
@@ -136,8 +145,12 @@ class AppMachine(RuleBasedStateMachine):
         session = self.app.session
         name = data.draw(st.sampled_from([i.name for i in session.graph.inputs]))
         before = dict(session.inputs)
-        self.app.query_one(GraphTree).select_name(name)
-        self.press("e", "ctrl+u", *value, "enter")
+
+        async def job(pilot):
+            self.app.query_one(GraphTree).select_name(name)
+            await pilot.press("e", "ctrl+u", *value, "enter")
+
+        self.call(job)
         try:
             expected = tx.parse_number(value)
         except ValueError:
@@ -168,7 +181,7 @@ class AppMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.app is not None)
     @rule(size=st.sampled_from([(100, 30), (80, 24), (60, 15), (40, 10), (1, 1), (150, 50)]))
     def resize(self, size: tuple[int, int]) -> None:
-        self.run(self.pilot.resize_terminal(*size))
+        self.call(lambda pilot: pilot.resize_terminal(*size))
 
     # ------------------------------------------------------------------ invariants
 
