@@ -105,7 +105,13 @@ def mutated_example(draw):
         elif kind == "insert":
             lines.insert(k, draw(st.sampled_from(["  x: 1\n", "  u: u\n", "bogus: 1\n", "  a: &z 1\n", "---\n",
                                                    "output: a\n", "  n: 9 ** 9 ** 9\n", "  m: log(0)\n",
-                                                   "  r: relu(0)\n", "nodes:\n", "  k: {expr: 1}\n"])))
+                                                   "  r: relu(0)\n", "nodes:\n", "  k: {expr: 1}\n",
+                                                   # huge numbers and deep nesting, in YAML and in expressions
+                                                   "  h: 1" + "0" * 400 + "\n", "  g: " + "9" * 5000 + "\n",
+                                                   "  d: " + "(" * 400 + "1" + ")" * 400 + "\n",
+                                                   "  y: " + "[" * 2000 + "]" * 2000 + "\n",
+                                                   "  z: " + "-" * 3000 + "1\n",
+                                                   "deep:" + " {a:" * 500 + " 1" + "}" * 500 + "\n"])))
         elif kind == "truncate":
             lines = lines[:k]
         elif kind == "indent":
