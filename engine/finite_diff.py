@@ -8,11 +8,13 @@ own operands are held fixed and only what depends on it is evaluated again.
 from __future__ import annotations
 
 import math
-from collections import ChainMap
 from dataclasses import dataclass
 
 from engine import expr as ex
 from engine.steps import Walk, isfinite
+from engine.tape import _FUNC_OPS, run, tape_of
+
+KINK_OPS = (_FUNC_OPS["relu"], _FUNC_OPS["abs"])
 
 DEFAULT_H = 1e-3
 """The page's nudge."""
@@ -84,26 +86,32 @@ def path_to_output(walk: Walk, var: str) -> tuple[str, ...]:
     return tuple(n for n in walk.graph.downstream(var) if n in needed)
 
 
-def _nudged(walk: Walk, var: str, x: float, path: tuple[str, ...]) -> ChainMap:
-    env: ChainMap = ChainMap({var: x}, walk.values)
-    nodes = walk.graph.node_by_name
-    overlay = env.maps[0]
-    for name in path:
-        overlay[name] = ex.evaluate(nodes[name].expr, env)
-    return env
+def _nudged(walk: Walk, var: str, x: float, code: list) -> list[float]:
+    """The tape's slots with ``var`` set to ``x`` and everything after it on the path run again."""
+    tape = tape_of(walk.graph)
+    v = list(walk.slots)
+    v[tape.slot[var]] = x
+    run(code, v)
+    return v
 
 
-def _kink(walk: Walk, path: tuple[str, ...], envs: tuple) -> str | None:
-    nodes = walk.graph.node_by_name
-    for name in path:
-        tree = nodes[name].expr
-        if not any(isinstance(e, ex.Call) and e.func in ("relu", "abs") for e in ex.walk(tree)):
-            continue
-        columns = [ex.kink_arguments(tree, env) for env in envs]
-        for args in zip(*columns):
-            if any(a == 0.0 for a in args) or (min(args) < 0.0 < max(args)):
-                return name
+def _kink(walk: Walk, code: list, states: tuple[list[float], ...]) -> str | None:
+    """The first node on the path whose relu or abs argument sits at, or crosses, 0."""
+    tape = tape_of(walk.graph)
+    for op, out, a, _ in code:
+        if op in KINK_OPS:
+            args = [v[a] for v in states]
+            if any(x == 0.0 for x in args) or min(args) < 0.0 < max(args):
+                return _owner(walk, tape, out)
     return None
+
+
+def _owner(walk: Walk, tape, out: int) -> str:
+    """The node whose instructions write slot ``out``."""
+    for k, (start, end) in enumerate(tape.node_code):
+        if any(ins[1] == out for ins in tape.code[start:end]):
+            return walk.graph.nodes[k].name
+    return "?"
 
 
 def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:
@@ -112,21 +120,23 @@ def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDiffe
     out = graph.output
     x = walk.values[var]
     path = path_to_output(walk, var)
+    tape = tape_of(graph)
+    code = tape.node_instructions(graph.position[n] for n in path)
     x_plus, x_minus = x + h, x - h
-    plus = _nudged(walk, var, x_plus, path)
-    minus = _nudged(walk, var, x_minus, path)
+    plus = _nudged(walk, var, x_plus, code)
+    minus = _nudged(walk, var, x_minus, code)
     out_before = walk.values[out]
-    out_plus = plus[out] if (var == out or out in path) else out_before
-    out_minus = minus[out] if (var == out or out in path) else out_before
+    out_plus = plus[tape.slot[out]] if (var == out or out in path) else out_before
+    out_minus = minus[tape.slot[out]] if (var == out or out in path) else out_before
     forward = ex._div(out_plus - out_before, x_plus - x)
     central = ex._div(out_plus - out_minus, x_plus - x_minus)
     grad = walk.grads[var]
-    trail = (TrailEntry(var, x, x_plus),) + tuple(TrailEntry(n, walk.values[n], plus[n]) for n in path)
+    trail = (TrailEntry(var, x, x_plus),) + tuple(TrailEntry(n, walk.values[n], plus[tape.slot[n]]) for n in path)
     rf, rc = rel_error(grad, forward), rel_error(grad, central)
     kink = None
     if not all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)):
         status = "non-finite"
-    elif (kink := _kink(walk, path, (minus, walk.values, plus))) is not None:
+    elif (kink := _kink(walk, code, (minus, walk.slots, plus))) is not None:
         status = "kink"
     elif rc > SUSPECT_REL and abs(grad - central) > SUSPECT_ABS:
         status = "suspect"

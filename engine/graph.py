@@ -132,15 +132,6 @@ class Graph:
                     stack.append(consumer)
         return tuple(sorted(seen, key=self.position.__getitem__))
 
-    @cached_property
-    def local_derivatives(self) -> dict[tuple[str, str], ex.Expr]:
-        """``(child, parent) -> ∂child/∂parent`` as a simplified formula, for every edge."""
-        return {
-            (node.name, operand): ex.derivative(node.expr, operand)
-            for node in self.nodes
-            for operand in node.operands
-        }
-
     def is_input(self, name: str) -> bool:
         return name in self.input_by_name
 

@@ -15,6 +15,7 @@ from typing import Mapping
 from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
 from engine.graphfile import LoadedGraph
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
+from engine.tape import tape_of
 
 H_MIN = 1e-12
 H_MAX = 1.0
@@ -79,10 +80,7 @@ class DebugSession:
     # ------------------------------------------------------------------ shape
 
     def _index_parents(self) -> None:
-        by_parent: dict[str, list[int]] = {}
-        for s in self.walk.backward_steps:
-            by_parent.setdefault(s.parent, []).append(s.index)
-        self._steps_of_parent = by_parent
+        self._steps_of_parent = tape_of(self.graph).edges_of_name
 
     @property
     def source(self) -> str:
@@ -132,9 +130,12 @@ class DebugSession:
             return self.walk.forward_steps[self.position - 1]
         return self.walk.backward_steps[self.position - self.n_forward - 1]
 
-    def steps_taken(self) -> list[ForwardStep | BackwardStep]:
-        f = self.walk.forward_steps[: min(self.position, self.n_forward)]
-        b = self.walk.backward_steps[: max(0, self.position - self.n_forward)]
+    def steps_taken(self, last: int | None = None) -> list[ForwardStep | BackwardStep]:
+        """The steps taken so far, or only the ``last`` few of them."""
+        start = 0 if last is None else max(0, self.position - last)
+        nf = self.n_forward
+        f = self.walk.forward_steps[min(start, nf): min(self.position, nf)]
+        b = self.walk.backward_steps[max(0, start - nf): max(0, self.position - nf)]
         return [*f, *b]
 
     # ------------------------------------------------------------------ moving

@@ -13,11 +13,13 @@ step from each, and each step says how many of its contributions have arrived.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Mapping
 
 from engine import expr as ex
 from engine.graph import Graph
+from engine.tape import Tape, tape_of
 
 
 def isfinite(x: float) -> bool:
@@ -125,9 +127,11 @@ class Walk:
     graph: Graph
     values: dict[str, float]
     grads: dict[str, float]
-    forward_steps: tuple[ForwardStep, ...]
-    backward_steps: tuple[BackwardStep, ...]
+    forward_steps: Sequence[ForwardStep]
+    backward_steps: Sequence[BackwardStep]
     warnings: tuple[str, ...]
+    slots: list[float] | None = None
+    """Every slot of the graph's tape after the forward pass (for fast re-evaluation)."""
 
     @property
     def output(self) -> str:
@@ -136,6 +140,58 @@ class Walk:
 
 def _num(x: float) -> str:
     return ex.number_text(x) if not isfinite(x) or x == int(x) else f"{x:.10g}"
+
+
+class ForwardSteps(Sequence):
+    """The forward steps, built on demand from the slots (a 100,000-node graph needs no 100,000 objects)."""
+
+    def __init__(self, graph: Graph, tape: Tape, v: list[float]) -> None:
+        self._graph, self._tape, self._v = graph, tape, v
+
+    def __len__(self) -> int:
+        return len(self._graph.nodes)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        node = self._graph.nodes[k]  # IndexError past the end
+        v, slot = self._v, self._tape.slot
+        return ForwardStep(k, node.name, node.expr, node.operands,
+                           tuple(v[slot[o]] for o in node.operands), v[slot[node.name]])
+
+
+class BackwardSteps(Sequence):
+    """The backward steps, rebuilt on demand from the tape's edges with the same floats."""
+
+    def __init__(self, graph: Graph, tape: Tape, v: list[float], g: list[float]) -> None:
+        self._graph, self._tape, self._v, self._g = graph, tape, v, g
+
+    def __len__(self) -> int:
+        return len(self._tape.edges)
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self)
+        tape, v, g = self._tape, self._v, self._g
+        child, parent, local_slot = tape.edges[k]  # IndexError past the end
+        upstream, local = g[child], v[local_slot]
+        siblings = tape.edges_of_parent[parent]
+        acc = before = 0.0
+        arrived = 0
+        for j in siblings:  # replay the parent's accumulation up to this step
+            c, _, l = tape.edges[j]
+            before = acc
+            acc = acc + g[c] * v[l]
+            arrived += 1
+            if j == k:
+                break
+        names = self._graph.names
+        return BackwardStep(k, names[child], names[parent], upstream, tape.local_tree(k), local,
+                            upstream * local, before, acc, arrived, len(siblings))
 
 
 def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:
@@ -148,61 +204,43 @@ def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:
     Never raises for arithmetic: a non-finite value or local derivative is
     carried on, and a warning names where it starts and why.
     """
-    values: dict[str, float] = {i.name: float(i.value) for i in graph.inputs}
+    tape = tape_of(graph)
+    values_in = [float(i.value) for i in graph.inputs]
     if inputs:
-        values.update({k: float(v) for k, v in inputs.items()})
-    warnings: list[str] = []
-    forward: list[ForwardStep] = []
-    for k, node in enumerate(graph.nodes):
-        args = tuple(values[o] for o in node.operands)
-        value = ex.evaluate(node.expr, values)
-        if not isfinite(value) and all(isfinite(a) for a in args):
+        for name, value in inputs.items():
+            values_in[tape.slot[name]] = float(value)
+    v = tape.forward(values_in)
+    g = tape.backward(v)
+    names = graph.names
+    n = len(names)
+    values = dict(zip(names, v[:n]))
+    grads = dict(zip(names, g))
+    total = sum(v)
+    warnings = _warnings(graph, tape, values, v) if total - total != 0.0 else []
+    return Walk(graph, values, grads, ForwardSteps(graph, tape, v), BackwardSteps(graph, tape, v, g),
+                tuple(warnings), v)
+
+
+def _warnings(graph: Graph, tape: Tape, values: dict[str, float], v: list[float]) -> list[str]:
+    """Where non-finite numbers start: a node or a local derivative whose operands are finite."""
+    warnings = []
+    for node in graph.nodes:
+        value = values[node.name]
+        if not isfinite(value) and all(isfinite(values[o]) for o in node.operands):
             causes: list[str] = []
             ex.evaluate(node.expr, values, causes)
             why = causes[0] if causes else "overflow"
             warnings.append(f"node {node.name!r} is {_num(value)}: {why}")
-        values[node.name] = value
-        forward.append(ForwardStep(k, node.name, node.expr, node.operands, args, value))
-
-    grads, backward = _backward(graph, values, warnings)
-    return Walk(graph, values, grads, tuple(forward), tuple(backward), tuple(warnings))
-
-
-def _backward(graph: Graph, values: dict[str, float], warnings: list[str]) -> tuple[dict[str, float], list[BackwardStep]]:
-    needed = graph.needed
-    grads = {name: 0.0 for name in graph.names}
-    grads[graph.output] = 1.0
-    of: dict[str, int] = {}
-    for node in graph.nodes:
-        if node.name in needed:
-            for operand in node.operands:
-                of[operand] = of.get(operand, 0) + 1
-    arrived: dict[str, int] = {}
-    locals_ = graph.local_derivatives
-    steps: list[BackwardStep] = []
-    for node in reversed(graph.nodes):
-        if node.name not in needed:
-            continue
-        upstream = grads[node.name]
-        for parent in node.operands:
-            tree = locals_[(node.name, parent)]
-            local = ex.evaluate(tree, values)
-            if not isfinite(local) and isfinite(values[node.name]):
-                causes: list[str] = []
-                ex.evaluate(tree, values, causes)
-                why = f": {causes[0]}" if causes else ""
-                warnings.append(
-                    f"local derivative ∂{node.name}/∂{parent} = {ex.to_text(tree)} is {_num(local)}"
-                    f" at {parent} = {_num(values[parent])}{why}"
-                )
-            product = upstream * local
-            before = grads[parent]
-            after = before + product
-            grads[parent] = after
-            arrived[parent] = arrived.get(parent, 0) + 1
-            steps.append(
-                BackwardStep(len(steps), node.name, parent, upstream, tree, local, product,
-                             before, after, arrived[parent], of[parent])
+    names = graph.names
+    for k, (child, parent, local_slot) in enumerate(tape.edges):
+        local = v[local_slot]
+        if not isfinite(local) and isfinite(v[child]):
+            tree = tape.local_tree(k)
+            causes = []
+            ex.evaluate(tree, values, causes)
+            why = f": {causes[0]}" if causes else ""
+            warnings.append(
+                f"local derivative ∂{names[child]}/∂{names[parent]} = {ex.to_text(tree)} is {_num(local)}"
+                f" at {names[parent]} = {_num(values[names[parent]])}{why}"
             )
-    return grads, steps
-
+    return warnings

@@ -198,19 +198,19 @@ class CgtuiApp(App[None]):
 
     # check_action greys these out where they cannot happen, so they always move
     def action_next(self) -> None:
-        self.session.step()
-        self.say("")
+        self._move(self.session.step)
 
     def action_previous(self) -> None:
-        self.session.back()
-        self.say("")
+        self._move(self.session.back)
 
     def action_finish(self) -> None:
-        self.session.finish()
-        self.say("")
+        self._move(self.session.finish)
 
     def action_reset(self) -> None:
-        self.session.reset()
+        self._move(self.session.reset)
+
+    def _move(self, how) -> None:
+        how()
         self.say("")
 
     def action_edit(self) -> None:

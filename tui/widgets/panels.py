@@ -134,16 +134,16 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
 def transcript_text(session: DebugSession, limit: int = 400) -> Text:
     """The steps taken so far, one line each (the last ``limit``)."""
     out = session.graph.output
-    steps = session.steps_taken()
+    steps = session.steps_taken(last=limit)
     text = Text()
     if not steps:
         text.append("Nothing yet.", MUTED)
         return text
-    skipped = max(0, len(steps) - limit)
+    skipped = session.position - len(steps)
     if skipped:
         text.append(f"… {skipped} earlier steps\n", MUTED)
     lines = []
-    for k, step in enumerate(steps[skipped:], start=skipped + 1):
+    for k, step in enumerate(steps, start=skipped + 1):
         if isinstance(step, ForwardStep):
             lines.append(Text.assemble((f"{k:>3}  ", MUTED), (tx.forward_line(step), VALUE)))
         else:

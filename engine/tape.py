@@ -1,0 +1,282 @@
+"""A graph compiled to a flat tape: the fast path under every number cgtui shows.
+
+Every input, node, constant and intermediate result gets a slot in one list of
+floats; each node's expression becomes a few instructions ``(op, out, a, b)``
+over slots, in dependency order. One loop runs the forward pass; the local
+derivative of every edge (∂child/∂parent, from the same symbolic formulas the
+steps print) is compiled the same way; then one loop over the edges does the
+chain rule, ``g[parent] += g[child] * local``, in exactly the order of the
+backward steps, so the steps rebuilt from these arrays carry the same floats.
+
+Shapes are compiled once: ``u: b * c`` and ``w: x * y`` share one template, so a
+100,000-node graph built from a few kinds of node compiles in a few passes of
+cheap slot arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from engine import expr as ex
+
+# opcodes
+ADD, SUB, MUL, DIV, POW, NEG, COPY = range(7)
+_BIN_OPS = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "**": POW}
+_FUNC_OPS = {name: 7 + k for k, name in enumerate(ex.FUNCTIONS + ex.FORMULA_FUNCTIONS)}
+_FUNC_IMPL = [None] * 7 + [ex.FUNCTION_IMPL[name] for name in ex.FUNCTIONS + ex.FORMULA_FUNCTIONS]
+_div = ex._div
+_pow = ex._pow
+
+
+def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
+    """Execute instructions over the slots ``v``; never raises for arithmetic."""
+    funcs = _FUNC_IMPL
+    for op, o, a, b in code:
+        if op == MUL:
+            v[o] = v[a] * v[b]
+        elif op == ADD:
+            v[o] = v[a] + v[b]
+        elif op == SUB:
+            v[o] = v[a] - v[b]
+        elif op == COPY:
+            v[o] = v[a]
+        elif op == DIV:
+            y = v[b]
+            v[o] = v[a] / y if y else _div(v[a], y)
+        elif op == NEG:
+            v[o] = -v[a]
+        elif op == POW:
+            v[o] = _pow(v[a], v[b])
+        else:
+            v[o] = funcs[op](v[a])
+
+
+# --------------------------------------------------------------------------- templates
+
+
+def _canonical(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
+    """``tree`` with its operands renamed ``0``, ``1``, …: the shape shared by similar nodes."""
+    index = {name: str(k) for k, name in enumerate(operands)}
+
+    def go(e: ex.Expr) -> ex.Expr:
+        if isinstance(e, ex.Name):
+            return ex.Name(index[e.id])
+        if isinstance(e, ex.Bin):
+            return ex.Bin(e.op, go(e.left), go(e.right))
+        if isinstance(e, ex.Neg):
+            return ex.Neg(go(e.operand))
+        if isinstance(e, ex.Call):
+            return ex.Call(e.func, go(e.arg))
+        return e
+
+    return go(tree)
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """Instructions for one shape, over symbolic slots.
+
+    A symbolic slot is ``("arg", k)`` for the k-th operand, ``("const", value)``,
+    ``("tmp", k)`` for the k-th temporary, or ``("out",)`` for the result.
+    """
+
+    code: tuple[tuple[int, tuple, tuple, tuple], ...]
+    temps: int
+    result: tuple  # where the value ends up: ("out",) or an operand/const slot
+
+
+def _template(tree: ex.Expr, *, into_out: bool) -> _Template:
+    code: list = []
+    temps = 0
+
+    def go(e: ex.Expr) -> tuple:
+        nonlocal temps
+        if isinstance(e, ex.Name):
+            return ("arg", int(e.id))
+        if isinstance(e, ex.Num):
+            return ("const", e.value)
+        if isinstance(e, ex.Const):
+            return ("const", ex.CONSTANTS[e.id])
+        if isinstance(e, ex.Bin):
+            a, b = go(e.left), go(e.right)
+            op = _BIN_OPS[e.op]
+        elif isinstance(e, ex.Neg):
+            a, b, op = go(e.operand), ("const", 0.0), NEG
+        else:
+            a, b, op = go(e.arg), ("const", 0.0), _FUNC_OPS[e.func]
+        out = ("tmp", temps)
+        temps += 1
+        code.append((op, out, a, b))
+        return out
+
+    result = go(tree)
+    if into_out:
+        if code and code[-1][1] == result:
+            op, _, a, b = code.pop()
+            temps -= 1
+            code.append((op, ("out",), a, b))
+        else:
+            code.append((COPY, ("out",), result, ("const", 0.0)))
+        result = ("out",)
+    return _Template(tuple(code), temps, result)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """A node shape: its forward template and one local-derivative template per operand."""
+
+    forward: _Template
+    local_trees: tuple[ex.Expr, ...]  # ∂shape/∂operand k, canonical names
+    locals: tuple[_Template, ...]
+
+
+class Tape:
+    """A graph compiled to slots and instructions. Build once per graph (see :func:`tape_of`)."""
+
+    def __init__(self, graph) -> None:
+        self.graph = graph
+        names = graph.names
+        self.n_names = len(names)
+        self.slot = {name: k for k, name in enumerate(names)}
+        self.n_inputs = len(graph.inputs)
+        slots_init: list[float] = [0.0] * self.n_names
+        consts: dict[float, int] = {}
+        shapes: dict[ex.Expr, _Shape] = {}
+        self.shape_of_node: list[_Shape] = []
+        self.canon_of_node: list[ex.Expr] = []
+
+        def const(value: float) -> int:
+            key = value if value == value else "nan"
+            k = consts.get(key)
+            if k is None:
+                k = consts[key] = len(slots_init)
+                slots_init.append(value)
+            return k
+
+        code: list[tuple[int, int, int, int]] = []
+        self.node_code: list[tuple[int, int]] = []  # (start, end) into code, per node in order
+
+        def place(template: _Template, args: list[int], out: int) -> int:
+            base = len(slots_init)
+            slots_init.extend([0.0] * template.temps)
+
+            def resolve(ref: tuple) -> int:
+                kind = ref[0]
+                if kind == "arg":
+                    return args[ref[1]]
+                if kind == "tmp":
+                    return base + ref[1]
+                if kind == "const":
+                    return const(ref[1])
+                return out
+
+            for op, o, a, b in template.code:
+                code_target.append((op, resolve(o), resolve(a), resolve(b)))
+            return resolve(template.result)
+
+        code_target = code
+        for node in graph.nodes:
+            canon = _canonical(node.expr, node.operands)
+            shape = shapes.get(canon)
+            if shape is None:
+                forward = _template(canon, into_out=True)
+                trees = tuple(ex.derivative(canon, str(k)) for k in range(len(node.operands)))
+                shape = shapes[canon] = _Shape(forward, trees, tuple(_template(t, into_out=False) for t in trees))
+            self.shape_of_node.append(shape)
+            self.canon_of_node.append(canon)
+            start = len(code)
+            place(shape.forward, [self.slot[o] for o in node.operands], self.slot[node.name])
+            self.node_code.append((start, len(code)))
+        self.code = code
+
+        # the local derivatives of every edge the output depends on, in backward-step order
+        needed = graph.needed
+        local_code: list[tuple[int, int, int, int]] = []
+        code_target = local_code
+        edges: list[tuple[int, int, int]] = []
+        edge_node: list[tuple[int, int]] = []  # (node index, operand index)
+        for k in range(len(graph.nodes) - 1, -1, -1):
+            node = graph.nodes[k]
+            if node.name not in needed:
+                continue
+            args = [self.slot[o] for o in node.operands]
+            child = self.slot[node.name]
+            for j, template in enumerate(self.shape_of_node[k].locals):
+                local = place(template, args, -1)
+                edges.append((child, args[j], local))
+                edge_node.append((k, j))
+        self.local_code = local_code
+        self.edges = edges
+        self.edge_node = edge_node
+        self.slots_init = slots_init
+        self.output_slot = self.slot[graph.output]
+
+    @cached_property
+    def edges_of_parent(self) -> dict[int, list[int]]:
+        """For each parent slot, the indexes of its edges in backward order."""
+        out: dict[int, list[int]] = {}
+        for k, (_, parent, _) in enumerate(self.edges):
+            out.setdefault(parent, []).append(k)
+        return out
+
+    @cached_property
+    def edges_of_name(self) -> dict[str, list[int]]:
+        """For each parent name, the indexes of its backward steps, in order."""
+        names = self.graph.names
+        return {names[slot]: ks for slot, ks in self.edges_of_parent.items()}
+
+    def forward(self, inputs: list[float]) -> list[float]:
+        """All slots after the forward pass and the local derivatives."""
+        v = list(self.slots_init)
+        v[: self.n_inputs] = inputs
+        run(self.code, v)
+        run(self.local_code, v)
+        return v
+
+    def backward(self, v: list[float]) -> list[float]:
+        """∂output/∂slot for every input and node: the chain rule edge by edge."""
+        g = [0.0] * self.n_names
+        g[self.output_slot] = 1.0
+        for child, parent, local in self.edges:
+            g[parent] += g[child] * v[local]
+        return g
+
+    def node_instructions(self, node_indexes) -> list[tuple[int, int, int, int]]:
+        """The instructions of some nodes, in the order given."""
+        code, ranges = self.code, self.node_code
+        out: list[tuple[int, int, int, int]] = []
+        for k in node_indexes:
+            start, end = ranges[k]
+            out.extend(code[start:end])
+        return out
+
+    def local_tree(self, edge: int) -> ex.Expr:
+        """∂child/∂parent of an edge as a formula over the graph's own names."""
+        k, j = self.edge_node[edge]
+        node = self.graph.nodes[k]
+        canon = self.shape_of_node[k].local_trees[j]
+        return _rename(canon, node.operands)
+
+
+def _rename(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
+    def go(e: ex.Expr) -> ex.Expr:
+        if isinstance(e, ex.Name):
+            return ex.Name(operands[int(e.id)])
+        if isinstance(e, ex.Bin):
+            return ex.Bin(e.op, go(e.left), go(e.right))
+        if isinstance(e, ex.Neg):
+            return ex.Neg(go(e.operand))
+        if isinstance(e, ex.Call):
+            return ex.Call(e.func, go(e.arg))
+        return e
+
+    return go(tree)
+
+
+def tape_of(graph) -> Tape:
+    """The graph's tape, compiled on first use and kept with the graph."""
+    tape = graph._cache.get("tape")
+    if tape is None:
+        tape = graph._cache["tape"] = Tape(graph)
+    return tape
