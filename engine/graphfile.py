@@ -469,3 +469,9 @@ def _atomic_write(target: Path, data: bytes) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def write_new(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write a new file; refuse (FileExistsError) to replace one that exists."""
+    with open(path, "xb") as f:
+        f.write(data)

@@ -115,7 +115,8 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         add(f"  {tx.d(out, name)} = {tx.num(walk.grads[name])}{note}")
     if fds:
         add("")
-        add(f"Finite differences: nudge each variable by h = {tx.num(h)} and watch {out} move")
+        which = "each variable" if len(fds) == len(g.names) else "each input"
+        add(f"Finite differences: nudge {which} by h = {tx.num(h)} and watch {out} move")
         for name, fd in fds.items():
             add(f"  {tx.trail_text(fd)}")
             add(f"      one-sided ({tx.num(fd.out_plus)} − {tx.num(fd.out_before)}) / {tx.num(h)}"

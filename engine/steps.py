@@ -13,6 +13,7 @@ step from each, and each step says how many of its contributions have arrived.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Mapping
@@ -167,9 +168,23 @@ class BackwardSteps(Sequence):
 
     def __init__(self, graph: Graph, tape: Tape, v: list[float], g: list[float]) -> None:
         self._graph, self._tape, self._v, self._g = graph, tape, v, g
+        self._sums: dict[int, list[float]] = {}
 
     def __len__(self) -> int:
         return len(self._tape.edges)
+
+    def _running(self, parent: int) -> list[float]:
+        """The parent's accumulated gradient after each of its steps, replayed once."""
+        sums = self._sums.get(parent)
+        if sums is None:
+            tape, v, g = self._tape, self._v, self._g
+            acc, sums = 0.0, []
+            for j in tape.edges_of_parent[parent]:
+                c, _, l = tape.edges[j]
+                acc = acc + g[c] * v[l]
+                sums.append(acc)
+            self._sums[parent] = sums
+        return sums
 
     def __getitem__(self, k):
         if isinstance(k, slice):
@@ -180,18 +195,12 @@ class BackwardSteps(Sequence):
         child, parent, local_slot = tape.edges[k]  # IndexError past the end
         upstream, local = g[child], v[local_slot]
         siblings = tape.edges_of_parent[parent]
-        acc = before = 0.0
-        arrived = 0
-        for j in siblings:  # replay the parent's accumulation up to this step
-            c, _, l = tape.edges[j]
-            before = acc
-            acc = acc + g[c] * v[l]
-            arrived += 1
-            if j == k:
-                break
+        rank = bisect.bisect_left(siblings, k)
+        sums = self._running(parent)
+        before = sums[rank - 1] if rank else 0.0
         names = self._graph.names
         return BackwardStep(k, names[child], names[parent], upstream, tape.local_tree(k), local,
-                            upstream * local, before, acc, arrived, len(siblings))
+                            upstream * local, before, sums[rank], rank + 1, len(siblings))
 
 
 def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:

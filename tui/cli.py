@@ -12,7 +12,14 @@ import sys
 from typing import NoReturn, Sequence
 
 from engine import BUILTIN_NAME, DEFAULT_H, SourceError, __version__, compute, finite_differences, load_builtin, load_path
+from engine.examples import KINDS, generate
+from engine.graphfile import load_bytes, write_new
 from engine.text import parse_number
+
+
+FD_ALL_LIMIT = 2000
+"""Above this many inputs and nodes, --fd defaults to the inputs: each variable's nudge
+re-evaluates everything after it, so all of them cost time quadratic in the graph."""
 
 
 class UsageError(Exception):
@@ -35,11 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                    help="override an input's value (repeatable)")
     p.add_argument("--fd-step", metavar="H", help=f"the finite-difference nudge h (default {DEFAULT_H:g})")
-    p.add_argument("--fd", choices=("inputs", "all", "none"), default="all",
-                   help="which variables get finite differences in --json/--trace (default: all)")
+    p.add_argument("--fd", choices=("inputs", "all", "none"), default=None,
+                   help="which variables get finite differences in --json/--trace (default: all, or only "
+                   f"the inputs for graphs of over {FD_ALL_LIMIT:,} variables, where all would take minutes)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print the whole walk as one JSON object and exit")
     mode.add_argument("--trace", action="store_true", help="print the whole walk as plain text and exit")
+    big = p.add_argument_group("generated graphs (instead of FILE)")
+    big.add_argument("--example", choices=KINDS, help="open a generated graph: a deep chain, a random DAG, an MLP")
+    big.add_argument("--size", type=int, default=1000, metavar="N", help="nodes in --example chain or dag (default 1000)")
+    big.add_argument("--layers", metavar="A,B,…", help="layer widths of --example mlp (default 16,16,1)")
+    big.add_argument("--save", metavar="PATH", help="write the generated graph to PATH (a new file) and open that")
     p.add_argument("--version", action="version", version=f"cgtui {__version__}")
     return p
 
@@ -75,12 +88,39 @@ def _fd_step(text: str | None) -> float:
     return h
 
 
+def _load(args):
+    if args.example is None:
+        if args.save is not None:
+            raise UsageError("--save goes with --example")
+        return load_path(args.file) if args.file is not None else load_builtin()
+    if args.file is not None:
+        raise UsageError("give either FILE or --example, not both")
+    if args.size < 1 or args.size > 1_000_000:
+        raise UsageError(f"--size: {args.size} is not between 1 and 1,000,000")
+    layers = None
+    if args.layers is not None:
+        try:
+            layers = [int(w) for w in args.layers.split(",")]
+        except ValueError:
+            raise UsageError(f"--layers: write widths such as 64,64,1, not {args.layers!r}") from None
+        if not layers or min(layers) < 1 or sum(layers) > 10_000:
+            raise UsageError(f"--layers: widths must be at least 1 (and at most 10,000 neurons in all): {args.layers!r}")
+    text = generate(args.example, args.size, layers).encode()
+    if args.save is None:
+        return load_bytes(text, f"(example {args.example})")
+    try:
+        write_new(args.save, text)
+    except OSError as err:
+        raise UsageError(f"--save: cannot write {args.save}: {err.strerror or err}") from None
+    return load_path(args.save)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
     try:
         args = build_parser().parse_args(argv)
         h = _fd_step(args.fd_step)
-        loaded = load_path(args.file) if args.file is not None else load_builtin()
+        loaded = _load(args)
         overrides = _overrides(args.set, loaded.graph)
     except UsageError as err:
         print(f"cgtui: {err}", file=sys.stderr)
@@ -93,7 +133,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         from engine.report import to_json, to_trace
 
         walk = compute(loaded.graph, overrides)
-        fds = finite_differences(walk, args.fd, h)
+        fd_mode = args.fd or ("all" if len(loaded.graph.names) <= FD_ALL_LIMIT else "inputs")
+        fds = finite_differences(walk, fd_mode, h)
         render = to_json if args.json else to_trace
         text = render(walk, fds, h, loaded.source)
         try:

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -39,6 +40,10 @@ class NodeRef:
     see_above: bool = False
     depth: int = 1
     heading: str = ""
+    continues: str | None = None
+    """For a subtree moved to the top level because it lies too deep: the node it feeds."""
+    below: bool = False
+    """For a ``see_above`` leaf whose subtree was moved further down instead."""
 
 
 VALUE = Style(color="green")
@@ -68,24 +73,39 @@ class GraphTree(Tree[NodeRef]):
     def on_mount(self) -> None:
         self.build()
 
+    MAX_NESTING = 24
+    """Deeper subtrees start again at the left, as top-level entries that say what they feed."""
+
     def build(self) -> None:
         """Lay the graph out: output at the top, operands as children, shared nodes once."""
         self.clear()
         self.primary = {}
         graph = self.session.graph
-        stack: list[tuple[TreeNode[NodeRef], str, int]] = [(self.root, graph.output, 1)]
-        while stack:
-            parent, name, depth = stack.pop()
+        stack: list[tuple[TreeNode[NodeRef], str, int, str | None]] = [(self.root, graph.output, 1, None)]
+        moved: deque[tuple[str, str | None]] = deque()
+        while stack or moved:
+            if not stack:  # a subtree that lay too deep: a new top-level entry
+                name, consumer = moved.popleft()
+                if name not in self.primary:
+                    stack.append((self.root, name, 1, consumer))
+                continue
+            parent, name, depth, continues = stack.pop()
             if name in self.primary:
                 parent.add_leaf(Text(name), NodeRef(name, see_above=True, depth=depth))
                 continue
             node = graph.node_by_name.get(name)
             if node is None or not node.operands:
-                self.primary[name] = parent.add_leaf(Text(name), NodeRef(name, depth=depth))
+                self.primary[name] = parent.add_leaf(Text(name), NodeRef(name, depth=depth, continues=continues))
                 continue
-            self.primary[name] = tree_node = parent.add(Text(name), NodeRef(name, depth=depth), expand=True)
+            if depth > self.MAX_NESTING:
+                consumer = parent.data.name if parent.data is not None else None
+                parent.add_leaf(Text(name), NodeRef(name, see_above=True, depth=depth, below=True))
+                moved.append((name, consumer))
+                continue
+            ref = NodeRef(name, depth=depth, continues=continues)
+            self.primary[name] = tree_node = parent.add(Text(name), ref, expand=True)
             for operand in reversed(node.operands):
-                stack.append((tree_node, operand, depth + 1))
+                stack.append((tree_node, operand, depth + 1, None))
         unused = [n for n in graph.names if n not in graph.needed]
         if unused:
             heading = f"not used by {graph.output}"
@@ -96,8 +116,17 @@ class GraphTree(Tree[NodeRef]):
         self.cursor_line = 0
 
     def redraw(self) -> None:
-        """Draw every visible label again from the session."""
-        self._invalidate()
+        """Draw the visible labels again from the session (the layout stays as it is)."""
+        self._updates += 1
+        self.refresh()
+
+    def get_label_width(self, node: TreeNode[NodeRef]) -> int:
+        """An upper bound, without drawing: the expression is cut to fit, the numbers are not."""
+        ref = node.data
+        if ref is None or ref.name is None:
+            return len(ref.heading) if ref else 10
+        numbers = 2 * len(ref.name) + len(self.session.graph.output) + 48
+        return max(numbers, self.size.width - self.guide_depth * max(0, ref.depth - 1) - 2)
 
     def select_name(self, name: str) -> None:
         node = self.primary.get(name)
@@ -151,7 +180,7 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     assert name is not None
     graph = session.graph
     if ref.see_above:
-        return Text.assemble(("↪ ", ""), (name, NAME), (", see above", MUTED))
+        return Text.assemble(("↪ ", ""), (name, NAME), (", continued below" if ref.below else ", see above", MUTED))
     new_values, new_grads = session.changed_by_last_step()
     text = Text()
     text.append(_marker(session, name))
@@ -171,6 +200,8 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
             text.append(f" ({grad.arrived} of {grad.of}{'' if grad.complete else ', so far'})")
     node = graph.node_by_name.get(name)
     tail = f"← {tx.pretty(node.expr)}" if node is not None else "input"
+    if ref.continues:
+        tail = f"(feeds {ref.continues}) {tail}"
     room = width - text.cell_len - 3
     if room >= 2:
         if len(tail) > room:

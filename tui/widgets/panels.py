@@ -30,7 +30,10 @@ def step_text(session: DebugSession) -> Text:
     text.append(session.progress(), BOLD)
     step = session.current
     if step is None:
-        inputs = ", ".join(f"{n} = {tx.num(session.value(n))}" for n in session.inputs)
+        names = list(session.inputs)
+        inputs = ", ".join(f"{n} = {tx.num(session.value(n))}" for n in names[:8])
+        if len(names) > 8:
+            inputs += f" and {len(names) - 8} more"
         text.append(f"\nInputs: {inputs}.\n")
         text.append("Press n or → to evaluate the first node, left to right.", MUTED)
         return text
