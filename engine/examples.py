@@ -19,8 +19,11 @@ def chain(size: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def dag(size: int, seed: int = 1, inputs: int = 100) -> str:
-    """A wide random DAG: each node combines a recent node with any earlier name."""
+def dag(size: int, seed: int = 1, inputs: int = 100, unary: str = "tanh") -> str:
+    """A wide random DAG: each node combines a recent node with any earlier name.
+
+    ``unary`` is the one function used (micrograd, the benchmark's baseline, has relu but no tanh).
+    """
     rnd = random.Random(seed)
     names = [f"x{i}" for i in range(inputs)]
     lines = [f"# A random DAG of {size} nodes over {inputs} inputs (seed {seed}).",
@@ -29,8 +32,8 @@ def dag(size: int, seed: int = 1, inputs: int = 100) -> str:
     lines.append("nodes:")
     for k in range(size - 1):
         a, b = rnd.choice(names[-50:]), rnd.choice(names)
-        op = rnd.choice(("+", "*", "tanh", "-"))
-        lines.append(f"  n{k}: {'tanh(' + a + ')' if op == 'tanh' else f'{a} {op} {b}'}")
+        op = rnd.choice(("+", "*", "f", "-"))
+        lines.append(f"  n{k}: {f'{unary}({a})' if op == 'f' else f'{a} {op} {b}'}")
         names.append(f"n{k}")
     lines.append(f"  J: {' + '.join(names[-8:])}")
     return "\n".join(lines) + "\n"

@@ -288,12 +288,23 @@ class DebugSession:
         self.h = new
         return True
 
+    def fd_ready(self, name: str) -> bool:
+        """Whether :meth:`fd` for ``name`` would answer at once (it is cached)."""
+        return (name, self.h, id(self.walk)) in self._fd_cache
+
     def fd(self, name: str) -> FiniteDifference:
-        """Finite differences for ``name`` with the current inputs and h (cached)."""
-        key = (name, self.h)
+        """Finite differences for ``name`` with the current inputs and h (cached).
+
+        Safe to call from a worker thread: the result is filed under the walk it
+        was computed from, so an edit made meanwhile never receives a stale answer.
+        """
+        walk, h = self.walk, self.h
+        key = (name, h, id(walk))
         found = self._fd_cache.get(key)
         if found is None:
-            found = self._fd_cache[key] = finite_difference(self.walk, name, self.h)
+            found = finite_difference(walk, name, h)
+            if walk is self.walk:
+                self._fd_cache[key] = found
         return found
 
 

@@ -448,3 +448,19 @@ def test_a_refused_file_never_opens_the_app(monkeypatch, tmp_path, capsys):
     assert opened == []
     err = capsys.readouterr().err
     assert err.startswith("cgtui: ") and err.count("\n") == 1 and "line 4" in err
+
+
+async def test_big_graphs_nudge_in_a_worker_and_the_panel_fills_in():
+    from engine.examples import dag
+
+    app = app_from_text(dag(2500))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("x0")
+        await pilot.press("f")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if "one-sided estimate" in widget_text(app, "#fd"):
+                break
+        assert "nudge x0 by h = 0.001" in widget_text(app, "#fd")
+        assert "one-sided estimate" in widget_text(app, "#fd")
+        assert app.session.position == 2500  # the forward pass; no key waited for the nudge

@@ -5,6 +5,8 @@ Each is handed the session and draws from it; none holds state of its own.
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -178,10 +180,24 @@ class FdPanel(Static):
     def on_resize(self) -> None:
         self._draw()
 
+    INLINE_LIMIT = 2000
+    """Graphs up to this many variables nudge at once; bigger ones in a worker thread."""
+
     def _draw(self) -> None:
-        if self._showing is not None:
-            width = self.content_size.width or 80
-            self.update(fd_text(*self._showing, width=max(width, 20)))
+        if self._showing is None:
+            return
+        session, name = self._showing
+        if name is not None and not session.fd_ready(name) and len(session.graph.names) > self.INLINE_LIMIT:
+            self.update(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED))
+            self.run_worker(partial(self._compute, session, name), thread=True, exclusive=True, group="fd")
+            return
+        width = self.content_size.width or 80
+        self.update(fd_text(session, name, width=max(width, 20)))
+
+    def _compute(self, session: DebugSession, name: str) -> None:
+        """In a worker thread: fill the session's cache, then draw on the UI thread."""
+        session.fd(name)
+        self.app.call_from_thread(self._draw)
 
 
 class Transcript(VerticalScroll, can_focus=False):
