@@ -83,6 +83,8 @@ class CgtuiApp(App[None]):
         self.watch_file = watch_file
         self.message = ""
         self._quit_armed = False
+        self._greyed: tuple = ()
+        self._editor: InputEditor | None = None
         self._file_broken = False
         """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
         self._disk_stamp = disk_stamp(session.loaded.path) if session.loaded.path else None
@@ -136,7 +138,11 @@ class CgtuiApp(App[None]):
         self.query_one(FdPanel).show(session, self.selected)
         self.query_one("#fd").border_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
         self.query_one("#message", Static).update(Text(self.message))
-        self.refresh_bindings()
+        # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
+        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "h_down", "h_up", "edit"))
+        if greyed != self._greyed:
+            self._greyed = greyed
+            self.refresh_bindings()
 
     def watch_selected(self) -> None:
         self.redraw()
@@ -181,9 +187,16 @@ class CgtuiApp(App[None]):
 
     # ------------------------------------------------------------------ actions
 
+    def _editing(self) -> bool:
+        editor = self._editor
+        if editor is None:  # before compose, or on another screen's turn
+            found = self.query(InputEditor)
+            editor = self._editor = found.first() if found else None
+        return editor is not None and editor.display
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what cannot happen now (None greys a footer key)."""
-        if self.query(InputEditor) and self.query_one(InputEditor).display and action not in ("quit", "help"):
+        if self._editing() and action not in ("quit", "help"):
             return None if action in ("next", "previous", "finish", "edit") else True
         s = self.session
         if action in ("next", "finish"):
