@@ -211,8 +211,10 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _INF = re.compile(r"[-+]?\.(inf|Inf|INF)\Z")
 _NAN = re.compile(r"\.(nan|NaN|NAN)\Z")
-_BOOL = re.compile(r"(true|True|TRUE|false|False|FALSE)\Z")
-_NULL = re.compile(r"(null|Null|NULL|~|)\Z")
+
+
+_NULLS = frozenset(("null", "Null", "NULL", "~", ""))
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 
 
 def _resolve(node: _Y) -> object:
@@ -220,10 +222,12 @@ def _resolve(node: _Y) -> object:
     v = node.value
     if not node.plain:
         return v
-    if _NULL.match(v):
+    if v in _NULLS:
         return None
-    if _BOOL.match(v):
-        return v.lower() == "true"
+    if v in _BOOLS:
+        return _BOOLS[v]
+    if not (v[0].isdigit() or v[0] in "+-."):  # most expressions start with a name: no number
+        return v
     if _INT.match(v) or _FLOAT.match(v):
         try:
             return float(v)
