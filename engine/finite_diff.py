@@ -8,11 +8,12 @@ own operands are held fixed and only what depends on it is evaluated again.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine import expr as ex
 from engine.steps import Walk, isfinite
-from engine.tape import _FUNC_OPS, run, tape_of
+from engine.tape import _FUNC_OPS, ADD, COPY, DIV, MUL, NEG, POW, SUB, run, tape_of
 
 KINK_OPS = (_FUNC_OPS["relu"], _FUNC_OPS["abs"])
 
@@ -96,12 +97,13 @@ def _nudged(walk: Walk, var: str, x: float, code: list) -> list[float]:
 
 
 def _kink(walk: Walk, code: list, states: tuple[list[float], ...]) -> str | None:
-    """The first node on the path whose relu or abs argument sits at, or crosses, 0."""
+    """The first node on the path whose relu or abs argument, moved by the nudge, touches or crosses 0."""
     tape = tape_of(walk.graph)
     for op, out, a, _ in code:
         if op in KINK_OPS:
             args = [v[a] for v in states]
-            if any(x == 0.0 for x in args) or min(args) < 0.0 < max(args):
+            moved = not (args[0] == args[1] == args[2])
+            if moved and (any(x == 0.0 for x in args) or min(args) < 0.0 < max(args)):
                 return _owner(walk, tape, out)
     return None
 
@@ -114,6 +116,30 @@ def _owner(walk: Walk, tape, out: int) -> str:
     return "?"
 
 
+def _status(grad: float, forward: float, central: float, outs: tuple[float, ...], kink: str | None) -> str:
+    if not all(isfinite(v) for v in (grad, forward, central, *outs)):
+        return "non-finite"
+    if kink is not None:
+        return "kink"
+    if rel_error(grad, central) > SUSPECT_REL and abs(grad - central) > SUSPECT_ABS:
+        return "suspect"
+    return "ok"
+
+
+def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: float, kink: str | None) -> FiniteDifference:
+    x = walk.values[var]
+    x_plus, x_minus = x + h, x - h
+    out_before = walk.values[walk.graph.output]
+    forward = ex._div(out_plus - out_before, x_plus - x)
+    central = ex._div(out_plus - out_minus, x_plus - x_minus)
+    grad = walk.grads[var]
+    kink = kink if all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)) else None
+    status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink)
+    return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, forward, central, grad,
+                            rel_error(grad, forward), rel_error(grad, central), status,
+                            kink if status == "kink" else None)
+
+
 def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:
     """Nudge ``var`` by ±h and compare the output's change with the backprop gradient."""
     graph = walk.graph
@@ -122,34 +148,151 @@ def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDiffe
     path = path_to_output(walk, var)
     tape = tape_of(graph)
     code = tape.node_instructions(graph.position[n] for n in path)
-    x_plus, x_minus = x + h, x - h
-    plus = _nudged(walk, var, x_plus, code)
-    minus = _nudged(walk, var, x_minus, code)
-    out_before = walk.values[out]
-    out_plus = plus[tape.slot[out]] if (var == out or out in path) else out_before
-    out_minus = minus[tape.slot[out]] if (var == out or out in path) else out_before
-    forward = ex._div(out_plus - out_before, x_plus - x)
-    central = ex._div(out_plus - out_minus, x_plus - x_minus)
-    grad = walk.grads[var]
-    trail = (TrailEntry(var, x, x_plus),) + tuple(TrailEntry(n, walk.values[n], plus[tape.slot[n]]) for n in path)
-    rf, rc = rel_error(grad, forward), rel_error(grad, central)
-    kink = None
-    if not all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)):
-        status = "non-finite"
-    elif (kink := _kink(walk, code, (minus, walk.slots, plus))) is not None:
-        status = "kink"
-    elif rc > SUSPECT_REL and abs(grad - central) > SUSPECT_ABS:
-        status = "suspect"
-    else:
-        status = "ok"
-    return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, forward, central,
-                            grad, rf, rc, status, kink)
+    plus = _nudged(walk, var, x + h, code)
+    minus = _nudged(walk, var, x - h, code)
+    moves = var == out or out in path
+    out_plus = plus[tape.slot[out]] if moves else walk.values[out]
+    out_minus = minus[tape.slot[out]] if moves else walk.values[out]
+    trail = (TrailEntry(var, x, x + h),) + tuple(TrailEntry(n, walk.values[n], plus[tape.slot[n]]) for n in path)
+    return _result(walk, var, h, trail, out_plus, out_minus, _kink(walk, code, (minus, walk.slots, plus)))
+
+
+class LazyTrail(Sequence):
+    """A trail worked out when first read (a batch of nudges need not list every path)."""
+
+    def __init__(self, make) -> None:
+        self._make = make
+        self._entries: tuple[TrailEntry, ...] | None = None
+
+    def _get(self) -> tuple[TrailEntry, ...]:
+        if self._entries is None:
+            self._entries = self._make()
+        return self._entries
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __getitem__(self, k):
+        return self._get()[k]
+
+    def __eq__(self, other) -> bool:
+        return tuple(self) == tuple(other)
+
+
+BATCH_MIN, BATCH_MAX = 8, 512
+"""Between these many variables, finite differences run as one batched numpy pass."""
 
 
 def finite_differences(walk: Walk, which: str = "all", h: float = DEFAULT_H) -> dict[str, FiniteDifference]:
-    """Finite differences for ``"all"`` variables, only the ``"inputs"``, or ``"none"``."""
+    """Finite differences for ``"all"`` variables, only the ``"inputs"``, or ``"none"``.
+
+    Many variables at once are nudged together: one pass over the tape whose
+    slots hold a column per nudge (numpy, imported only here), instead of one
+    pass per variable.
+    """
     graph = walk.graph
     if which == "none":
         return {}
     names = [i.name for i in graph.inputs] if which == "inputs" else list(graph.names)
+    if BATCH_MIN <= len(names) <= BATCH_MAX:
+        try:
+            import numpy  # noqa: F401
+        except ImportError:  # pragma: no cover - numpy is a dependency
+            pass
+        else:
+            return _batched(walk, names, h)
     return {name: finite_difference(walk, name, h) for name in names}
+
+
+def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifference]:
+    import numpy as np
+
+    graph = walk.graph
+    tape = tape_of(graph)
+    needed = graph.needed
+    order = [k for k, node in enumerate(graph.nodes) if node.name in needed]
+    code: list = []
+    owner: list[int] = []
+    for k in order:
+        start, end = tape.node_code[k]
+        code.extend(tape.code[start:end])
+        owner.extend([k] * (end - start))
+    m = len(names)
+    v: list = list(walk.slots)
+    nudges: dict[int, list[int]] = {}  # slot -> the columns that nudge it
+    for j, name in enumerate(names):
+        nudges.setdefault(tape.slot[name], []).append(j)
+
+    def nudge(slot: int) -> None:
+        # column 2j holds var j at x + h, column 2j + 1 at x - h; a nudged node keeps
+        # its nudge whatever its operands say (they are held fixed)
+        x = walk.slots[slot]
+        column = v[slot].copy() if isinstance(v[slot], np.ndarray) else np.full(2 * m, v[slot], dtype=float)
+        for j in nudges[slot]:
+            column[2 * j] = x + h
+            column[2 * j + 1] = x - h
+        v[slot] = column
+
+    for slot in range(tape.n_inputs):
+        if slot in nudges:
+            nudge(slot)
+    kink_at: dict[int, int] = {}
+    with np.errstate(all="ignore"):
+        for n, (op, o, a, b) in enumerate(code):
+            x = v[a]
+            if op == MUL:
+                v[o] = x * v[b]
+            elif op == ADD:
+                v[o] = x + v[b]
+            elif op == SUB:
+                v[o] = x - v[b]
+            elif op == COPY:
+                v[o] = x
+            elif op == DIV:
+                v[o] = np.divide(x, v[b])
+            elif op == NEG:
+                v[o] = -x
+            elif op == POW:
+                v[o] = np.power(np.float64(x), v[b])
+            else:
+                v[o] = _NP_FUNCS[op](np, x)
+                if op in KINK_OPS and isinstance(x, np.ndarray):
+                    base = walk.slots[a]
+                    plus, minus = x[0::2], x[1::2]
+                    moved = (plus != base) | (minus != base)
+                    touches = (plus == 0) | (minus == 0) | (base == 0)
+                    low = np.minimum(np.minimum(plus, minus), base)
+                    high = np.maximum(np.maximum(plus, minus), base)
+                    for j in np.nonzero(moved & (touches | ((low < 0) & (high > 0))))[0]:
+                        kink_at.setdefault(int(j), owner[n])
+            if o in nudges:
+                nudge(o)
+    out = v[tape.output_slot]
+    results = {}
+    for j, name in enumerate(names):
+        if isinstance(out, np.ndarray):
+            out_plus, out_minus = float(out[2 * j]), float(out[2 * j + 1])
+        else:
+            out_plus = out_minus = float(out)
+        kink = graph.nodes[kink_at[j]].name if j in kink_at else None
+        trail = LazyTrail(lambda name=name: finite_difference(walk, name, h).trail)
+        results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink)
+    return results
+
+
+def _np_sigmoid(np, x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+_NP_FUNCS = {
+    _FUNC_OPS["exp"]: lambda np, x: np.exp(x),
+    _FUNC_OPS["log"]: lambda np, x: np.log(x),
+    _FUNC_OPS["sqrt"]: lambda np, x: np.sqrt(x),
+    _FUNC_OPS["sin"]: lambda np, x: np.sin(x),
+    _FUNC_OPS["cos"]: lambda np, x: np.cos(x),
+    _FUNC_OPS["tan"]: lambda np, x: np.tan(x),
+    _FUNC_OPS["tanh"]: lambda np, x: np.tanh(x),
+    _FUNC_OPS["sigmoid"]: _np_sigmoid,
+    _FUNC_OPS["relu"]: lambda np, x: np.maximum(x, 0.0),
+    _FUNC_OPS["abs"]: lambda np, x: np.abs(x),
+}
