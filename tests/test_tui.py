@@ -63,7 +63,7 @@ async def test_whole_lecture_forward_then_backward_nothing_early():
             assert f"forward {k}/3" in step and text in step
             assert value_in(tree_line(app, name), name) == str(value)
             assert s.value(name) == value
-            assert "▶" in tree_line(app, name)
+            assert "●" in tree_line(app, name)
             # later nodes are still hidden
             for later_text, later, _ in FORWARD[k:]:
                 assert value_in(tree_line(app, later), later) == "?"
@@ -80,7 +80,7 @@ async def test_whole_lecture_forward_then_backward_nothing_early():
             if k == 1:
                 assert "local ∂J/∂v = 3" in step and "∂J/∂J = 1" in step
             assert grad_in(tree_line(app, name), name) == str(value)
-            assert "▶" in tree_line(app, name)
+            assert "●" in tree_line(app, name)
             for _, later, _ in BACKWARD[k:]:
                 if later not in {n for _, n, _ in BACKWARD[:k]}:
                     assert grad_in(tree_line(app, later), later) is None

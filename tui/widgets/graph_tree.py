@@ -68,52 +68,135 @@ class GraphTree(Tree[NodeRef]):
         self.show_root = False
         self.auto_expand = False
         self.primary: dict[str, TreeNode[NodeRef]] = {}
-        """The expanded line of each name (its first place in tree order)."""
+        """The expanded line of each name (its first place in tree order), once it is built."""
+        self._children: dict[str | None, list[tuple[str, str]]] = {}
+        self._placed: dict[str, tuple[str | None, int, str | None]] = {}
+        self._unbuilt: dict[int, TreeNode[NodeRef]] = {}
 
     def on_mount(self) -> None:
         self.build()
 
     MAX_NESTING = 24
     """Deeper subtrees start again at the left, as top-level entries that say what they feed."""
+    EAGER = 2000
+    """Lines built at once; the rest are built when their parent is expanded (space)."""
+
+    def _plan(self) -> None:
+        """Where every name goes, as plain data: a depth-first walk from the output.
+
+        A name is expanded at its first place in tree order; elsewhere it is a leaf
+        "see above" (or "continued below" when its subtree lay too deep and was moved
+        to the top level).
+        """
+        graph = self.session.graph
+        children: dict[str | None, list[tuple[str, str]]] = {None: []}
+        placed: dict[str, tuple[str | None, int, str | None]] = {}  # name -> (parent, depth, feeds)
+        stack: list[tuple[str | None, str, int, str | None]] = [(None, graph.output, 1, None)]
+        moved: deque[tuple[str, str | None]] = deque()
+        while stack or moved:
+            if not stack:
+                name, consumer = moved.popleft()
+                if name not in placed:
+                    stack.append((None, name, 1, consumer))
+                continue
+            parent, name, depth, feeds = stack.pop()
+            if name in placed:
+                children[parent].append((name, "above"))
+                continue
+            node = graph.node_by_name.get(name)
+            expandable = node is not None and bool(node.operands)
+            if expandable and depth > self.MAX_NESTING:
+                children[parent].append((name, "below"))
+                moved.append((name, parent))
+                continue
+            placed[name] = (parent, depth, feeds)
+            children[parent].append((name, "primary"))
+            if expandable:
+                children[name] = []
+                for operand in reversed(node.operands):
+                    stack.append((name, operand, depth + 1, None))
+        self._children, self._placed = children, placed
 
     def build(self) -> None:
         """Lay the graph out: output at the top, operands as children, shared nodes once."""
         self.clear()
         self.primary = {}
+        self._unbuilt = {}
+        self._plan()
         graph = self.session.graph
-        stack: list[tuple[TreeNode[NodeRef], str, int, str | None]] = [(self.root, graph.output, 1, None)]
-        moved: deque[tuple[str, str | None]] = deque()
-        while stack or moved:
-            if not stack:  # a subtree that lay too deep: a new top-level entry
-                name, consumer = moved.popleft()
-                if name not in self.primary:
-                    stack.append((self.root, name, 1, consumer))
-                continue
-            parent, name, depth, continues = stack.pop()
-            if name in self.primary:
-                parent.add_leaf(Text(name), NodeRef(name, see_above=True, depth=depth))
-                continue
-            node = graph.node_by_name.get(name)
-            if node is None or not node.operands:
-                self.primary[name] = parent.add_leaf(Text(name), NodeRef(name, depth=depth, continues=continues))
-                continue
-            if depth > self.MAX_NESTING:
-                consumer = parent.data.name if parent.data is not None else None
-                parent.add_leaf(Text(name), NodeRef(name, see_above=True, depth=depth, below=True))
-                moved.append((name, consumer))
-                continue
-            ref = NodeRef(name, depth=depth, continues=continues)
-            self.primary[name] = tree_node = parent.add(Text(name), ref, expand=True)
-            for operand in reversed(node.operands):
-                stack.append((tree_node, operand, depth + 1, None))
+        budget = [self.EAGER]
+        self._grow(self.root, None, budget)
         unused = [n for n in graph.names if n not in graph.needed]
         if unused:
             heading = f"not used by {graph.output}"
-            group = self.root.add(Text(heading), NodeRef(None, depth=1, heading=heading), expand=True)
-            for name in unused:
-                self.primary[name] = group.add_leaf(Text(name), NodeRef(name, depth=2))
+            group = self.root.add(Text(heading), NodeRef(None, depth=1, heading=heading),
+                                  expand=len(unused) <= budget[0])
+            self._children["\0unused"] = [(n, "unused") for n in unused]
+            self._unbuilt[group._id] = group
+            if group.is_expanded:
+                self._grow(group, "\0unused", budget)
         self.root.expand()
         self.cursor_line = 0
+
+    def _grow(self, tree_node: TreeNode[NodeRef], name: str | None, budget: list[int]) -> None:
+        """Build the lines under ``tree_node`` (standing for ``name``), depth first, within the budget."""
+        work = [(tree_node, name)]
+        while work:
+            at, key = work.pop()
+            self._unbuilt.pop(at._id, None)
+            for child, kind in self._children.get(key, ()):
+                if kind == "unused":
+                    self.primary[child] = at.add_leaf(Text(child), NodeRef(child, depth=2))
+                elif kind != "primary":
+                    at.add_leaf(Text(child), NodeRef(child, see_above=True, depth=self._depth(at) + 1,
+                                                     below=kind == "below"))
+                else:
+                    _, depth, feeds = self._placed[child]
+                    ref = NodeRef(child, depth=depth, continues=feeds)
+                    if child not in self._children:
+                        self.primary[child] = at.add_leaf(Text(child), ref)
+                        continue
+                    budget[0] -= 1
+                    now = budget[0] > 0
+                    self.primary[child] = line = at.add(Text(child), ref, expand=now)
+                    if now:
+                        work.append((line, child))
+                    else:
+                        self._unbuilt[line._id] = line
+            budget[0] -= 1
+
+    @staticmethod
+    def _depth(node: TreeNode[NodeRef]) -> int:
+        return node.data.depth if node.data is not None else 0
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        """Build a line's children the first time it is expanded."""
+        node = event.node
+        if node._id in self._unbuilt:
+            ref = node.data
+            key = "\0unused" if ref is not None and ref.name is None else (ref.name if ref else None)
+            self._grow(node, key, [self.EAGER])
+
+    def reveal(self, name: str) -> TreeNode[NodeRef] | None:
+        """The line of ``name``, building and expanding its ancestors' lines if need be."""
+        if name in self.primary:
+            return self.primary[name]
+        chain = []
+        at = self._placed.get(name, (None,))[0] if name in self._placed else None
+        while at is not None and at not in self.primary:
+            chain.append(at)
+            at = self._placed[at][0]
+        for ancestor in [at, *reversed(chain)] if at is not None else list(reversed(chain)):
+            line = self.primary.get(ancestor)
+            if line is not None and line._id in self._unbuilt:
+                self._grow(line, ancestor, [self.EAGER])
+                line.expand()
+        if name not in self.primary:  # unused names sit under their heading
+            for line in list(self._unbuilt.values()):
+                if line.data is not None and line.data.name is None:
+                    self._grow(line, "\0unused", [10**9])
+                    line.expand()
+        return self.primary.get(name)
 
     def redraw(self) -> None:
         """Draw the visible labels again from the session (the layout stays as it is)."""
@@ -129,7 +212,7 @@ class GraphTree(Tree[NodeRef]):
         return max(numbers, self.size.width - self.guide_depth * max(0, ref.depth - 1) - 2)
 
     def select_name(self, name: str) -> None:
-        node = self.primary.get(name)
+        node = self.reveal(name)
         if node is not None:
             self.move_cursor(node)
 
@@ -152,12 +235,12 @@ class GraphTree(Tree[NodeRef]):
 def _marker(session: DebugSession, name: str) -> str:
     step = session.current
     if isinstance(step, ForwardStep) and step.node == name:
-        return "▶ "
+        return "● "
     if isinstance(step, BackwardStep):
         if step.parent == name:
-            return "▶ "
+            return "● "
         if step.child == name:
-            return "◇ "
+            return "○ "
     return ""
 
 

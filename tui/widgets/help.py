@@ -30,8 +30,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("]", "h × 10 (up to 1)"),
     )),
     ("The tree", (
-        ("▶", "the node the current step evaluates, or whose gradient it changes"),
-        ("◇", "in a backward step, the node whose gradient flows down"),
+        ("●", "the node the current step evaluates, or whose gradient it changes"),
+        ("○", "in a backward step, the node whose gradient flows down"),
         ("underlined", "a number the last step or edit changed (old → new after an edit)"),
         ("↪ u", "a node used again: its line is further up"),
         ("space", "expand or collapse a node"),
