@@ -184,3 +184,23 @@ def test_expression_like_text(text):
 @given(st.text(alphabet="ab+-*/^() 2", max_size=60))
 def test_arithmetic_soup(text):
     check_parse(text)
+
+
+# --------------------------------------------------------------------------- the fast path for simple nodes
+
+SIMPLE_PIECES = st.sampled_from(["a", "b1", "_x", "pi", "e", "exp", "tanh", "if", "None", "True", "2", "0", "012",
+                                 "0.5", "1e-3", "1e999", "1_0", "00.5", " ", "\t", "\n", "*", "**", "^", "+", "-",
+                                 "/", "(", ")", "\u2003", "ｘ", "."])
+
+
+@FUZZ
+@given(st.lists(SIMPLE_PIECES, min_size=1, max_size=6).map("".join))
+def test_the_fast_path_gives_the_full_parsers_tree(text):
+    fast = ex._parse_simple(text)
+    if fast is None:
+        return
+    try:
+        full = ex._parse_full(text)
+    except GraphError as err:  # the full parser refuses: the fast path must not accept
+        raise AssertionError(f"fast path accepted {text!r}, the full parser refuses: {err}")
+    assert fast == full
