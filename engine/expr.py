@@ -88,6 +88,9 @@ ONE = Num(1.0)
 
 def names(expr: Expr) -> tuple[str, ...]:
     """The distinct names an expression uses, in order of first appearance."""
+    if isinstance(expr, Bin) and isinstance(expr.left, (Name, Num, Const)) and isinstance(expr.right, (Name, Num, Const)):
+        found = [e.id for e in (expr.left, expr.right) if isinstance(e, Name)]
+        return tuple(dict.fromkeys(found))
     seen: dict[str, None] = {}
     stack = [expr]
     while stack:
@@ -165,11 +168,14 @@ _SIMPLE = re.compile(rf"[ \t]*({_ATOM})[ \t]*(?:(\*\*|\^|[-+*/])[ \t]*({_ATOM})[
 _SIMPLE_CALL = re.compile(r"[ \t]*([a-z]+)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\)[ \t]*\Z")
 
 
+_NOT_A_NAME = frozenset(keyword.kwlist) | frozenset(FUNCTIONS) | frozenset(FORMULA_FUNCTIONS)
+
+
 def _simple_atom(token: str) -> Expr | None:
     if token[0].isdigit():
         value = float(token)
         return Num(value) if math.isfinite(value) else None
-    if keyword.iskeyword(token) or token in FUNCTIONS or token in FORMULA_FUNCTIONS:
+    if token in _NOT_A_NAME:
         return None  # let the full parser say what is wrong
     return Const(token) if token in CONSTANTS else Name(token)
 
