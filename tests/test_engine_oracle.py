@@ -98,7 +98,15 @@ class Oracle:
         at = dict(self.point)
         if var not in self.inputs:
             at[self.symbols[var]] = sp.Float(self.value(var), DIGITS)
-        return _number(sp.diff(out, self.symbols[var]), at)
+        derivative = sp.diff(out, self.symbols[var])
+        value = _number(derivative, at)
+        if math.isnan(value):
+            # SymPy's form may be 0/0 where the derivative is continuous (d/dx (x^3)^2.0 =
+            # 6.0 (x^3)^2.0 / x at 0): take it a hair away from the point, at high precision
+            x = self.symbols[var]
+            near = {**at, x: at[x] + sp.Float("1e-25", DIGITS)}
+            value = _number(derivative, near)
+        return value
 
 
 def _number(e: sp.Expr, at: dict) -> float:
