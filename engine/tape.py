@@ -55,13 +55,12 @@ def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
 # --------------------------------------------------------------------------- templates
 
 
-def _canonical(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
-    """``tree`` with its operands renamed ``0``, ``1``, …: the shape shared by similar nodes."""
-    index = {name: str(k) for k, name in enumerate(operands)}
+def _map_names(tree: ex.Expr, rename) -> ex.Expr:
+    """``tree`` with every name ``n`` replaced by ``rename(n)``."""
 
     def go(e: ex.Expr) -> ex.Expr:
         if isinstance(e, ex.Name):
-            return ex.Name(index[e.id])
+            return ex.Name(rename(e.id))
         if isinstance(e, ex.Bin):
             return ex.Bin(e.op, go(e.left), go(e.right))
         if isinstance(e, ex.Neg):
@@ -71,6 +70,12 @@ def _canonical(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
         return e
 
     return go(tree)
+
+
+def _canonical(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
+    """``tree`` with its operands renamed ``0``, ``1``, …: the shape shared by similar nodes."""
+    index = {name: str(k) for k, name in enumerate(operands)}
+    return _map_names(tree, index.__getitem__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +149,6 @@ class Tape:
         consts: dict[float, int] = {}
         shapes: dict[ex.Expr, _Shape] = {}
         self.shape_of_node: list[_Shape] = []
-        self.canon_of_node: list[ex.Expr] = []
 
         def const(value: float) -> int:
             key = value if value == value else "nan"
@@ -184,7 +188,6 @@ class Tape:
                 trees = tuple(ex.derivative(canon, str(k)) for k in range(len(node.operands)))
                 shape = shapes[canon] = _Shape(forward, trees, tuple(_template(t, into_out=False) for t in trees))
             self.shape_of_node.append(shape)
-            self.canon_of_node.append(canon)
             start = len(code)
             place(shape.forward, [self.slot[o] for o in node.operands], self.slot[node.name])
             self.node_code.append((start, len(code)))
@@ -260,18 +263,8 @@ class Tape:
 
 
 def _rename(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
-    def go(e: ex.Expr) -> ex.Expr:
-        if isinstance(e, ex.Name):
-            return ex.Name(operands[int(e.id)])
-        if isinstance(e, ex.Bin):
-            return ex.Bin(e.op, go(e.left), go(e.right))
-        if isinstance(e, ex.Neg):
-            return ex.Neg(go(e.operand))
-        if isinstance(e, ex.Call):
-            return ex.Call(e.func, go(e.arg))
-        return e
-
-    return go(tree)
+    """A canonical tree back in the node's own names."""
+    return _map_names(tree, lambda k: operands[int(k)])
 
 
 def tape_of(graph) -> Tape:

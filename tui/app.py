@@ -92,8 +92,6 @@ class CgtuiApp(App[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        graph = self.session.graph
-        title = graph.title or "computation graph"
         yield Static(id="title")
         with Horizontal(id="main"):
             with Vertical(id="left"):
