@@ -301,3 +301,39 @@ def test_fanout_trace_counts_arrivals(capsys):
     out = capsys.readouterr().out
     assert "1 of 2" in out and "2 of 2" in out
     assert out.index("1 of 2") < out.index("2 of 2")
+
+
+# --------------------------------------------------------------------------- -e: a graph from one expression
+
+
+def test_expression_on_the_command_line_is_the_lecture(tmp_path):
+    import json as _json
+
+    from tui.cli import run as _run
+
+    lecture = _json.loads(subprocess.run([sys.executable, "-m", "tui", str(ROOT / "graphs" / "lecture.yaml"), "--json"],
+                                         capture_output=True, text=True, check=True).stdout)
+    saved = tmp_path / "j.yaml"
+    args = ["-e", "J = 3*(a + b*c)", "--set", "a=5", "--set", "b=3", "--set", "c=2"]
+    out = subprocess.run([sys.executable, "-m", "tui", *args, "--json", "--save", str(saved)],
+                         capture_output=True, text=True, check=True)
+    doc = _json.loads(out.stdout)
+    assert doc["nodes"] == ["u", "v", "J"]  # named in evaluation order, as the page names them
+    assert doc["values"] == lecture["values"] and doc["grads"] == lecture["grads"]
+    assert [s["text"] for s in doc["backward_steps"]] == [s["text"] for s in lecture["backward_steps"]]
+    assert saved.exists() and _run([str(saved), "--json", "--fd", "none"]) == 0
+
+
+@pytest.mark.parametrize("args,says", [
+    (["-e", "J = 3*(a + b*c)", "--set", "a=5"], "no value for 'b', 'c'"),
+    (["-e", "J = a.b", "--set", "a=1"], "attribute access"),
+    (["-e", "3 = a", "--set", "a=1"], "cannot name the output"),
+    (["-e", "J = a + J", "--set", "a=1", "--set", "J=2"], "its own expression"),
+    (["-e", "J = a", "--set", "a=1", "graphs/lecture.yaml"], "one of FILE, -e or --example"),
+    (["-e", "J = a", "--set", "a=x"], "not a number"),
+])
+def test_bad_expressions_on_the_command_line(args, says):
+    out = subprocess.run([sys.executable, "-m", "tui", *args, "--json"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 2
+    assert out.stderr.startswith("cgtui: ") and out.stderr.count("\n") == 1 and says in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr

@@ -12,6 +12,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from engine import BUILTIN_NAME, DEFAULT_H, SourceError, __version__, compute, finite_differences, load_builtin, load_path
+from engine import GraphError, oneliner
 from engine.examples import KINDS, generate
 from engine.graphfile import load_bytes, write_new
 from engine.text import parse_number
@@ -49,10 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--json", action="store_true", help="print the whole walk as one JSON object and exit")
     mode.add_argument("--trace", action="store_true", help="print the whole walk as plain text and exit")
     big = p.add_argument_group("generated graphs (instead of FILE)")
+    big.add_argument("-e", "--expr", metavar="'J = 3*(a + b*c)'",
+                     help="build the graph from one expression, one node per operation (u, v, …); "
+                     "give every input with --set")
     big.add_argument("--example", choices=KINDS, help="open a generated graph: a deep chain, a random DAG, an MLP")
     big.add_argument("--size", type=int, default=1000, metavar="N", help="nodes in --example chain or dag (default 1000)")
     big.add_argument("--layers", metavar="A,B,…", help="layer widths of --example mlp (default 16,16,1)")
-    big.add_argument("--save", metavar="PATH", help="write the generated graph to PATH (a new file) and open that")
+    big.add_argument("--save", metavar="PATH", help="write the generated graph (-e or --example) to PATH, a new file, and open that")
     p.add_argument("--version", action="version", version=f"cgtui {__version__}")
     return p
 
@@ -89,9 +93,24 @@ def _fd_step(text: str | None) -> float:
 
 
 def _load(args):
+    if args.expr is not None:
+        if args.file is not None or args.example is not None:
+            raise UsageError("give one of FILE, -e or --example")
+        values = {}
+        for pair in args.set:
+            name, sep, text = pair.partition("=")
+            try:
+                values[name.strip()] = parse_number(text)
+            except ValueError as err:
+                raise UsageError(f"--set {name.strip()}: {err}") from None
+        try:
+            text = oneliner.graph_text(args.expr, values).encode()
+        except GraphError as err:
+            raise UsageError(f"-e: {err.message}") from None
+        return _generated(text, "(expression)", args.save)
     if args.example is None:
         if args.save is not None:
-            raise UsageError("--save goes with --example")
+            raise UsageError("--save goes with -e or --example")
         return load_path(args.file) if args.file is not None else load_builtin()
     if args.file is not None:
         raise UsageError("give either FILE or --example, not both")
@@ -105,14 +124,18 @@ def _load(args):
             raise UsageError(f"--layers: write widths such as 64,64,1, not {args.layers!r}") from None
         if not layers or min(layers) < 1 or sum(layers) > 10_000:
             raise UsageError(f"--layers: widths must be at least 1 (and at most 10,000 neurons in all): {args.layers!r}")
-    text = generate(args.example, args.size, layers).encode()
-    if args.save is None:
-        return load_bytes(text, f"(example {args.example})")
+    return _generated(generate(args.example, args.size, layers).encode(), f"(example {args.example})", args.save)
+
+
+def _generated(text: bytes, name: str, save: str | None):
+    """A generated graph, written first to ``save`` (a new file) when asked."""
+    if save is None:
+        return load_bytes(text, name)
     try:
-        write_new(args.save, text)
+        write_new(save, text)
     except OSError as err:
-        raise UsageError(f"--save: cannot write {args.save}: {err.strerror or err}") from None
-    return load_path(args.save)
+        raise UsageError(f"--save: cannot write {save}: {err.strerror or err}") from None
+    return load_path(save)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
