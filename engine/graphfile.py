@@ -320,6 +320,9 @@ def parse_graph(text: str) -> Graph:
         if key not in top:
             raise GraphError(f"the top-level key {key!r} is missing", None, key)
 
+    for key in ("inputs", "nodes"):  # say where an empty one is (build_graph cannot)
+        if top[key].kind == "map" and not top[key].items:
+            raise GraphError(f"{key!r} is empty: the graph needs at least one {key[:-1]}", top[key].line, key)
     inputs: list[Input] = []
     for name, key_node, value in _mapping(top["inputs"], "'inputs'"):
         note = None

@@ -40,8 +40,8 @@ CASES = [
     ("missing-nodes", "inputs: {a: 1}\n", None, ["'nodes'", "missing"]),
     ("missing-inputs", "nodes: {u: 1}\n", None, ["'inputs'", "missing"]),
     ("unknown-top-key", OK + "node: {x: 1}\n", 9, ["'node'", "title, description, inputs, nodes, output"]),
-    ("no-inputs", "inputs: {}\nnodes: {u: 1}\n", None, ["'inputs'"]),
-    ("no-nodes", "inputs: {a: 1}\nnodes: {}\n", None, ["'nodes'"]),
+    ("no-inputs", "inputs: {}\nnodes: {u: 1}\n", 1, ["'inputs'", "empty"]),
+    ("no-nodes", "inputs: {a: 1}\nnodes: {}\n", 2, ["'nodes'", "empty"]),
     # duplicate keys
     ("duplicate-input", "inputs:\n  a: 1\n  a: 2\nnodes:\n  u: a\n", 3, ["'a'", "duplicate", "line 2"]),
     ("duplicate-node", "inputs:\n  a: 1\nnodes:\n  u: a\n  u: 2\n", 5, ["'u'", "duplicate"]),
