@@ -455,11 +455,6 @@ def evaluate(expr: Expr, env: Mapping[str, float], causes: list[str] | None = No
     return CONSTANTS[expr.id]
 
 
-def kink_arguments(expr: Expr, env: Mapping[str, float]) -> list[float]:
-    """The argument of every ``relu`` and ``abs`` in ``expr``, evaluated in ``env``."""
-    return [evaluate(e.arg, env) for e in walk(expr) if isinstance(e, Call) and e.func in ("relu", "abs")]
-
-
 # --------------------------------------------------------------------------- simplifying constructors
 
 
