@@ -464,3 +464,21 @@ async def test_big_graphs_nudge_in_a_worker_and_the_panel_fills_in():
         assert "nudge x0 by h = 0.001" in widget_text(app, "#fd")
         assert "one-sided estimate" in widget_text(app, "#fd")
         assert app.session.position == 2500  # the forward pass; no key waited for the nudge
+
+
+async def test_y_explains_a_gradient_once_it_is_complete():
+    from tui.widgets.why import WhyScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("c")
+        await pilot.press("y")
+        assert not isinstance(app.screen, WhyScreen)
+        assert "∂J/∂c is not complete yet" in " ".join(widget_text(app, "#message").split())
+        await pilot.press("f", "f", "y")
+        assert isinstance(app.screen, WhyScreen)
+        text = screen_text(app)
+        assert "J → v → u → c" in text and "∂J/∂v · ∂v/∂u · ∂u/∂c = 3 · 1 · b = 3 × 1 × 3 = 9" in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, WhyScreen)
+        assert app.session.position == 8

@@ -8,6 +8,7 @@
 | r | reset to the start |
 | e, enter | edit the input under the cursor |
 | w | save the input values into the graph file |
+| y | why this gradient: every path from the output down to the node under the cursor |
 | [ / ] | h ÷ 10 / h × 10 |
 | ? | help |
 | q, ctrl+q | quit |
@@ -28,12 +29,14 @@ from textual.widgets import Footer, Input, Static, Tree
 
 from engine import SourceError, load_path
 from engine import text as tx
+from engine.paths import why_gradient
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
 from engine.session import H_MAX, H_MIN, DebugSession
 from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.help import HelpScreen
+from tui.widgets.why import WhyScreen
 from tui.widgets.panels import FdPanel, StepPanel, Transcript
 
 
@@ -59,6 +62,7 @@ class CgtuiApp(App[None]):
         Binding("left_square_bracket", "h_down", "h÷10", show=False),
         Binding("right_square_bracket", "h_up", "h×10", show=False),
         Binding("w", "save", "Save"),
+        Binding("y", "why", "Why this gradient?", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -248,6 +252,21 @@ class CgtuiApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def action_why(self) -> None:
+        """Every path from the output down to the node under the cursor, once its gradient is complete."""
+        node = self.query_one(GraphTree).cursor_node
+        name = node.data.name if node is not None and node.data is not None else None
+        if name is None:
+            self.say("Move the cursor to a node or an input, then press y.")
+            return
+        out = self.session.graph.output
+        grad = self.session.grad(name)
+        if grad is None or not grad.complete:
+            self.say(f"{tx.d(out, name)} is not complete yet: step the backward pass to it (f finishes it), then y.")
+            return
+        why = why_gradient(self.session.walk, name)
+        self.push_screen(WhyScreen(f"Why {tx.d(out, name)} = {tx.num(why.grad)}?", tx.why_lines(why, out)))
 
     async def action_quit(self) -> None:
         """Quit; with unsaved edits, only when asked twice."""

@@ -29,6 +29,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("[", "h ÷ 10 (down to 1e-12)"),
         ("]", "h × 10 (up to 1)"),
     )),
+    ("Understanding", (
+        ("y", "why this gradient: every path from the output down to the node under the cursor,"
+              " its local derivatives multiplied, and their sum (once its gradient is complete)"),
+    )),
     ("The tree", (
         ("●", "the node the current step evaluates, or whose gradient it changes"),
         ("○", "in a backward step, the node whose gradient flows down"),
@@ -51,7 +55,6 @@ def help_table() -> Table:
         table.add_row(Text(group, style="bold underline"), "")
         for key, what in rows:
             table.add_row(Text(key), Text(what))
-        table.add_row("", "")
     return table
 
 
@@ -67,7 +70,7 @@ class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > VerticalScroll {
-        width: 90%; max-width: 96; height: 90%; max-height: 34;
+        width: 90%; max-width: 110; height: auto; max-height: 96%;
         border: round $accent; background: $surface; padding: 0 1;
     }
     """
