@@ -130,3 +130,110 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         for w in walk.warnings:
             add(f"  ! {w}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- --markdown: a handout
+
+_LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
+                "tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
+                "abs": None, "sqrt": None, "step": r"\operatorname{step}", "sign": r"\operatorname{sign}"}
+
+
+def latex(tree, leaf=None) -> str:
+    """An expression in LaTeX math: ``b \\cdot c``, ``\\frac{x}{y}``, ``x^{2}``, ``\\sqrt{x}``."""
+    from engine import expr as ex
+
+    def name(n: str) -> str:
+        head, _, tail = n.partition("_")
+        return rf"\pi" if n == "pi" else (f"{head}_{{{tail}}}" if tail else n)
+
+    def go(e, parent: int = 0) -> str:
+        if leaf is not None and isinstance(e, (ex.Name, ex.Num, ex.Const)):
+            text = leaf(e)
+            if text is not None:
+                return text
+        if isinstance(e, ex.Num):
+            return ex.number_text(e.value)
+        if isinstance(e, (ex.Name, ex.Const)):
+            return name(e.id)
+        if isinstance(e, ex.Call):
+            if e.func == "sqrt":
+                return rf"\sqrt{{{go(e.arg)}}}"
+            if e.func == "abs":
+                return rf"\left|{go(e.arg)}\right|"
+            return rf"{_LATEX_FUNCS[e.func]}\left({go(e.arg)}\right)"
+        if isinstance(e, ex.Neg):
+            text = f"-{go(e.operand, 3)}"
+            return rf"\left({text}\right)" if parent >= 2 else text
+        if e.op == "/":
+            return rf"\frac{{{go(e.left)}}}{{{go(e.right)}}}"
+        if e.op == "**":
+            return f"{go(e.left, 5)}^{{{go(e.right)}}}"
+        prec = 1 if e.op in "+-" else 2
+        sym = r" \cdot " if e.op == "*" else f" {e.op} "
+        text = f"{go(e.left, prec)}{sym}{go(e.right, prec + (1 if e.op in '-' else 0))}"
+        return rf"\left({text}\right)" if parent > prec else text
+
+    return go(tree)
+
+
+def _dd(top: str, bottom: str) -> str:
+    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+
+
+def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
+    """The whole walk as a Markdown handout, with the formulas in LaTeX math as the lecture notes write them."""
+    g = walk.graph
+    out = g.output
+    nodes = g.node_by_name
+    md: list[str] = [f"# {g.title or 'A computation graph'}", ""]
+    if g.description:
+        md += [g.description, ""]
+    md += [f"*From `{source}`, written by cgtui.*", "", "## The graph", ""]
+    md += [f"- ${i.name} = {tx.num(walk.values[i.name])}$ (input)" for i in g.inputs]
+    md += [f"- ${n.name} = {latex(n.expr)}$" for n in g.nodes]
+    md += ["", "## Forward pass: left to right", ""]
+    for s in walk.forward_steps:
+        values = dict(zip(s.operands, s.operand_values))
+
+        def number(e, values=values):
+            from engine import expr as ex
+
+            if isinstance(e, ex.Name):
+                text = tx.num(values[e.id])
+                return rf"\left({text}\right)" if text.startswith("-") else text
+            return None
+
+        parts = [s.node, latex(s.tree)]
+        if s.operands:
+            parts.append(latex(s.tree, number).replace(r" \cdot ", r" \times "))
+        parts.append(tx.num(s.value))
+        md.append(f"{s.index + 1}. $" + " = ".join(dict.fromkeys(parts)) + "$")
+    md += ["", f"## Backward pass: right to left, one multiplication at a time", "",
+           f"Start from ${_dd(out, out)} = 1$.", ""]
+    for s in walk.backward_steps:
+        local = f"{_dd(s.child, s.parent)} = {latex(s.local_tree)}"
+        if tx.num(s.local) != latex(s.local_tree):
+            local += f" = {tx.num(s.local)}"
+        total = _dd(out, s.parent)
+        if s.child == out:
+            body = f"{total} = {tx.num(s.product)}"
+        else:
+            becomes = "=" if s.of == 1 else r"\mathrel{+}="
+            body = (f"{total} {becomes} {_dd(out, s.child)} \\cdot {_dd(s.child, s.parent)}"
+                    f" = {tx.num(s.upstream)} \\times {tx.num(s.local)} = {tx.num(s.product)}")
+        more = "" if s.of == 1 else f" ({s.arrived} of {s.of}: now {tx.num(s.grad_after)})"
+        md.append(f"{s.index + 1}. ${body}$, with local ${local}$ (from ${s.child} = {latex(nodes[s.child].expr)}$){more}")
+    md += ["", "## The gradients", ""]
+    md += [f"- ${_dd(out, n)} = {tx.num(walk.grads[n])}$" for n in g.names]
+    if fds:
+        md += ["", f"## Checking by nudging: $h = {tx.num(h)}$", "",
+               "| variable | nudge trail | one-sided | central | backprop | relative error (central) | |",
+               "| --- | --- | --- | --- | --- | --- | --- |"]
+        for name, fd in fds.items():
+            trail = tx.trail_text(fd, limit=8).replace("|", "\\|")
+            md.append(f"| ${name}$ | {trail} | {tx.exact(fd.forward)} | {tx.exact(fd.central)} | {tx.num(fd.grad)}"
+                      f" | {tx.small(fd.rel_error_central)} | {tx.status_text(fd)} |")
+    if walk.warnings:
+        md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]
+    return "\n".join(md) + "\n"

@@ -337,3 +337,31 @@ def test_bad_expressions_on_the_command_line(args, says):
     assert out.returncode == 2
     assert out.stderr.startswith("cgtui: ") and out.stderr.count("\n") == 1 and says in out.stderr, out.stderr
     assert "Traceback" not in out.stderr
+
+
+# --------------------------------------------------------------------------- --markdown: the handout
+
+
+def test_markdown_handout_writes_the_lecture_in_latex():
+    out = subprocess.run([sys.executable, "-m", "tui", str(ROOT / "graphs" / "lecture.yaml"), "--markdown"],
+                         capture_output=True, text=True, check=True).stdout
+    assert out.startswith("# Derivatives with a computation graph\n")
+    assert "1. $u = b \\cdot c = 3 \\times 2 = 6$" in out
+    assert ("$\\frac{\\partial J}{\\partial b} = \\frac{\\partial J}{\\partial u} \\cdot \\frac{\\partial u}{\\partial b}"
+            " = 3 \\times 2 = 6$") in out
+    assert "local $\\frac{\\partial u}{\\partial b} = c = 2$" in out
+    assert "| $b$ | b: 3 → 3.001, u: 6 → 6.002, v: 11 → 11.002, J: 33 → 33.006 |" in out
+    assert out.count("$") % 2 == 0  # every formula closed
+
+
+def test_markdown_handout_of_every_example_and_fan_out():
+    for path in sorted((ROOT / "graphs").glob("*.yaml")):
+        out = subprocess.run([sys.executable, "-m", "tui", str(path), "--markdown"],
+                             capture_output=True, text=True, check=True).stdout
+        assert "## Backward pass" in out and out.count("$") % 2 == 0, path.name
+        if path.name == "logistic.yaml":
+            assert "\\sigma\\left(z\\right)" in out and "\\log\\left(" in out
+        if path.name == "fanout.yaml":
+            assert "\\mathrel{+}=" in out and "(2 of 2: now 15)" in out
+    bad = subprocess.run([sys.executable, "-m", "tui", "--markdown", "--json"], capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("cgtui: ")

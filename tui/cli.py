@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--json", action="store_true", help="print the whole walk as one JSON object and exit")
     mode.add_argument("--trace", action="store_true", help="print the whole walk as plain text and exit")
+    mode.add_argument("--markdown", action="store_true",
+                      help="print the whole walk as a Markdown handout (formulas in LaTeX math) and exit")
     big = p.add_argument_group("generated graphs (instead of FILE)")
     big.add_argument("-e", "--expr", metavar="'J = 3*(a + b*c)'",
                      help="build the graph from one expression, one node per operation (u, v, …); "
@@ -152,13 +154,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         print(f"cgtui: {err}", file=sys.stderr)
         return 2
 
-    if args.json or args.trace:
-        from engine.report import to_json, to_trace
+    if args.json or args.trace or args.markdown:
+        from engine.report import to_json, to_markdown, to_trace
 
         walk = compute(loaded.graph, overrides)
         fd_mode = args.fd or ("all" if len(loaded.graph.names) <= FD_ALL_LIMIT else "inputs")
         fds = finite_differences(walk, fd_mode, h)
-        render = to_json if args.json else to_trace
+        render = to_json if args.json else to_markdown if args.markdown else to_trace
         text = render(walk, fds, h, loaded.source)
         try:
             sys.stdout.write(text + "\n")
