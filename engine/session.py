@@ -74,6 +74,8 @@ class DebugSession:
         self.grad_changes: dict[str, Change] = {}
         """Revealed gradients that the last edit changed (cleared by the next move)."""
         self._fd_cache: dict[tuple[str, float], FiniteDifference] = {}
+        self.breakpoints: set[str] = set()
+        """Names to stop at: before their forward step and before their first gradient contribution."""
         self.saved_inputs: dict[str, float] = dict(self.inputs)
         """The input values as last opened or saved: ``--set`` values count as edits only once saved."""
 
@@ -163,6 +165,45 @@ class DebugSession:
 
     def reset(self) -> bool:
         return self._move(0)
+
+    # ------------------------------------------------------------------ breakpoints
+
+    def toggle_breakpoint(self, name: str) -> bool:
+        """Set or clear a breakpoint on ``name``; True when it is now set."""
+        if name in self.breakpoints:
+            self.breakpoints.discard(name)
+            return False
+        self.breakpoints.add(name)
+        return True
+
+    def stops(self, name: str) -> list[int]:
+        """Positions a breakpoint on ``name`` stops at: before its forward step, before its first contribution."""
+        stops = []
+        k = self.graph.position.get(name)
+        if k is not None:
+            stops.append(k)
+        edges = self._steps_of_parent.get(name)
+        if edges:
+            stops.append(self.n_forward + edges[0])
+        return stops
+
+    def continue_(self) -> bool:
+        """Run to the next breakpoint, or to the end of the current pass."""
+        end = self.n_forward if self.position < self.n_forward else self.total
+        ahead = [p for name in self.breakpoints for p in self.stops(name) if self.position < p < end]
+        return self._move(min(ahead, default=end))
+
+    def run_to(self, name: str) -> bool:
+        """Run until ``name`` has its value, then until its gradient is complete; False if it already is."""
+        k = self.graph.position.get(name)
+        if k is not None and self.position <= k:
+            return self._move(k + 1)
+        edges = self._steps_of_parent.get(name)
+        if edges and self.position < self.n_forward + edges[-1] + 1:
+            return self._move(self.n_forward + edges[-1] + 1)
+        if name == self.graph.output and self.position <= self.n_forward:
+            return self._move(self.n_forward + 1)  # its seed ∂J/∂J = 1 comes with the first backward step
+        return False
 
     def goto(self, position: int) -> bool:
         return self._move(position)

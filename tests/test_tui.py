@@ -482,3 +482,42 @@ async def test_y_explains_a_gradient_once_it_is_complete():
         await pilot.press("escape")
         assert not isinstance(app.screen, WhyScreen)
         assert app.session.position == 8
+
+
+async def test_breakpoints_stop_before_evaluation_and_before_the_first_contribution():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        app.query_one(GraphTree).select_name("v")
+        await pilot.press("b")
+        assert s.breakpoints == {"v"} and "⊙" in tree_line(app, "v")
+        await pilot.press("c")
+        assert s.position == 1  # u evaluated, v not yet
+        assert value_in(tree_line(app, "v"), "v") == "?"
+        assert "Stopped at the breakpoint on v" in widget_text(app, "#message")
+        await pilot.press("c")
+        assert s.position == 3  # the end of the forward pass
+        app.query_one(GraphTree).select_name("u")
+        await pilot.press("b", "c")
+        assert s.position == 5  # before u's first (only) contribution: ∂J/∂v, ∂J/∂a, then u
+        assert grad_in(tree_line(app, "u"), "u") is None
+        await pilot.press("c")
+        assert s.at_end
+        app.query_one(GraphTree).select_name("v")
+        await pilot.press("b")
+        assert "⊙" not in tree_line(app, "v")
+
+
+async def test_t_runs_to_the_node_under_the_cursor():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        app.query_one(GraphTree).select_name("v")
+        await pilot.press("t")
+        assert s.position == 2 and value_in(tree_line(app, "v"), "v") == "11"
+        app.query_one(GraphTree).select_name("b")
+        await pilot.press("t")
+        assert s.position == 7 and grad_in(tree_line(app, "b"), "b") == "6"  # ∂J/∂b complete, ∂J/∂c not yet
+        assert grad_in(tree_line(app, "c"), "c") is None
+        await pilot.press("t")
+        assert s.position == 7 and "already" in widget_text(app, "#message")

@@ -6,6 +6,9 @@
 | p, ← | previous step |
 | f | finish the current pass |
 | r | reset to the start |
+| b | set or clear a breakpoint on the node under the cursor |
+| c | continue to the next breakpoint, or the end of the pass |
+| t | run to the node under the cursor (its value, then its gradient) |
 | e, enter | edit the input under the cursor |
 | w | save the input values into the graph file |
 | y | why this gradient: every path from the output down to the node under the cursor |
@@ -58,6 +61,9 @@ class CgtuiApp(App[None]):
         Binding("left", "previous", "Back", show=False),
         Binding("f", "finish", "Finish"),
         Binding("r", "reset", "Reset", show=False),
+        Binding("b", "breakpoint", "Breakpoint", show=False),
+        Binding("c", "continue", "Continue", show=False),
+        Binding("t", "run_to", "Run to cursor", show=False),
         Binding("e", "edit", "Edit input"),
         Binding("left_square_bracket", "h_down", "h÷10", show=False),
         Binding("right_square_bracket", "h_up", "h×10", show=False),
@@ -201,7 +207,7 @@ class CgtuiApp(App[None]):
         if self._editing() and action not in ("quit", "help"):
             return None if action in ("next", "previous", "finish", "edit") else True
         s = self.session
-        if action in ("next", "finish"):
+        if action in ("next", "finish", "continue"):
             return None if s.at_end else True
         if action in ("previous", "reset"):
             return None if s.position == 0 else True
@@ -227,6 +233,41 @@ class CgtuiApp(App[None]):
     def _move(self, how) -> None:
         how()
         self.say("")
+
+    def _cursor_name(self) -> str | None:
+        node = self.query_one(GraphTree).cursor_node
+        return node.data.name if node is not None and node.data is not None else None
+
+    def action_breakpoint(self) -> None:
+        name = self._cursor_name()
+        if name is None:
+            self.say("Move the cursor to a node or an input, then press b.")
+            return
+        on = self.session.toggle_breakpoint(name)
+        self.say(f"Breakpoint {'set on' if on else 'cleared from'} {name}"
+                 + (": c stops before it is evaluated and before its gradient's first contribution." if on else "."))
+
+    def action_continue(self) -> None:
+        self.session.continue_()
+        name = self._stopped_at()
+        self.say(f"Stopped at the breakpoint on {name}." if name else "")
+
+    def _stopped_at(self) -> str | None:
+        """The breakpoint the position stops before, if any."""
+        for name in sorted(self.session.breakpoints):
+            if self.session.position in self.session.stops(name):
+                return name
+        return None
+
+    def action_run_to(self) -> None:
+        name = self._cursor_name()
+        if name is None:
+            self.say("Move the cursor to a node or an input, then press t.")
+            return
+        if not self.session.run_to(name):
+            self.say(f"{name} has its value and its complete gradient already.")
+        else:
+            self.say("")
 
     def action_edit(self) -> None:
         node = self.query_one(GraphTree).cursor_node

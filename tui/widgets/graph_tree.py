@@ -266,6 +266,8 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
         return Text.assemble(("↪ ", ""), (name, NAME), (", continued below" if ref.below else ", see above", MUTED))
     new_values, new_grads = session.changed_by_last_step()
     text = Text()
+    if name in session.breakpoints:
+        text.append("⊙ ", Style(bold=True))
     text.append(_marker(session, name))
     text.append(name, NAME)
     text.append(" = ")

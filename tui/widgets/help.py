@@ -18,6 +18,10 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("p  ←", "previous step (every step can be undone)"),
         ("f", "finish the current pass (at the end of the forward pass: the backward pass)"),
         ("r", "reset to the start"),
+        ("b", "set or clear a breakpoint on the node under the cursor (⊙ in the tree)"),
+        ("c", "continue to the next breakpoint: before a node is evaluated, before its gradient's first"
+              " contribution; or to the end of the pass"),
+        ("t", "run to the node under the cursor: until it has its value, then its complete gradient"),
     )),
     ("Inputs and the file", (
         ("e  enter", "edit the input under the cursor (enter commits, esc cancels)"),
