@@ -467,7 +467,7 @@ async def test_big_graphs_nudge_in_a_worker_and_the_panel_fills_in():
 
 
 async def test_y_explains_a_gradient_once_it_is_complete():
-    from tui.widgets.why import WhyScreen
+    from tui.widgets.pages import WhyScreen
 
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -39,7 +39,7 @@ from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.help import HelpScreen
-from tui.widgets.why import WhyScreen
+from tui.widgets.pages import WhyScreen
 from tui.widgets.panels import FdPanel, StepPanel, Transcript
 
 

@@ -6,11 +6,9 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Static
+
+from tui.widgets.pages import PageScreen
 
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Stepping", (
@@ -62,25 +60,10 @@ def help_table() -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
-    """Lists cgtui's keys; any of escape, ? or q closes it."""
+class HelpScreen(PageScreen):
+    """Lists cgtui's keys; ? closes it too."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close"),
-        Binding("question_mark", "dismiss", "Close", show=False),
-        Binding("q", "dismiss", "Close", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("question_mark", "dismiss", "Close", show=False)]
 
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 90%; max-width: 110; height: auto; max-height: 96%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    """
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(Text("cgtui keys", style="bold"))
-            yield Static(help_table(), id="help-keys")
-            yield Static(Text("esc, ? or q closes this help.", style="italic"))
+    def __init__(self) -> None:
+        super().__init__("cgtui keys", help_table(), "?")
