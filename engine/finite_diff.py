@@ -25,8 +25,6 @@ SUSPECT_REL = 1e-4
 SUSPECT_ABS = 1e-8
 """...unless the absolute error is below this, so a zero gradient estimated as 1e-14 is fine."""
 
-STATUSES = ("ok", "suspect", "kink", "non-finite")
-
 
 @dataclass(frozen=True, slots=True)
 class TrailEntry:

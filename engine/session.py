@@ -68,12 +68,12 @@ class DebugSession:
         self.h = h
         self.position = 0
         self.walk: Walk = compute(self.graph, self.inputs)
-        self._index_parents()
         self.value_changes: dict[str, Change] = {}
         """Revealed values that the last edit changed (cleared by the next move)."""
         self.grad_changes: dict[str, Change] = {}
         """Revealed gradients that the last edit changed (cleared by the next move)."""
-        self._fd_cache: dict[tuple[str, float], FiniteDifference] = {}
+        self._fd_cache: dict[tuple[str, float, int], FiniteDifference] = {}
+        self._current: tuple = (None, None, None)  # (position, walk, the step there)
         self.breakpoints: set[str] = set()
         """Names to stop at: before their forward step and before their first gradient contribution."""
         self.saved_inputs: dict[str, float] = dict(self.inputs)
@@ -81,8 +81,10 @@ class DebugSession:
 
     # ------------------------------------------------------------------ shape
 
-    def _index_parents(self) -> None:
-        self._steps_of_parent = tape_of(self.graph).edges_of_name
+    @property
+    def _steps_of_parent(self) -> dict[str, list[int]]:
+        """For each name, the indexes of the backward steps into it (from the graph's tape)."""
+        return tape_of(self.graph).edges_of_name
 
     @property
     def source(self) -> str:
@@ -101,17 +103,6 @@ class DebugSession:
         return self.n_forward + self.n_backward
 
     @property
-    def phase(self) -> str:
-        """``"start"``, ``"forward"`` (some forward steps taken) or ``"backward"``."""
-        if self.position == 0:
-            return "start"
-        return "forward" if self.position <= self.n_forward else "backward"
-
-    @property
-    def forward_done(self) -> bool:
-        return self.position >= self.n_forward
-
-    @property
     def at_end(self) -> bool:
         return self.position >= self.total
 
@@ -125,12 +116,17 @@ class DebugSession:
 
     @property
     def current(self) -> ForwardStep | BackwardStep | None:
-        """The last step taken, which the screen shows as current."""
-        if self.position == 0:
-            return None
-        if self.position <= self.n_forward:
-            return self.walk.forward_steps[self.position - 1]
-        return self.walk.backward_steps[self.position - self.n_forward - 1]
+        """The last step taken, which the screen shows as current (built once per position and walk)."""
+        position, walk, _ = self._current
+        if position != self.position or walk is not self.walk:
+            if self.position == 0:
+                step = None
+            elif self.position <= self.n_forward:
+                step = self.walk.forward_steps[self.position - 1]
+            else:
+                step = self.walk.backward_steps[self.position - self.n_forward - 1]
+            self._current = (self.position, self.walk, step)
+        return self._current[2]
 
     def steps_taken(self, last: int | None = None) -> list[ForwardStep | BackwardStep]:
         """The steps taken so far, or only the ``last`` few of them."""
@@ -205,9 +201,6 @@ class DebugSession:
             return self._move(self.n_forward + 1)  # its seed ∂J/∂J = 1 comes with the first backward step
         return False
 
-    def goto(self, position: int) -> bool:
-        return self._move(position)
-
     # ------------------------------------------------------------------ what is revealed
 
     def value_shown(self, name: str) -> bool:
@@ -232,8 +225,7 @@ class DebugSession:
         arrived = bisect.bisect_left(indexes, taken)
         if arrived == 0:
             return None
-        step = self.walk.backward_steps[indexes[arrived - 1]]
-        return GradView(step.grad_after, arrived, len(indexes))
+        return GradView(self.walk.backward_steps.accumulated(indexes[arrived - 1]), arrived, len(indexes))
 
     def changed_by_last_step(self) -> tuple[set[str], set[str]]:
         """(values, gradients) that the last step revealed or changed."""
@@ -267,7 +259,6 @@ class DebugSession:
         before_grads = {n: g.value for n in self.graph.names if (g := self.grad(n)) is not None}
         self.inputs[name] = value
         self.walk = compute(self.graph, self.inputs)
-        self._index_parents()
         self._fd_cache.clear()
         self.value_changes = {
             n: Change(old, self.walk.values[n]) for n, old in before_values.items()
@@ -312,7 +303,6 @@ class DebugSession:
             for i in self.graph.inputs
         }
         self.walk = compute(self.graph, self.inputs)
-        self._index_parents()
         self._fd_cache.clear()
         self.position = min(self.position, self.total)
         self.value_changes = {}

@@ -186,6 +186,11 @@ class BackwardSteps(Sequence):
             self._sums[parent] = sums
         return sums
 
+    def accumulated(self, k: int) -> float:
+        """The parent's gradient after step ``k`` (its ``grad_after``), without building the step."""
+        parent = self._tape.edges[k][1]
+        return self._running(parent)[bisect.bisect_left(self._tape.edges_of_parent[parent], k)]
+
     def __getitem__(self, k):
         if isinstance(k, slice):
             return [self[i] for i in range(*k.indices(len(self)))]
