@@ -294,3 +294,59 @@ _NP_FUNCS = {
     _FUNC_OPS["relu"]: lambda np, x: np.maximum(x, 0.0),
     _FUNC_OPS["abs"]: lambda np, x: np.abs(x),
 }
+
+
+SWEEP_HS = tuple(10.0 ** (-k / 2) for k in range(2, 27))
+"""The h sweep's nudges: 1e-1 down to 1e-13, two to a decade."""
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPoint:
+    """Both estimates at one h, and how far each is from the backprop gradient."""
+
+    h: float
+    forward: float
+    central: float
+    error_forward: float
+    """|forward − grad| (nan when not finite)."""
+    error_central: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sweep:
+    """Finite-difference error against h for one variable: truncation error on the right, rounding on the left."""
+
+    var: str
+    grad: float
+    points: tuple[SweepPoint, ...]
+
+    def best(self, central: bool = True) -> SweepPoint | None:
+        """The point with the smallest finite error (the first of equals), if any."""
+        finite = [p for p in self.points if isfinite(p.error_central if central else p.error_forward)]
+        return min(finite, key=lambda p: p.error_central if central else p.error_forward, default=None)
+
+
+def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS) -> Sweep:
+    """Nudge ``var`` by each h in ``hs``, one-sided and central, as :func:`finite_difference` does."""
+    graph = walk.graph
+    out = graph.output
+    tape = tape_of(graph)
+    x = walk.values[var]
+    path = path_to_output(walk, var)
+    code = tape.node_instructions(graph.position[n] for n in path)
+    moves = var == out or out in path
+    out_slot = tape.slot[out]
+    out_before = walk.values[out]
+    grad = walk.grads[var]
+
+    def err(estimate: float) -> float:
+        return abs(estimate - grad) if isfinite(estimate) and isfinite(grad) else math.nan
+
+    points = []
+    for h in hs:
+        out_plus = _nudged(walk, var, x + h, code)[out_slot] if moves else out_before
+        out_minus = _nudged(walk, var, x - h, code)[out_slot] if moves else out_before
+        forward = ex._div(out_plus - out_before, (x + h) - x)
+        central = ex._div(out_plus - out_minus, (x + h) - (x - h))
+        points.append(SweepPoint(h, forward, central, err(forward), err(central)))
+    return Sweep(var, grad, tuple(points))

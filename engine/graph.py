@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import heapq
 import keyword
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -70,6 +71,8 @@ class Graph:
         output: The name of the output node.
         title: Optional title from the file.
         description: Optional description from the file.
+        params: Inputs marked as parameters, which gradient descent trains.
+        alpha: The learning rate the file asks for, if any.
     """
 
     inputs: tuple[Input, ...]
@@ -77,6 +80,8 @@ class Graph:
     output: str
     title: str | None = None
     description: str | None = None
+    params: tuple[str, ...] = ()
+    alpha: float | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
@@ -164,6 +169,8 @@ def build_graph(
     output_line: int | None = None,
     title: str | None = None,
     description: str | None = None,
+    params: list[tuple[str, int | None]] = (),
+    alpha: float | None = None,
 ) -> Graph:
     """Check names, parse expressions, resolve references and fix the order.
 
@@ -208,8 +215,22 @@ def build_graph(
     elif output not in {n.name for n in nodes}:
         raise GraphError(f"output {output!r} is an input; the output must be a node", output_line, output)
 
-    ordered = _dependency_order(parsed, {i.name for i in inputs})
-    return Graph(tuple(inputs), tuple(ordered), output, title, description)
+    input_names = {i.name for i in inputs}
+    marked: dict[str, int | None] = {}
+    for name, line in params:
+        if name in marked:
+            raise GraphError(f"params: {name!r} is listed twice", line, name)
+        if name not in input_names:
+            what = "a node; params must be inputs" if name in defined else "not an input"
+            hint = difflib.get_close_matches(name, sorted(input_names), n=1)
+            also = f" (did you mean {hint[0]!r}?)" if hint and name not in defined else ""
+            raise GraphError(f"params: {name!r} is {what}{also}", line, name)
+        marked[name] = line
+    if alpha is not None and not (math.isfinite(alpha) and alpha > 0):
+        raise GraphError(f"alpha must be a positive number, not {alpha!r}")
+
+    ordered = _dependency_order(parsed, input_names)
+    return Graph(tuple(inputs), tuple(ordered), output, title, description, tuple(marked), alpha)
 
 
 def _dependency_order(nodes: list[Node], inputs: set[str]) -> list[Node]:

@@ -31,7 +31,7 @@ from engine.graph import Graph, Input, NodeSource, build_graph
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_NESTING = 32
 BUILTIN_NAME = "(built-in lecture graph)"
-TOP_KEYS = ("title", "description", "inputs", "nodes", "output")
+TOP_KEYS = ("title", "description", "inputs", "nodes", "output", "params", "alpha")
 
 try:  # libyaml is ten times faster when PyYAML was built with it
     _Loader = yaml.CSafeLoader
@@ -353,7 +353,26 @@ def parse_graph(text: str) -> Graph:
         output_line = top["output"].line
     title = _text_field(top["title"], "title") if "title" in top else None
     description = _text_field(top["description"], "description") if "description" in top else None
-    return build_graph(inputs, nodes, output, output_line, title, description)
+    params = _params(top["params"]) if "params" in top else []
+    alpha = None
+    if "alpha" in top:
+        node = top["alpha"]
+        alpha = _resolve(node) if node.kind == "scalar" else None
+        if not isinstance(alpha, float) or isinstance(alpha, bool) or not (math.isfinite(alpha) and alpha > 0):
+            raise GraphError("alpha (the learning rate) must be a positive number such as 0.1", node.line, "alpha")
+    return build_graph(inputs, nodes, output, output_line, title, description, params, alpha)
+
+
+def _params(node: _Y) -> list[tuple[str, int]]:
+    """``params: [w1, w2, b]``: the names with their lines."""
+    if node.kind != "seq" or not node.items:
+        raise GraphError("params must be a list of input names, such as [w1, w2, b]", node.line, "params")
+    out = []
+    for item in node.items:
+        if item.kind != "scalar":
+            raise GraphError("params must be a list of input names, such as [w1, w2, b]", item.line, "params")
+        out.append((item.value, item.line))
+    return out
 
 
 # --------------------------------------------------------------------------- writing values back

@@ -14,11 +14,16 @@ from typing import Mapping
 
 from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
 from engine.graphfile import LoadedGraph
+from engine.quiz import Answer, Score, answer_of
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
 from engine.tape import tape_of
 
 H_MIN = 1e-12
 H_MAX = 1.0
+DEFAULT_ALPHA = 0.1
+"""The learning rate when the graph file gives none."""
+ALPHA_MIN = 1e-6
+ALPHA_MAX = 1e3
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,16 @@ class DebugSession:
         """Names to stop at: before their forward step and before their first gradient contribution."""
         self.saved_inputs: dict[str, float] = dict(self.inputs)
         """The input values as last opened or saved: ``--set`` values count as edits only once saved."""
+        self.predicting = False
+        """Predict mode: a step taken with :meth:`step` hides its number until :meth:`guess`."""
+        self.pending: int | None = None
+        """The position whose number is hidden, waiting for a guess."""
+        self.answers: dict[int, Answer] = {}
+        """Guesses since predict mode was turned on (or the last reset), by position."""
+        self.alpha = self.graph.alpha or DEFAULT_ALPHA
+        """The learning rate of :meth:`descend`."""
+        self.descent: list[float] = []
+        """The output's value before the first descent step, then after each one (an edit starts anew)."""
 
     # ------------------------------------------------------------------ shape
 
@@ -129,11 +144,12 @@ class DebugSession:
         return self._current[2]
 
     def steps_taken(self, last: int | None = None) -> list[ForwardStep | BackwardStep]:
-        """The steps taken so far, or only the ``last`` few of them."""
-        start = 0 if last is None else max(0, self.position - last)
+        """The steps taken so far whose numbers show (not one waiting for a guess), or the ``last`` few."""
+        end = self.revealed
+        start = 0 if last is None else max(0, end - last)
         nf = self.n_forward
-        f = self.walk.forward_steps[min(start, nf): min(self.position, nf)]
-        b = self.walk.backward_steps[max(0, start - nf): max(0, self.position - nf)]
+        f = self.walk.forward_steps[min(start, nf): min(end, nf)]
+        b = self.walk.backward_steps[max(0, start - nf): max(0, end - nf)]
         return [*f, *b]
 
     # ------------------------------------------------------------------ moving
@@ -142,13 +158,19 @@ class DebugSession:
         position = max(0, min(self.total, position))
         moved = position != self.position
         self.position = position
+        self.pending = None
         self.value_changes = {}
         self.grad_changes = {}
         return moved
 
     def step(self) -> bool:
-        """Take the next step; False at the end."""
-        return self._move(self.position + 1) if not self.at_end else False
+        """Take the next step; False at the end. In predict mode its number stays hidden until guessed."""
+        if self.at_end:
+            return False
+        self._move(self.position + 1)
+        if self.predicting and self.position not in self.answers:
+            self.pending = self.position
+        return True
 
     def back(self) -> bool:
         """Undo the last step; False at the start."""
@@ -160,6 +182,8 @@ class DebugSession:
         return self._move(target)
 
     def reset(self) -> bool:
+        """Back to the start; in predict mode the score starts anew too."""
+        self.answers = {}
         return self._move(0)
 
     # ------------------------------------------------------------------ breakpoints
@@ -203,17 +227,22 @@ class DebugSession:
 
     # ------------------------------------------------------------------ what is revealed
 
+    @property
+    def revealed(self) -> int:
+        """How many steps show their numbers: all those taken, but the one waiting for a guess."""
+        return self.position - 1 if self.pending is not None else self.position
+
     def value_shown(self, name: str) -> bool:
-        """Inputs from the start; a node once its forward step is taken."""
+        """Inputs from the start; a node once its forward step is taken (and, in predict mode, guessed)."""
         pos = self.graph.position.get(name)
-        return pos is None or pos < self.position
+        return pos is None or pos < self.revealed
 
     def value(self, name: str) -> float:
         return self.walk.values[name]
 
     def grad(self, name: str) -> GradView | None:
         """The gradient as revealed so far, or None before its first contribution."""
-        taken = self.position - self.n_forward
+        taken = self.revealed - self.n_forward
         if taken <= 0:
             return None
         if name == self.graph.output:
@@ -221,7 +250,7 @@ class DebugSession:
         indexes = self._steps_of_parent.get(name)
         if not indexes:
             # the output does not depend on it: 0, once the backward pass is over
-            return GradView(0.0, 0, 0) if self.at_end else None
+            return GradView(0.0, 0, 0) if self.revealed >= self.total else None
         arrived = bisect.bisect_left(indexes, taken)
         if arrived == 0:
             return None
@@ -255,9 +284,14 @@ class DebugSession:
         value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"{value!r} is not a finite number")
+        self.descent = []
+        return self._recompute({**self.inputs, name: value})
+
+    def _recompute(self, inputs: dict[str, float]) -> tuple[dict[str, Change], dict[str, Change]]:
+        """Walk again with new input values, keeping the position; what changed, ``old → new``."""
         before_values = {n: self.walk.values[n] for n in self.graph.names if self.value_shown(n)}
         before_grads = {n: g.value for n in self.graph.names if (g := self.grad(n)) is not None}
-        self.inputs[name] = value
+        self.inputs = inputs
         self.walk = compute(self.graph, self.inputs)
         self._fd_cache.clear()
         self.value_changes = {
@@ -305,9 +339,90 @@ class DebugSession:
         self.walk = compute(self.graph, self.inputs)
         self._fd_cache.clear()
         self.position = min(self.position, self.total)
+        self.pending = None
+        self.answers = {}
+        self.descent = []
+        if loaded.graph.alpha is not None and loaded.graph.alpha != old_graph.alpha:
+            self.alpha = loaded.graph.alpha
         self.value_changes = {}
         self.grad_changes = {}
         return describe_changes(old_graph, self.graph)
+
+    # ------------------------------------------------------------------ predict, then reveal
+
+    def set_predicting(self, on: bool) -> None:
+        """Turn predict mode on (with a fresh score) or off (revealing a hidden number)."""
+        self.predicting = on
+        self.pending = None
+        if on:
+            self.answers = {}
+
+    def guess(self, value: float | None) -> Answer:
+        """Judge a guess for the hidden step and reveal it; None reveals it unscored.
+
+        Raises:
+            ValueError: no step is waiting for a guess.
+        """
+        if self.pending is None:
+            raise ValueError("no step is waiting for a guess")
+        answer = Answer(self.pending, value, answer_of(self.current))
+        self.answers[self.pending] = answer
+        self.pending = None
+        return answer
+
+    def score(self, backward: bool) -> Score:
+        """The guesses of the forward pass, or of the backward pass."""
+        nf = self.n_forward
+        mine = [a for k, a in self.answers.items() if (k > nf) == backward]
+        guessed = [a for a in mine if a.guess is not None]
+        return Score(sum(a.right for a in guessed), len(guessed), len(mine) - len(guessed))
+
+    # ------------------------------------------------------------------ gradient descent
+
+    def descent_blocked(self) -> str | None:
+        """Why :meth:`descend` cannot run now, or None when it can."""
+        if not self.graph.params:
+            return "the graph marks no parameters: list inputs to train under params: in the file"
+        if self.revealed < self.total:
+            return "the gradients are not complete: finish the backward pass first (f)"
+        return None
+
+    def descend(self) -> dict[str, Change]:
+        """One step of gradient descent: ``w := w − α ∂out/∂w`` for every parameter, then walk again.
+
+        The position stays at the end, so every number shows its ``old → new``.
+
+        Returns:
+            Each parameter's change.
+
+        Raises:
+            ValueError: :meth:`descent_blocked` says why, or a new value would not be finite.
+        """
+        why = self.descent_blocked()
+        if why:
+            raise ValueError(why)
+        grads = self.walk.grads
+        new = {p: self.inputs[p] - self.alpha * grads[p] for p in self.graph.params}
+        bad = [p for p, v in new.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} would not be finite (∂{self.graph.output}/∂{bad[0]} = {grads[bad[0]]!r});"
+                             " nothing changed")
+        out = self.graph.output
+        before = self.walk.values[out]
+        if not self.descent or _differs(self.descent[-1], before):  # an edit since: a new run
+            self.descent = [before]
+        changes = {p: Change(self.inputs[p], v) for p, v in new.items()}
+        self._recompute({**self.inputs, **new})
+        self.descent.append(self.walk.values[out])
+        return changes
+
+    def scale_alpha(self, factor: float) -> bool:
+        """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""
+        new = float(f"{self.alpha * factor:.12g}")
+        if new < ALPHA_MIN * (1 - 1e-9) or new > ALPHA_MAX * (1 + 1e-9):
+            return False
+        self.alpha = new
+        return True
 
     # ------------------------------------------------------------------ finite differences
 
@@ -359,4 +474,8 @@ def describe_changes(old, new) -> list[str]:
         changes.append(f"input values changed in the file: {', '.join(revalued)}")
     if old.output != new.output:
         changes.append(f"output: {old.output} → {new.output}")
+    if old.params != new.params:
+        changes.append(f"params: {', '.join(new.params) or 'none'}")
+    if old.alpha != new.alpha:
+        changes.append(f"alpha: {new.alpha if new.alpha is not None else 'not given'}")
     return changes

@@ -10,7 +10,7 @@ import math
 import re
 
 from engine import expr as ex
-from engine.finite_diff import FiniteDifference
+from engine.finite_diff import FiniteDifference, Sweep
 from engine.steps import BackwardStep, ForwardStep
 
 _DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
@@ -97,6 +97,38 @@ def backward_line(step: BackwardStep, output: str) -> str:
     return f"{total} += {body} → {num(step.grad_after)}   {step.arrived} of {step.of}"
 
 
+def question_line(step: ForwardStep | BackwardStep, output: str) -> str:
+    """A step with its number hidden, for predict mode.
+
+    ``u = b · c = 3 × 2 = ?``; ``∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × ∂u/∂b = ?`` (the
+    local derivative is the learner's to work out, the upstream gradient is known).
+    """
+    if isinstance(step, ForwardStep):
+        parts = [step.node, pretty(step.tree)]
+        if step.operands:
+            parts.append(step.substituted(num))
+        return " = ".join([*parts, "?"])
+    total = d(output, step.parent)
+    local = d(step.child, step.parent)
+    if step.child == output:  # ∂J/∂J = 1 upstream: the local derivative is all there is
+        return f"{total} = ?"
+    return f"{total} = {d(output, step.child)} · {local} = {_factor(step.upstream)} × {local} = ?"
+
+
+def verdict(guess: float | None, answer: float, right: bool, line: str) -> str:
+    """How a guess went, with the step's whole ``line``.
+
+    ``Right: u = b · c = 3 × 2 = 6.`` / ``Not quite: you said 5; u = b · c = 3 × 2 = 6.``
+    / ``Not scored: u = b · c = 3 × 2 = 6.``
+    """
+    if guess is None:
+        return f"Not scored: {line}."
+    if right:
+        said = "" if num(guess) == num(answer) else f" (you said {num(guess)})"
+        return f"Right{said}: {line}."
+    return f"Not quite: you said {num(guess)}; {line}."
+
+
 def local_line(step: BackwardStep, child_expr: ex.Expr, output: str) -> str:
     """Where the local derivative comes from: ``u = b · c, so local ∂u/∂b = c = 2``."""
     formula = pretty(step.local_tree)
@@ -170,3 +202,23 @@ def why_lines(why, output: str) -> list[str]:
 
 def _wrap(formula: str) -> str:
     return f"({formula})" if any(op in formula for op in (" + ", " - ")) else formula
+
+
+def sweep_lines(sweep: Sweep, h: float, output: str) -> list[str]:
+    """What the h sweep's plot shows, in words and numbers (the plot's caption)."""
+    grad = d(output, sweep.var)
+    lines = [f"{grad} = {num(sweep.grad)} by backprop; the plot shows each estimate's error"
+             f" |estimate − {_factor(sweep.grad)}|."]
+    here = next((p for p in sweep.points if p.h == h), None)
+    if here is not None:
+        lines.append(f"At your h = {num(h)} (the vertical line): one-sided {small(here.error_forward)},"
+                     f" central {small(here.error_central)}.")
+    best = [(label, p, p.error_central if central else p.error_forward)
+            for label, central in (("central", True), ("one-sided", False)) if (p := sweep.best(central))]
+    if best:
+        lines.append("Smallest error: " + "; ".join(f"{label} {small(e)} at h = {p.h:.2g}" for label, p, e in best) + ".")
+    else:
+        lines.append("No estimate is finite at any h: the output is not finite near this point.")
+    lines.append("Right of the V, truncation error falls with h (one-sided ∝ h, central ∝ h²);"
+                 " left of it, rounding error grows as 1/h.")
+    return lines

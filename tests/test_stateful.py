@@ -53,6 +53,8 @@ def graph_texts(draw) -> str:
         name = f"n{k}"
         lines.append(f"  {name}: {expr}   # node {k}")
         names.append(name)
+    if draw(st.booleans()):
+        lines.append(f"params: [x0]\nalpha: {draw(st.sampled_from(['0.1', '2']))}")
     return "\n".join(lines) + "\n"
 
 
@@ -179,6 +181,48 @@ class AppMachine(RuleBasedStateMachine):
         self.disk = self.path.read_text()
 
     @precondition(lambda self: self.app is not None)
+    @rule()
+    def toggle_predict(self) -> None:
+        if self.editing() or not self.on_main_screen():
+            self.press("escape")
+        was = self.app.session.predicting
+        self.press("g")
+        assert self.app.session.predicting is not was and self.app.session.pending is None
+
+    @precondition(lambda self: self.app is not None)
+    @rule(guess=st.sampled_from(["1", "0", "-2.5", "abc", ""]))
+    def guess(self, guess: str) -> None:
+        session = self.app.session
+        if session.pending is None:
+            self.press("n")
+        if session.pending is None:
+            return
+        position = session.pending
+        self.press("ctrl+u", *guess, "enter")
+        try:
+            value = tx.parse_number(guess)
+        except ValueError:
+            assert session.pending == position and self.editing()
+        else:
+            assert session.pending is None and session.answers[position].guess == value
+
+    @precondition(lambda self: self.app is not None)
+    @rule(key=st.sampled_from(["d", "s", "minus", "plus"]))
+    def learn(self, key: str) -> None:
+        from tui.widgets.sweep import SweepScreen
+
+        if self.editing() or not self.on_main_screen():
+            self.press("escape")
+        session = self.app.session
+        before = dict(session.inputs)
+        self.press(key)
+        if isinstance(self.app.screen, SweepScreen):
+            assert self.app.screen.sweep is not None and key == "s"
+            self.press("escape")
+        moved = {n for n in before if before[n] != session.inputs[n]}
+        assert moved <= set(session.graph.params), "d moved an input that is not a parameter"
+
+    @precondition(lambda self: self.app is not None)
     @rule(size=st.sampled_from([(100, 30), (80, 24), (60, 15), (40, 10), (1, 1), (150, 50)]))
     def resize(self, size: tuple[int, int]) -> None:
         self.call(lambda pilot: pilot.resize_terminal(*size))
@@ -202,7 +246,7 @@ class AppMachine(RuleBasedStateMachine):
                 assert tx.num(fresh.values[name]) in label, (name, label)
             else:
                 assert f"{name} = ?" in label
-        if s.at_end:
+        if s.at_end and s.pending is None:
             for name in s.graph.names:
                 grad = s.grad(name)
                 assert grad is not None and grad.complete

@@ -286,7 +286,7 @@ async def test_help_screen_lists_cgtuis_own_keys():
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = screen_text(app)
-        for key in ("n  →", "p  ←", "f", "r", "e  enter", "[", "]", "?", "q  ctrl+q"):
+        for key in ("n  →", "p  ←", "f", "r", "e  enter", "[  ]", "?", "q  ctrl+q", "g", "s", "d", "-  +", "y"):
             assert key in text
         assert "scroll" not in text.lower()
         await pilot.press("escape")

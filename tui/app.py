@@ -12,6 +12,10 @@
 | e, enter | edit the input under the cursor |
 | w | save the input values into the graph file |
 | y | why this gradient: every path from the output down to the node under the cursor |
+| g | predict mode: each step's number hidden until you guess it |
+| s | the h sweep: finite-difference error against h for the node under the cursor |
+| d | one step of gradient descent on the parameters |
+| - / + | α ÷ 2 / α × 2 |
 | [ / ] | h ÷ 10 / h × 10 |
 | ? | help |
 | q, ctrl+q | quit |
@@ -34,7 +38,8 @@ from engine import SourceError, load_path
 from engine import text as tx
 from engine.paths import why_gradient
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
-from engine.session import H_MAX, H_MIN, DebugSession
+from engine.steps import ForwardStep
+from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
@@ -69,6 +74,11 @@ class CgtuiApp(App[None]):
         Binding("right_square_bracket", "h_up", "h×10", show=False),
         Binding("w", "save", "Save"),
         Binding("y", "why", "Why this gradient?", show=False),
+        Binding("g", "predict", "Predict", show=False),
+        Binding("s", "sweep", "h sweep", show=False),
+        Binding("d", "descend", "Descend", show=False),
+        Binding("minus", "alpha_down", "α÷2", show=False),
+        Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -110,6 +120,7 @@ class CgtuiApp(App[None]):
                 yield StepPanel(id="step")
                 yield FdPanel(id="fd")
                 yield Transcript(id="transcript")
+                yield Vertical(id="descent")  # the plot is mounted here on the first d
         editor = InputEditor(id="editor")
         editor.display = False
         yield editor
@@ -146,6 +157,7 @@ class CgtuiApp(App[None]):
         self.query_one(FdPanel).show(session, self.selected)
         self.query_one("#fd").border_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
         self.query_one("#message", Static).update(Text(self.message))
+        self._show_descent()
         # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
         greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "h_down", "h_up", "edit"))
         if greyed != self._greyed:
@@ -171,6 +183,9 @@ class CgtuiApp(App[None]):
 
     @on(InputEditor.ValueEdited)
     def _value_edited(self, event: InputEditor.ValueEdited) -> None:
+        if event.guess:
+            self._guessed(event.value)
+            return
         old = self.session.inputs[event.name]
         values, grads = self.session.set_input(event.name, event.value)
         self._close_editor()
@@ -182,12 +197,28 @@ class CgtuiApp(App[None]):
 
     @on(InputEditor.Refused)
     def _value_refused(self, event: InputEditor.Refused) -> None:
+        if event.guess:
+            self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
+            return
         self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
     @on(InputEditor.Cancelled)
     def _edit_cancelled(self, event: InputEditor.Cancelled) -> None:
+        if event.guess:
+            self._guessed(None)
+            return
         self._close_editor()
         self.say(f"Edit cancelled; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
+
+    def _guessed(self, value: float | None) -> None:
+        """Judge the guess (None: esc, show it unscored) and reveal the step."""
+        self._close_editor()
+        if self.session.pending is None:  # the graph was reloaded meanwhile
+            return
+        answer = self.session.guess(value)
+        step = self.session.current
+        line = tx.forward_line(step) if isinstance(step, ForwardStep) else tx.backward_line(step, self.session.graph.output)
+        self.say(tx.verdict(answer.guess, answer.answer, answer.right, line))
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
@@ -215,11 +246,17 @@ class CgtuiApp(App[None]):
             return None if s.h / 10 < H_MIN * (1 - 1e-9) else True
         if action == "h_up":
             return None if s.h * 10 > H_MAX * (1 + 1e-9) else True
+        if action == "alpha_down":
+            return None if s.alpha / 2 < ALPHA_MIN * (1 - 1e-9) else True
+        if action == "alpha_up":
+            return None if s.alpha * 2 > ALPHA_MAX * (1 + 1e-9) else True
         return True
 
     # check_action greys these out where they cannot happen, so they always move
     def action_next(self) -> None:
         self._move(self.session.step)
+        if self.session.pending is not None:
+            self.query_one(InputEditor).ask()
 
     def action_previous(self) -> None:
         self._move(self.session.back)
@@ -289,6 +326,69 @@ class CgtuiApp(App[None]):
     def _scale_h(self, factor: float) -> None:
         self.session.scale_h(factor)
         self.say(f"h = {tx.num(self.session.h)}")
+
+    def action_predict(self) -> None:
+        session = self.session
+        session.set_predicting(not session.predicting)
+        if session.predicting:
+            self.say("Predict mode: n hides each step's number until you type your guess (enter); esc shows it."
+                     " f, c and t reveal without asking. g turns it off.")
+        else:
+            self.say("Predict mode off: every step shows its number.")
+
+    def action_sweep(self) -> None:
+        """Plot the finite-difference error against h for the variable under the cursor."""
+        name = self._cursor_name()
+        if name is None:
+            self.say("Move the cursor to a node or an input, then press s.")
+            return
+        if not self.session.value_shown(self.session.graph.output):
+            self.say("The h sweep compares estimates with the gradient: finish the forward pass first (f).")
+            return
+        from tui.widgets.sweep import SweepScreen  # imports the plot library only when it is used
+
+        self.push_screen(SweepScreen(self.session, name))
+
+    def action_descend(self) -> None:
+        session = self.session
+        out = session.graph.output
+        try:
+            changes = session.descend()
+        except ValueError as err:
+            self.say(f"d: {err}.")
+            return
+        moved = ", ".join(f"{p} {tx.num(c.old)} → {tx.num(c.new)}" for p, c in changes.items())
+        history = session.descent
+        self.say(f"Descent step {len(history) - 1} with α = {tx.num(session.alpha)}: {moved};"
+                 f" {out} {tx.num(history[-2])} → {tx.num(history[-1])}.")
+
+    def _show_descent(self) -> None:
+        """Plot the output over the descent steps, once there are some; hide the plot when a new run starts."""
+        box = self.query_one("#descent")
+        history = self.session.descent
+        box.display = bool(history)
+        if not history:
+            return
+        from tui.widgets.descent import DescentPlot  # imports the plot library on the first d
+
+        found = box.query(DescentPlot)
+        plot = found.first() if found else None
+        if plot is None:
+            plot = DescentPlot()
+            box.mount(plot)
+            self.call_after_refresh(plot.show, self.session)
+        else:
+            plot.show(self.session)
+
+    def action_alpha_down(self) -> None:
+        self._scale_alpha(0.5)
+
+    def action_alpha_up(self) -> None:
+        self._scale_alpha(2.0)
+
+    def _scale_alpha(self, factor: float) -> None:
+        self.session.scale_alpha(factor)
+        self.say(f"α = {tx.num(self.session.alpha)} (the learning rate of d)")
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -392,6 +492,8 @@ class CgtuiApp(App[None]):
         tree = self.query_one(GraphTree)
         here = self.selected
         changes = self.session.replace_graph(new)
+        if self.query_one(InputEditor).guessing:  # the step it asked about may be gone
+            self._close_editor()
         tree.build()
         if here in self.session.graph.names:
             tree.select_name(here)

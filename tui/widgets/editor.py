@@ -1,4 +1,4 @@
-"""The input editor: one field that edits one input's value.
+"""The input editor: one field that edits one input's value, or takes a guess in predict mode.
 
 | Key | Action |
 | :- | :- |
@@ -34,6 +34,8 @@ class InputEditor(Horizontal):
         """The input edited."""
         value: float
         """Its new value."""
+        guess: bool = False
+        """A guess for a hidden step, not an input's value (``name`` is then "guess")."""
 
     @dataclass
     class Refused(Message):
@@ -43,6 +45,7 @@ class InputEditor(Horizontal):
         """The input being edited."""
         reason: str
         """Why, in one line."""
+        guess: bool = False
 
     @dataclass
     class Cancelled(Message):
@@ -50,10 +53,12 @@ class InputEditor(Horizontal):
 
         name: str
         """The input that was being edited."""
+        guess: bool = False
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.name_edited: str | None = None
+        self.guessing = False
 
     def compose(self) -> ComposeResult:
         yield Label("", id="editor-prompt")
@@ -61,17 +66,27 @@ class InputEditor(Horizontal):
 
     def open(self, name: str, value: float) -> None:
         """Show the field for ``name`` holding ``value``, and focus it."""
+        self._open(name, f" {name} = ", tx.num(value) if abs(value) < 1e15 else repr(value), guessing=False)
+
+    def ask(self) -> None:
+        """Show an empty field for a guess at the hidden step's number, and focus it."""
+        self._open("guess", " your guess: ", "", guessing=True)
+
+    def _open(self, name: str, prompt: str, text: str, guessing: bool) -> None:
         self.name_edited = name
-        self.query_one("#editor-prompt", Label).update(f" {name} = ")
+        self.guessing = guessing
+        self.query_one("#editor-prompt", Label).update(prompt)
         field = self.query_one(Input)
         with field.prevent(Input.Changed):
-            field.value = tx.num(value) if abs(value) < 1e15 else repr(value)
+            field.value = text
         self.display = True
-        field.focus()
+        # focus now, not after the queued keys (field.focus() would): a quick "n 6 enter" must reach the field
+        self.screen.set_focus(field)
         field.action_end()
 
     def close(self) -> None:
         self.name_edited = None
+        self.guessing = False
         self.display = False
 
     @on(Input.Submitted)
@@ -82,10 +97,10 @@ class InputEditor(Horizontal):
         try:
             value = tx.parse_number(event.value)
         except ValueError as err:
-            self.post_message(self.Refused(self.name_edited, str(err)))
+            self.post_message(self.Refused(self.name_edited, str(err), self.guessing))
             return
-        self.post_message(self.ValueEdited(self.name_edited, value))
+        self.post_message(self.ValueEdited(self.name_edited, value, self.guessing))
 
     def action_cancel(self) -> None:
         if self.name_edited is not None:
-            self.post_message(self.Cancelled(self.name_edited))
+            self.post_message(self.Cancelled(self.name_edited, self.guessing))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
@@ -28,12 +29,19 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("Finite differences", (
         ("↑  ↓", "move the cursor: the panel nudges the variable under it"),
-        ("[", "h ÷ 10 (down to 1e-12)"),
-        ("]", "h × 10 (up to 1)"),
+        ("[  ]", "h ÷ 10, h × 10 (from 1e-12 to 1)"),
     )),
     ("Understanding", (
         ("y", "why this gradient: every path from the output down to the node under the cursor,"
               " its local derivatives multiplied, and their sum (once its gradient is complete)"),
+        ("g", "predict, then reveal: n hides each step's number until you guess it (within 0.5 %; esc"
+              " shows it); a score per pass. g again: off"),
+        ("s", "the h sweep: the error of the one-sided and central estimates against h, 1e-1 to 1e-13,"
+              " for the node under the cursor (after the forward pass)"),
+    )),
+    ("Gradient descent (graphs with params:)", (
+        ("d", "after the backward pass: w := w − α ∂J/∂w on every parameter, recompute, and plot J"),
+        ("-  +", "α ÷ 2 / α × 2 (the file's alpha:, or 0.1)"),
     )),
     ("The tree", (
         ("●", "the node the current step evaluates, or whose gradient it changes"),
@@ -49,15 +57,18 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def help_table() -> Table:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True)
-    table.add_column()
+def help_table() -> Group:
+    """Each group's title, then its keys beside what they do (one key column for all groups)."""
+    width = max(len(key) for _, rows in KEYS for key, _ in rows)
+    parts = []
     for group, rows in KEYS:
-        table.add_row(Text(group, style="bold underline"), "")
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold", no_wrap=True, width=width)
+        table.add_column()
         for key, what in rows:
             table.add_row(Text(key), Text(what))
-    return table
+        parts += [Text(group, style="bold underline"), table]
+    return Group(*parts)
 
 
 class HelpScreen(PageScreen):

@@ -30,6 +30,8 @@ def step_text(session: DebugSession) -> Text:
     out = graph.output
     text = Text()
     text.append(session.progress(), BOLD)
+    if session.predicting:
+        text.append(f"   predicting: {session.score(session.position > session.n_forward)}", MUTED)
     step = session.current
     if step is None:
         names = list(session.inputs)
@@ -39,12 +41,22 @@ def step_text(session: DebugSession) -> Text:
         text.append(f"\nInputs: {inputs}.\n")
         text.append("Press n or → to evaluate the first node, left to right.", MUTED)
         return text
+    if session.pending is not None:
+        text.append("   your turn\n")
+        text.append(tx.question_line(step, out), BOLD)
+        text.append("\n")
+        if isinstance(step, BackwardStep):
+            text.append(f"{step.child} = {tx.pretty(graph.node_by_name[step.child].expr)}. ")
+        text.append("Type your guess below, enter: within 0.5 % counts as right; esc shows the answer.", MUTED)
+        return text
     if isinstance(step, ForwardStep):
         text.append(f"   evaluating {step.node}\n")
         text.append(tx.forward_line(step), VALUE + BOLD)
         if session.position == session.n_forward:
             text.append(f"\nForward pass done: {out} = {tx.num(session.value(out))}. ")
             text.append(f"Next, the backward pass, starting from {tx.d(out, out)} = 1.", MUTED)
+            if session.predicting:
+                text.append(f"\nYour predictions in the forward pass: {session.score(False)}.", BOLD)
         return text
     assert isinstance(step, BackwardStep)
     text.append(f"   {tx.d(out, step.child)} flows into {step.parent}\n")
@@ -55,6 +67,11 @@ def step_text(session: DebugSession) -> Text:
         text.append(f"\n{tx.d(out, step.parent)} is not complete yet: {step.arrived} of {step.of} contributions.", MUTED)
     if session.at_end:
         text.append("\nBackward pass done: every gradient is complete.", MUTED)
+        if session.predicting:
+            text.append(f"\nYour predictions in the backward pass: {session.score(True)}.", BOLD)
+        if graph.params:
+            text.append(f"\nd: one step of gradient descent on {', '.join(graph.params)}"
+                        f" with α = {tx.num(session.alpha)} (- and + halve and double α).", MUTED)
     return text
 
 
@@ -144,7 +161,7 @@ def transcript_text(session: DebugSession, limit: int = 400) -> Text:
     if not steps:
         text.append("Nothing yet.", MUTED)
         return text
-    skipped = session.position - len(steps)
+    skipped = session.revealed - len(steps)
     if skipped:
         text.append(f"… {skipped} earlier steps\n", MUTED)
     lines = []

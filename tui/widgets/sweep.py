@@ -1,0 +1,122 @@
+"""The h sweep: finite-difference error against h, one-sided and central, on log axes.
+
+Imported only when ``s`` is pressed: the plot library (textual-plotext) costs a
+sixth of a second to import, which startup should not pay.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+from textual_plotext import PlotextPlot
+
+from engine import text as tx
+from engine.finite_diff import SWEEP_HS, Sweep, h_sweep
+from engine.session import DebugSession
+
+FLOOR = 1e-17
+"""An error of exactly 0 has no logarithm: it is drawn here, and the caption says so."""
+
+INLINE_LIMIT = 2000
+"""Graphs with more variables than this are swept in a worker thread."""
+
+
+def plot_series(sweep: Sweep, central: bool) -> tuple[list[float], list[float], int]:
+    """The points to draw as (log10 h, log10 error), and how many errors were exactly 0."""
+    xs, ys, zeros = [], [], 0
+    for p in sweep.points:
+        e = p.error_central if central else p.error_forward
+        if math.isnan(e) or math.isinf(e):
+            continue
+        if e == 0.0:
+            zeros += 1
+        xs.append(math.log10(p.h))
+        ys.append(math.log10(max(e, FLOOR)))
+    return xs, ys, zeros
+
+
+def decade_ticks(low: float, high: float, most: int = 7) -> tuple[list[float], list[str]]:
+    """Ticks at whole decades between two log10 values, labelled ``1e-8``."""
+    first, last = math.floor(low), math.ceil(high)
+    step = max(1, math.ceil((last - first) / most))
+    ticks = list(range(first, last + 1, step))
+    return [float(t) for t in ticks], [f"1e{t}" for t in ticks]
+
+
+class SweepScreen(ModalScreen[None]):
+    """The h sweep for one variable; escape, q or s closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("q", "dismiss", "Close", show=False),
+        Binding("s", "dismiss", "Close", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    SweepScreen { align: center middle; }
+    SweepScreen > Vertical {
+        width: 94%; max-width: 116; height: 94%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    SweepScreen PlotextPlot { height: 1fr; min-height: 8; }
+    SweepScreen Static { height: auto; }
+    """
+
+    def __init__(self, session: DebugSession, name: str) -> None:
+        super().__init__()
+        self.session = session
+        self.var = name
+        self.h = session.h
+        self.sweep: Sweep | None = None
+
+    def compose(self) -> ComposeResult:
+        out = self.session.graph.output
+        with Vertical() as box:
+            box.border_title = f"h sweep: the error of the estimates of {tx.d(out, self.var)} against h"
+            yield PlotextPlot()
+            yield Static(Text(f"nudging {self.var} by 25 values of h …", style="italic"), id="sweep-caption")
+            yield Static(Text("esc, s or q closes this.", style="italic"))
+
+    def on_mount(self) -> None:
+        session, name = self.session, self.var
+        hs = sorted({*SWEEP_HS, self.h}, reverse=True)
+        if len(session.graph.names) <= INLINE_LIMIT:
+            self.show(h_sweep(session.walk, name, hs))
+        else:
+            walk = session.walk
+            self.run_worker(lambda: self.app.call_from_thread(self.show, h_sweep(walk, name, hs)),
+                            thread=True, exclusive=True, group="sweep")
+
+    def show(self, sweep: Sweep) -> None:
+        """Draw the sweep and write its caption."""
+        self.sweep = sweep
+        out = self.session.graph.output
+        plt = self.query_one(PlotextPlot).plt
+        plt.clear_data()
+        plt.clear_figure()
+        drawn = []
+        zeros = 0
+        for label, central, marker in (("one-sided", False, "x"), ("central", True, "dot")):
+            xs, ys, z = plot_series(sweep, central)
+            zeros += z
+            if xs:
+                plt.plot(xs, ys, label=label, marker=marker)
+                drawn += ys
+        plt.vline(math.log10(self.h))
+        plt.xlabel("h (log scale; the vertical line is your h)")
+        plt.ylabel("|error|")
+        plt.xticks(*decade_ticks(math.log10(min(p.h for p in sweep.points)), math.log10(max(p.h for p in sweep.points))))
+        if drawn:
+            plt.yticks(*decade_ticks(min(drawn), max(drawn)))
+        self.query_one(PlotextPlot).refresh()
+        lines = tx.sweep_lines(sweep, self.h, out)
+        if zeros:
+            lines.append(f"{zeros} error{'s are' if zeros > 1 else ' is'} exactly 0, drawn at 1e-17.")
+        self.query_one("#sweep-caption", Static).update(Text("\n".join(lines)))
