@@ -159,9 +159,9 @@ async def test_d_takes_a_step_and_plots_the_loss():
         assert "L 0.6443966601 → 0.1968878428" in text
         assert "0.5 → 0.7375104063" in tree_line(app, "w1")  # old → new in the tree
         await pilot.pause()
-        assert box.display and "L after each descent step (α = 0.5)" in box.border_title
+        assert box.display and "L by descent step, α = 0.5" in box.border_title
         await pilot.press("minus", "d")
-        assert "with α = 0.25" in message(app) and "(α = 0.25)" in box.border_title
+        assert "with α = 0.25" in message(app) and "α = 0.25" in box.border_title
         assert len(app.session.descent) == 3
         await pilot.press("plus", "plus", "equals_sign")
         assert app.session.alpha == 2

@@ -116,11 +116,11 @@ class CgtuiApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield GraphTree(self.session, id="tree")
+                yield Vertical(id="descent")  # the plot is mounted here on the first d
             with Vertical(id="right"):
                 yield StepPanel(id="step")
                 yield FdPanel(id="fd")
                 yield Transcript(id="transcript")
-                yield Vertical(id="descent")  # the plot is mounted here on the first d
         editor = InputEditor(id="editor")
         editor.display = False
         yield editor

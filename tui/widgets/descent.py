@@ -34,4 +34,4 @@ class DescentPlot(PlotextPlot):
             plt.xticks(steps, [str(k) for k in steps])
         self.refresh()
         if self.parent is not None:
-            self.parent.border_title = f"{out} after each descent step (α = {tx.num(session.alpha)})"
+            self.parent.border_title = f"{out} by descent step, α = {tx.num(session.alpha)}"
