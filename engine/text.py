@@ -167,37 +167,48 @@ def status_text(fd: FiniteDifference) -> str:
 
 def why_lines(why, output: str) -> list[str]:
     """A :class:`~engine.paths.WhyGradient` written out: every path, its factors, their sum."""
+    head, paths, foot = why_parts(why, output)
+    return head + [line for path in paths for line in path] + foot
+
+
+def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """:func:`why_lines` in three parts: the lines before the paths, each path's lines, the lines after."""
     name = why.name
-    lines = [f"{d(output, name)} = {num(why.grad)}: the sum, over every path from {output} down to {name},",
-             "of the local derivatives multiplied along it."]
+    head = [f"{d(output, name)} = {num(why.grad)}: the sum, over every path from {output} down to {name},",
+            "of the local derivatives multiplied along it."]
     if why.count == 0:
-        lines.append(f"No path leads from {output} to {name}: {output} does not depend on it, so the gradient is 0.")
-        return lines
+        head.append(f"No path leads from {output} to {name}: {output} does not depend on it, so the gradient is 0.")
+        return head, [], []
     if name == output:
-        lines.append(f"{d(output, output)} = 1: nudging {output} moves {output} by as much.")
-        return lines
-    lines.append("")
-    lines.append(f"{why.count} path{'s' if why.count != 1 else ''}:" if why.complete
-                 else f"{why.count:,} paths; the first {len(why.paths)}:")
+        head.append(f"{d(output, output)} = 1: nudging {output} moves {output} by as much.")
+        return head, [], []
+    head.append("")
+    head.append(f"{why.count} path{'s' if why.count != 1 else ''}:" if why.complete
+                else f"{why.count:,} paths; the first {len(why.paths)}:")
+    paths = []
     for path in why.paths:
-        route = " → ".join([path.hops[0].child] + [h.parent for h in path.hops])
+        route = " → ".join(path_names(path))
         symbols = " · ".join(d(h.child, h.parent) for h in path.hops)
         formulas = " · ".join(_wrap(pretty(h.formula)) for h in path.hops)
         numbers = " × ".join(_factor(h.local) for h in path.hops)
-        lines.append(f"  {route}")
         line = f"    {symbols}"
         if formulas != numbers.replace(" × ", " · "):
             line += f" = {formulas}"
-        lines.append(f"{line} = {numbers} = {num(path.product)}")
-    lines.append("")
+        paths.append([f"  {route}", f"{line} = {numbers} = {num(path.product)}"])
+    foot = [""]
     if why.complete:
         terms = " + ".join(_factor(p.product) for p in why.paths)
         agree = "✓" if why.total == why.grad or abs(why.total - why.grad) <= 1e-12 * max(1.0, abs(why.grad)) else "≠"
-        lines.append(f"sum of the paths: {terms} = {num(why.total)}   {agree} {d(output, name)} = {num(why.grad)}"
-                     if len(why.paths) > 1 else f"{agree} {d(output, name)} = {num(why.grad)}")
+        foot.append(f"sum of the paths: {terms} = {num(why.total)}   {agree} {d(output, name)} = {num(why.grad)}"
+                    if len(why.paths) > 1 else f"{agree} {d(output, name)} = {num(why.grad)}")
     else:
-        lines.append(f"… and {why.count - len(why.paths):,} more paths; all of them add up to {num(why.grad)}.")
-    return lines
+        foot.append(f"… and {why.count - len(why.paths):,} more paths; all of them add up to {num(why.grad)}.")
+    return head, paths, foot
+
+
+def path_names(path) -> list[str]:
+    """The names along a :class:`~engine.paths.GradientPath`, from the output down."""
+    return [path.hops[0].child] + [h.parent for h in path.hops] if path.hops else []
 
 
 def _wrap(formula: str) -> str:

@@ -521,3 +521,32 @@ async def test_t_runs_to_the_node_under_the_cursor():
         assert grad_in(tree_line(app, "c"), "c") is None
         await pilot.press("t")
         assert s.position == 7 and "already" in widget_text(app, "#message")
+
+
+async def test_why_marks_the_path_under_its_cursor_in_the_tree():
+    from tui.widgets.pages import WhyScreen
+
+    app = make_app(LECTURE.parent / "fanout.yaml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f")
+        app.query_one(GraphTree).select_name("x")
+        await pilot.press("y")
+        assert isinstance(app.screen, WhyScreen)
+        await pilot.pause()
+
+        def lit() -> list[str]:
+            """The marked lines, as their names (``x, see above`` for a repeated node)."""
+            out = []
+            for line in tree_lines(app):
+                if "» " in line:
+                    m = re.match(r"[⊙●○↪ ]*(\w+)(, see above)?", line.split("» ", 1)[1])
+                    out.append(m.group(1) + (m.group(2) or ""))
+            return out
+
+        assert lit() == ["f", "p", "x"]  # path 1: f → p → x, 6 × 1 = 6
+        await pilot.press("down")
+        assert lit() == ["f", "x", "q", "x, see above"]  # path 2: f → q → x, 3 × 3 = 9, x's own line too
+        text = screen_text(app)
+        assert "f → q → x" in text and "sum of the paths: 6 + 9 = 15   ✓ ∂f/∂x = 15" in text
+        await pilot.press("y")
+        assert not isinstance(app.screen, WhyScreen) and lit() == []

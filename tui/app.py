@@ -407,7 +407,15 @@ class CgtuiApp(App[None]):
             self.say(f"{tx.d(out, name)} is not complete yet: step the backward pass to it (f finishes it), then y.")
             return
         why = why_gradient(self.session.walk, name)
-        self.push_screen(WhyScreen(f"Why {tx.d(out, name)} = {tx.num(why.grad)}?", tx.why_lines(why, out)))
+        head, paths, foot = tx.why_parts(why, out)
+        named = [(lines, tx.path_names(path)) for lines, path in zip(paths, why.paths)]
+        tree = self.query_one(GraphTree)
+        self.push_screen(WhyScreen(f"Why {tx.d(out, name)} = {tx.num(why.grad)}?", head, named, foot),
+                         lambda _: tree.light_path([]))
+
+    @on(WhyScreen.PathChosen)
+    def _path_chosen(self, event: WhyScreen.PathChosen) -> None:
+        self.query_one(GraphTree).light_path(event.names)
 
     async def action_quit(self) -> None:
         """Quit; with unsaved edits, only when asked twice."""

@@ -51,6 +51,7 @@ GRAD = Style(color="red")
 CHANGED = Style(bold=True, underline=True)
 NAME = Style(bold=True)
 MUTED = Style(italic=True)
+LIT = Style(bold=True, reverse=True)
 
 
 class GraphTree(Tree[NodeRef]):
@@ -72,6 +73,8 @@ class GraphTree(Tree[NodeRef]):
         self._children: dict[str | None, list[tuple[str, str]]] = {}
         self._placed: dict[str, tuple[str | None, int, str | None]] = {}
         self._unbuilt: dict[int, TreeNode[NodeRef]] = {}
+        self._lit: frozenset[int] = frozenset()
+        """The lines of the path shown by "why this gradient?" (marked ») ."""
 
     def on_mount(self) -> None:
         self.build()
@@ -211,6 +214,35 @@ class GraphTree(Tree[NodeRef]):
         numbers = 2 * len(ref.name) + len(self.session.graph.output) + 48
         return max(numbers, self.size.width - self.guide_depth * max(0, ref.depth - 1) - 2)
 
+    def light_path(self, names: list[str]) -> None:
+        """Mark the lines along a path from the output down (``names[0]`` is the output); [] clears.
+
+        Where the path passes a ``↪ x, see above`` line, that line and x's own line are both marked.
+        """
+        lit: set[int] = set()
+        line = self.reveal(names[0]) if names else None
+        if line is not None:
+            lit.add(line._id)
+        for name in names[1:]:
+            if line is None:
+                break
+            if line._id in self._unbuilt:
+                self._grow(line, line.data.name if line.data else None, [self.EAGER])
+                line.expand()
+            step = next((c for c in line.children if c.data is not None and c.data.name == name), None)
+            if step is None:  # a subtree moved further down: go on from the name's own line
+                step = self.reveal(name)
+                if step is None:
+                    break
+            lit.add(step._id)
+            if step.data is not None and step.data.see_above:
+                step = self.reveal(name)
+                if step is not None:
+                    lit.add(step._id)
+            line = step
+        self._lit = frozenset(lit)
+        self.redraw()
+
     def select_name(self, name: str) -> None:
         node = self.reveal(name)
         if node is not None:
@@ -224,7 +256,11 @@ class GraphTree(Tree[NodeRef]):
             label = Text(ref.heading if ref else str(node.label), style=MUTED)
         else:
             width = self.size.width - self.guide_depth * max(0, ref.depth - 1) - 2
-            label = node_label(self.session, ref, max(width, 0))
+            label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
+            if node._id in self._lit:
+                at = 2 + label.plain.find(ref.name)  # after any ⊙ ● ○ marker
+                label = Text.assemble(("» ", LIT), label)
+                label.stylize(LIT, at, at + len(ref.name))
         label.stylize(style)
         if node._allow_expand:
             icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE

@@ -32,8 +32,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("[  ]", "h ÷ 10, h × 10 (from 1e-12 to 1)"),
     )),
     ("Understanding", (
-        ("y", "why this gradient: every path from the output down to the node under the cursor,"
-              " its local derivatives multiplied, and their sum (once its gradient is complete)"),
+        ("y", "why this gradient: every path from the output down to the node under the cursor, its local"
+              " derivatives multiplied, and their sum; ↑ ↓ mark a path » in the tree"),
         ("g", "predict, then reveal: n hides each step's number until you guess it (within 0.5 %; esc"
               " shows it); a score per pass. g again: off"),
         ("s", "the h sweep: the error of the one-sided and central estimates against h, 1e-1 to 1e-13,"

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.console import RenderableType
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
 
 
 class PageScreen(ModalScreen[None]):
@@ -43,10 +47,62 @@ class PageScreen(ModalScreen[None]):
             yield Static(Text(f"esc, {self.closing} or q closes this.", style="italic"))
 
 
-class WhyScreen(PageScreen):
-    """Every path from the output down to one variable; y closes it too."""
+class WhyScreen(ModalScreen[None]):
+    """Every path from the output down to one variable, beside the tree.
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "dismiss", "Close", show=False)]
+    ↑ ↓ choose a path; the tree marks its lines » (the app draws that on
+    :class:`PathChosen`). Escape, q or y closes it.
+    """
 
-    def __init__(self, title: str, lines: list[str]) -> None:
-        super().__init__(title, Text("\n".join(lines)), "y")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("q", "dismiss", "Close", show=False),
+        Binding("y", "dismiss", "Close", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    WhyScreen { align: right top; background: $background 0%; }
+    WhyScreen > Vertical {
+        width: 57%; height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    WhyScreen Static { height: auto; }
+    WhyScreen OptionList, WhyScreen OptionList:focus { height: auto; max-height: 1fr; border: none; padding: 0; }
+    """
+
+    @dataclass
+    class PathChosen(Message):
+        """The path under the cursor: its names from the output down ([] for none)."""
+
+        names: list[str]
+
+    def __init__(self, title: str, head: list[str], paths: list[tuple[list[str], list[str]]], foot: list[str]) -> None:
+        """
+        Args:
+            paths: Each path's lines, and its names from the output down.
+        """
+        super().__init__()
+        self.title_text = title
+        self.head, self.paths, self.foot = head, paths, foot
+
+    def compose(self) -> ComposeResult:
+        with Vertical() as box:
+            box.border_title = self.title_text
+            yield Static(Text("\n".join(self.head)))
+            if self.paths:
+                yield OptionList(*(Option(Text("\n".join(lines))) for lines, _ in self.paths))
+            yield Static(Text("\n".join(self.foot)))
+            more = "↑ ↓ choose a path, marked » in the tree; " if len(self.paths) > 1 else (
+                "The path is marked » in the tree. " if self.paths else "")
+            yield Static(Text(f"{more}esc, y or q closes this.", style="italic"))
+
+    def on_mount(self) -> None:
+        if self.paths:
+            options = self.query_one(OptionList)
+            options.highlighted = 0
+            options.focus()
+            self.post_message(self.PathChosen(self.paths[0][1]))
+
+    @on(OptionList.OptionHighlighted)
+    def _chosen(self, event: OptionList.OptionHighlighted) -> None:
+        self.post_message(self.PathChosen(self.paths[event.option_index][1]))
