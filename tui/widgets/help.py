@@ -17,27 +17,22 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("p  ←", "previous step (every step can be undone)"),
         ("f", "finish the current pass (at the end of the forward pass: the backward pass)"),
         ("r", "reset to the start"),
-        ("b", "set or clear a breakpoint on the node under the cursor (⊙ in the tree)"),
-        ("c", "continue to the next breakpoint: before a node is evaluated, before its gradient's first"
-              " contribution; or to the end of the pass"),
+        ("b", "breakpoint on the node under the cursor (⊙): stop before its value, before its gradient"),
+        ("c", "continue to the next breakpoint, or to the end of the pass"),
         ("t", "run to the node under the cursor: until it has its value, then its complete gradient"),
     )),
     ("Inputs and the file", (
         ("e  enter", "edit the input under the cursor (enter commits, esc cancels)"),
-        ("w", "save the input values into the graph file (comments and layout kept)"),
-        ("", "the file is watched: a change made elsewhere is reloaded within a second"),
+        ("w", "save the inputs into the graph file (layout kept); changes made elsewhere are reloaded"),
     )),
     ("Finite differences", (
         ("↑  ↓", "move the cursor: the panel nudges the variable under it"),
         ("[  ]", "h ÷ 10, h × 10 (from 1e-12 to 1)"),
     )),
     ("Understanding", (
-        ("y", "why this gradient: every path from the output down to the node under the cursor, its local"
-              " derivatives multiplied, and their sum; ↑ ↓ mark a path » in the tree"),
-        ("g", "predict, then reveal: n hides each step's number until you guess it (within 0.5 %; esc"
-              " shows it); a score per pass. g again: off"),
-        ("s", "the h sweep: the error of the one-sided and central estimates against h, 1e-1 to 1e-13,"
-              " for the node under the cursor (after the forward pass)"),
+        ("y", "why this gradient: every path down to the node, its factors and their sum; ↑ ↓ mark one »"),
+        ("g", "predict, then reveal: n hides each number until you guess it (0.5 % counts; esc shows it)"),
+        ("s", "the h sweep: error of both estimates against h, 1e-1 to 1e-13, for the node under the cursor"),
     )),
     ("Gradient descent (graphs with params:)", (
         ("d", "after the backward pass: w := w − α ∂J/∂w on every parameter, recompute, and plot J"),
@@ -51,6 +46,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("space", "expand or collapse a node"),
     )),
     ("App", (
+        ("cgtui -h", "the command line: -e EXPR (a graph from one expression), --markdown (a handout), --trace"),
         ("?", "this help"),
         ("q  ctrl+q", "quit (with unsaved edits: press q twice)"),
     )),
