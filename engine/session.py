@@ -54,6 +54,14 @@ class Change:
     new: float
 
 
+def scaled(value: float, factor: float, low: float, high: float) -> float | None:
+    """``value × factor`` rounded to 12 digits (so 1e-3 ÷ 10 is 1e-4 exactly), or None outside [low, high]."""
+    new = float(f"{value * factor:.12g}")
+    if new < low * (1 - 1e-9) or new > high * (1 + 1e-9):
+        return None
+    return new
+
+
 def _differs(a: float, b: float) -> bool:
     return not (a == b or (math.isnan(a) and math.isnan(b)))
 
@@ -418,8 +426,8 @@ class DebugSession:
 
     def scale_alpha(self, factor: float) -> bool:
         """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""
-        new = float(f"{self.alpha * factor:.12g}")
-        if new < ALPHA_MIN * (1 - 1e-9) or new > ALPHA_MAX * (1 + 1e-9):
+        new = scaled(self.alpha, factor, ALPHA_MIN, ALPHA_MAX)
+        if new is None:
             return False
         self.alpha = new
         return True
@@ -428,8 +436,8 @@ class DebugSession:
 
     def scale_h(self, factor: float) -> bool:
         """Multiply h by ``factor`` if it stays within [1e-12, 1]; False if it would not."""
-        new = float(f"{self.h * factor:.12g}")
-        if new < H_MIN * (1 - 1e-9) or new > H_MAX * (1 + 1e-9):
+        new = scaled(self.h, factor, H_MIN, H_MAX)
+        if new is None:
             return False
         self.h = new
         return True

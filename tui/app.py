@@ -39,7 +39,7 @@ from engine import text as tx
 from engine.paths import why_gradient
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
 from engine.steps import ForwardStep
-from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
+from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
 from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
@@ -242,14 +242,10 @@ class CgtuiApp(App[None]):
             return None if s.at_end else True
         if action in ("previous", "reset"):
             return None if s.position == 0 else True
-        if action == "h_down":
-            return None if s.h / 10 < H_MIN * (1 - 1e-9) else True
-        if action == "h_up":
-            return None if s.h * 10 > H_MAX * (1 + 1e-9) else True
-        if action == "alpha_down":
-            return None if s.alpha / 2 < ALPHA_MIN * (1 - 1e-9) else True
-        if action == "alpha_up":
-            return None if s.alpha * 2 > ALPHA_MAX * (1 + 1e-9) else True
+        scaling = {"h_down": (s.h, 0.1, H_MIN, H_MAX), "h_up": (s.h, 10.0, H_MIN, H_MAX),
+                   "alpha_down": (s.alpha, 0.5, ALPHA_MIN, ALPHA_MAX), "alpha_up": (s.alpha, 2.0, ALPHA_MIN, ALPHA_MAX)}
+        if action in scaling:
+            return None if scaled(*scaling[action]) is None else True
         return True
 
     # check_action greys these out where they cannot happen, so they always move
