@@ -230,6 +230,10 @@ def sweep_lines(sweep: Sweep, h: float, output: str) -> list[str]:
         lines.append("Smallest error: " + "; ".join(f"{label} {small(e)} at h = {p.h:.2g}" for label, p, e in best) + ".")
     else:
         lines.append("No estimate is finite at any h: the output is not finite near this point.")
-    lines.append("Right of the V, truncation error falls with h (one-sided ∝ h, central ∝ h²);"
-                 " left of it, rounding error grows as 1/h.")
+    if all(p.error_forward == 0 and p.error_central == 0 for p in sweep.points):
+        lines.append(f"Every estimate is exact: {output} moves in proportion to {sweep.var} here, so there is"
+                     " no truncation error, and no rounding showed.")
+    else:
+        lines.append("Right of the V, truncation error falls with h (one-sided ∝ h, central ∝ h²);"
+                     " left of it, rounding error grows as 1/h.")
     return lines

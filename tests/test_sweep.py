@@ -113,3 +113,14 @@ async def test_exact_zero_errors_are_drawn_at_the_floor_and_said_so():
         assert zeros > 0
         text = " ".join(screen_text(app).split())
         assert f"{zeros} errors are exactly 0, drawn at 1e-17." in text
+
+
+def test_a_caption_says_when_every_estimate_is_exact():
+    from engine import load_bytes
+    from engine.text import sweep_lines
+
+    walk = compute(load_bytes(b"inputs: {x: 1, y: 2}\nnodes: {J: 3*x}\n", "t.yaml").graph)
+    exact = " ".join(sweep_lines(h_sweep(walk, "y"), 1e-3, "J"))
+    assert "Every estimate is exact" in exact and "the V" not in exact
+    curved = " ".join(sweep_lines(h_sweep(compute(load_path(LOGISTIC).graph), "w1"), 1e-3, "L"))
+    assert "Right of the V" in curved and "exact" not in curved
