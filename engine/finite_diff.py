@@ -319,6 +319,8 @@ class Sweep:
     var: str
     grad: float
     points: tuple[SweepPoint, ...]
+    moves: bool = True
+    """Whether nudging ``var`` moves the output at all."""
 
     def best(self, central: bool = True) -> SweepPoint | None:
         """The point with the smallest finite error (the first of equals), if any."""
@@ -349,4 +351,4 @@ def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS) -> Sweep:
         forward = ex._div(out_plus - out_before, (x + h) - x)
         central = ex._div(out_plus - out_minus, (x + h) - (x - h))
         points.append(SweepPoint(h, forward, central, err(forward), err(central)))
-    return Sweep(var, grad, tuple(points))
+    return Sweep(var, grad, tuple(points), moves)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import difflib
 import heapq
 import keyword
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from engine import expr as ex
 from engine.errors import GraphError
+
+DEFAULT_ALPHA = 0.1
+"""The learning rate of gradient descent when the graph file gives none."""
+ALPHA_MIN, ALPHA_MAX = 1e-6, 1e3
+"""The learning rates a file may give and the keys may reach."""
 
 RESERVED = frozenset(ex.CONSTANTS) | frozenset(ex.FUNCTIONS) | frozenset(ex.FORMULA_FUNCTIONS)
 """Names a graph may not define: the constants, the functions and the formula-only functions."""
@@ -171,6 +175,7 @@ def build_graph(
     description: str | None = None,
     params: list[tuple[str, int | None]] = (),
     alpha: float | None = None,
+    alpha_line: int | None = None,
 ) -> Graph:
     """Check names, parse expressions, resolve references and fix the order.
 
@@ -226,8 +231,9 @@ def build_graph(
             also = f" (did you mean {hint[0]!r}?)" if hint and name not in defined else ""
             raise GraphError(f"params: {name!r} is {what}{also}", line, name)
         marked[name] = line
-    if alpha is not None and not (math.isfinite(alpha) and alpha > 0):
-        raise GraphError(f"alpha must be a positive number, not {alpha!r}")
+    if alpha is not None and not (ALPHA_MIN <= alpha <= ALPHA_MAX):
+        raise GraphError(f"alpha (the learning rate) must be between {ALPHA_MIN:g} and {ALPHA_MAX:g}, not {alpha:g}",
+                         alpha_line, "alpha")
 
     ordered = _dependency_order(parsed, input_names)
     return Graph(tuple(inputs), tuple(ordered), output, title, description, tuple(marked), alpha)

@@ -354,13 +354,13 @@ def parse_graph(text: str) -> Graph:
     title = _text_field(top["title"], "title") if "title" in top else None
     description = _text_field(top["description"], "description") if "description" in top else None
     params = _params(top["params"]) if "params" in top else []
-    alpha = None
+    alpha = alpha_line = None
     if "alpha" in top:
         node = top["alpha"]
-        alpha = _resolve(node) if node.kind == "scalar" else None
+        alpha, alpha_line = _resolve(node) if node.kind == "scalar" else None, node.line
         if not isinstance(alpha, float) or isinstance(alpha, bool) or not (math.isfinite(alpha) and alpha > 0):
             raise GraphError("alpha (the learning rate) must be a positive number such as 0.1", node.line, "alpha")
-    return build_graph(inputs, nodes, output, output_line, title, description, params, alpha)
+    return build_graph(inputs, nodes, output, output_line, title, description, params, alpha, alpha_line)
 
 
 def _params(node: _Y) -> list[tuple[str, int]]:

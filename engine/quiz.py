@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from engine import expr as ex
 from engine.steps import BackwardStep, ForwardStep
 
 REL_TOL = 5e-3
@@ -42,6 +43,14 @@ def is_right(guess: float, answer: float) -> bool:
     if not (math.isfinite(guess) and math.isfinite(answer)):
         return False
     return abs(guess - answer) <= max(REL_TOL * abs(answer), ABS_TOL)
+
+
+def asks(step: ForwardStep | BackwardStep) -> bool:
+    """Whether a step is worth a guess: not a node that only names a number or another name
+    (``k = 3``, ``u = x``: the question would hold its answer), and not a non-finite number."""
+    if isinstance(step, ForwardStep) and isinstance(step.tree, (ex.Num, ex.Name, ex.Const)):
+        return False
+    return math.isfinite(answer_of(step))
 
 
 def answer_of(step: ForwardStep | BackwardStep) -> float:

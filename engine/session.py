@@ -13,17 +13,14 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
+from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
 from engine.graphfile import LoadedGraph
-from engine.quiz import Answer, Score, answer_of
+from engine.quiz import Answer, Score, answer_of, asks
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
 from engine.tape import tape_of
 
 H_MIN = 1e-12
 H_MAX = 1.0
-DEFAULT_ALPHA = 0.1
-"""The learning rate when the graph file gives none."""
-ALPHA_MIN = 1e-6
-ALPHA_MAX = 1e3
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +173,7 @@ class DebugSession:
         if self.at_end:
             return False
         self._move(self.position + 1)
-        if self.predicting and self.position not in self.answers:
+        if self.predicting and self.position not in self.answers and asks(self.current):
             self.pending = self.position
         return True
 
@@ -293,6 +290,7 @@ class DebugSession:
         if not math.isfinite(value):
             raise ValueError(f"{value!r} is not a finite number")
         self.descent = []
+        self.answers = {}  # the numbers guessed are not the numbers any more
         return self._recompute({**self.inputs, name: value})
 
     def _recompute(self, inputs: dict[str, float]) -> tuple[dict[str, Change], dict[str, Change]]:
@@ -348,10 +346,11 @@ class DebugSession:
         self._fd_cache.clear()
         self.position = min(self.position, self.total)
         self.pending = None
-        self.answers = {}
-        self.descent = []
-        if loaded.graph.alpha is not None and loaded.graph.alpha != old_graph.alpha:
-            self.alpha = loaded.graph.alpha
+        if not saved:  # a save changes no number: the score and the descent run go on
+            self.answers = {}
+            self.descent = []
+        if loaded.graph.alpha != old_graph.alpha:
+            self.alpha = loaded.graph.alpha or DEFAULT_ALPHA
         self.value_changes = {}
         self.grad_changes = {}
         return describe_changes(old_graph, self.graph)
@@ -417,10 +416,15 @@ class DebugSession:
                              " nothing changed")
         out = self.graph.output
         before = self.walk.values[out]
+        after = compute(self.graph, {**self.inputs, **new}).values[out]
+        if not math.isfinite(after):
+            raise ValueError(f"this step would make {out} {after} (α = {self.alpha:g} overshoots);"
+                             " nothing changed: lower α with -")
         if not self.descent or _differs(self.descent[-1], before):  # an edit since: a new run
             self.descent = [before]
         changes = {p: Change(self.inputs[p], v) for p, v in new.items()}
         self._recompute({**self.inputs, **new})
+        self.answers = {}
         self.descent.append(self.walk.values[out])
         return changes
 

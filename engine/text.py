@@ -111,8 +111,12 @@ def question_line(step: ForwardStep | BackwardStep, output: str) -> str:
     total = d(output, step.parent)
     local = d(step.child, step.parent)
     if step.child == output:  # ∂J/∂J = 1 upstream: the local derivative is all there is
-        return f"{total} = ?"
-    return f"{total} = {d(output, step.child)} · {local} = {_factor(step.upstream)} × {local} = ?"
+        body = "?"
+    else:
+        body = f"{d(output, step.child)} · {local} = {_factor(step.upstream)} × {local} = ?"
+    if step.of == 1:
+        return f"{total} = {body}"
+    return f"{total} += {body}   (contribution {step.arrived} of {step.of}: this product only)"
 
 
 def verdict(guess: float | None, answer: float, right: bool, line: str) -> str:
@@ -230,7 +234,10 @@ def sweep_lines(sweep: Sweep, h: float, output: str) -> list[str]:
         lines.append("Smallest error: " + "; ".join(f"{label} {small(e)} at h = {p.h:.2g}" for label, p, e in best) + ".")
     else:
         lines.append("No estimate is finite at any h: the output is not finite near this point.")
-    if all(p.error_forward == 0 and p.error_central == 0 for p in sweep.points):
+    if not sweep.moves:
+        lines.append(f"{output} does not depend on {sweep.var}: nudging it moves nothing, so both estimates"
+                     " are 0 at every h, as the gradient is.")
+    elif all(p.error_forward == 0 and p.error_central == 0 for p in sweep.points):
         lines.append(f"Every estimate is exact: {output} moves in proportion to {sweep.var} here, so there is"
                      " no truncation error, and no rounding showed.")
     else:

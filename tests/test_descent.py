@@ -64,6 +64,8 @@ def test_params_and_alpha_are_read_from_the_file():
     ("alpha: -1\n", "alpha (the learning rate) must be a positive number", 3),
     ("alpha: fast\n", "alpha (the learning rate) must be a positive number", 3),
     ("alpha: .inf\n", "alpha (the learning rate) must be a positive number", 3),
+    ("alpha: 5000\n", "alpha (the learning rate) must be between 1e-06 and 1000, not 5000", 3),
+    ("alpha: 1e-9\n", "alpha (the learning rate) must be between 1e-06 and 1000, not 1e-09", 3),
 ])
 def test_bad_params_and_alpha_are_refused_with_their_line(extra, says, line):
     with pytest.raises(SourceError) as err:
@@ -117,12 +119,26 @@ def test_alpha_halves_and_doubles_within_bounds_and_edits_start_a_new_run():
     assert s.descent == []
 
 
+def test_a_step_that_overshoots_to_nan_changes_nothing_and_says_lower_alpha():
+    s = DebugSession(load_path(LOGISTIC))
+    while s.scale_alpha(2):
+        pass
+    s.finish(); s.finish()
+    before = dict(s.inputs)
+    with pytest.raises(ValueError, match="would make L nan .* lower α with -"):
+        s.descend()  # α = 512 saturates the sigmoid: (1 - y) · log(1 - a) is 0 · (-inf)
+    assert s.inputs == before and s.descent == [] and s.value("L") == pytest.approx(0.6443966601)
+    s.scale_alpha(1 / 1024)
+    s.descend()
+    assert len(s.descent) == 2
+
+
 def test_a_step_that_would_overflow_changes_nothing():
-    s = DebugSession(load_bytes(b"inputs: {w: 1.0e200}\nnodes: {J: w*w}\nparams: [w]\nalpha: 1.0e200\n", "t.yaml"))
+    s = DebugSession(load_bytes(b"inputs: {w: 1}\nnodes: {J: w * 1.0e306}\nparams: [w]\nalpha: 1000\n", "t.yaml"))
     s.finish(); s.finish()
     with pytest.raises(ValueError, match="would not be finite"):
         s.descend()
-    assert s.inputs["w"] == 1e200 and s.descent == []
+    assert s.inputs["w"] == 1 and s.descent == []
 
 
 def test_descended_values_save_into_the_file(tmp_path):
@@ -132,8 +148,12 @@ def test_descended_values_save_into_the_file(tmp_path):
     s.finish(); s.finish()
     s.descend()
     new = save_inputs(s.loaded, s.inputs)
+    s.replace_graph(new, saved=True)
     again = load_path(path).graph
     assert {p: again.input_by_name[p].value for p in again.params} == {p: s.inputs[p] for p in again.params}
+    assert len(s.descent) == 2  # saving the trained weights keeps the run
+    s.descend()
+    assert len(s.descent) == 3
     assert again.params == ("w1", "w2", "b") and "# The weights and the bias are parameters" in path.read_text()
     assert new.graph.alpha == 0.5
 
@@ -159,9 +179,9 @@ async def test_d_takes_a_step_and_plots_the_loss():
         assert "L 0.6443966601 → 0.1968878428" in text
         assert "0.5 → 0.7375104063" in tree_line(app, "w1")  # old → new in the tree
         await pilot.pause()
-        assert box.display and "L by descent step, α = 0.5" in box.border_title
+        assert box.display and box.border_title == "L by descent step (α now 0.5)"
         await pilot.press("minus", "d")
-        assert "with α = 0.25" in message(app) and "α = 0.25" in box.border_title
+        assert "with α = 0.25" in message(app) and box.border_title == "L by descent step (α now 0.25)"
         assert len(app.session.descent) == 3
         await pilot.press("plus", "plus", "equals_sign")
         assert app.session.alpha == 2
@@ -188,3 +208,5 @@ def test_a_reload_that_changes_params_or_alpha_says_so_and_adopts_alpha():
     changes = s.replace_graph(load_bytes(text.encode(), "logistic.yaml"))
     assert "params: w1" in changes and "alpha: 0.25" in changes
     assert s.alpha == 0.25 and s.graph.params == ("w1",) and s.descent == []
+    s.replace_graph(load_bytes(text.replace("alpha: 0.25\n", "").encode(), "logistic.yaml"))
+    assert s.alpha == 0.1  # the default again

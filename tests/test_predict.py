@@ -140,3 +140,90 @@ async def test_letters_typed_as_a_guess_do_not_step_and_g_again_turns_it_off():
         assert not app.session.predicting and "off" in message(app)
         await pilot.press("n")
         assert not app.query_one(InputEditor).display and "v = 11" in tree_line(app, "v")
+
+
+def test_nodes_that_only_name_a_number_or_a_name_are_not_asked():
+    from engine import load_bytes
+
+    s = DebugSession(load_bytes(b"inputs: {x: 2}\nnodes: {k: 3, u: x, J: k * u}\n", "t.yaml"))
+    s.set_predicting(True)
+    asked = []
+    while not s.at_end:
+        s.step()
+        if s.pending is not None:
+            asked.append(s.current.node if s.position <= s.n_forward else s.current.parent)
+            s.guess(0)
+    assert asked[0] == "J" and "k" not in asked[:1] and s.n_forward == 3
+
+
+def test_an_edit_starts_the_score_anew():
+    s = DebugSession(load_builtin())
+    s.set_predicting(True)
+    s.step()
+    s.guess(6)
+    s.set_input("b", 4.0)
+    assert s.answers == {}
+    s.back()
+    s.step()
+    assert s.pending == 1  # asked again: u is 8 now
+
+
+async def test_at_fan_out_the_question_asks_for_this_contribution_only():
+    from tui_helpers import LECTURE
+
+    app = make_app(LECTURE.parent / "fanout.yaml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "g")
+        while app.session.pending is None or app.session.current.parent != "x":
+            if app.session.pending is not None:
+                await pilot.press("escape")
+            await pilot.press("n")
+        step = panel(app, "#step")
+        assert "∂f/∂x += ∂f/∂" in step and "(contribution 1 of 2: this product only)" in step
+        answer = app.session.current.product
+        await pilot.press(*str(int(answer)), "enter")
+        assert message(app).startswith("Right")
+
+
+async def test_while_a_guess_is_open_nothing_else_gives_the_answer_away():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "g", "n")  # ∂J/∂v = ?
+        assert "∂J/∂v = ?" in panel(app, "#step")
+        assert "Hidden until you guess" in panel(app, "#fd")
+        transcript = panel(app, "#transcript")
+        assert "J = 3 · v = 3 × 11 = 33" in transcript and "∂J/∂v" not in transcript
+        assert "∂J/∂" not in " ".join(tree_line(app, n) for n in "Jv")
+
+
+async def test_with_the_focus_off_the_guess_field_other_keys_wait_and_escape_shows_it():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        from tui.widgets.graph_tree import GraphTree
+
+        await pilot.press("g", "n")
+        await pilot.click(GraphTree)  # the focus leaves the guess field
+        assert isinstance(app.focused, GraphTree)
+        for key in ("c", "t", "r", "g", "w", "s", "d", "y", "b", "n", "p", "f"):
+            await pilot.press(key)
+            assert app.session.pending == 1 and app.session.predicting and app.session.position == 1, key
+            assert app.query_one(InputEditor).display
+        await pilot.press("escape")
+        assert app.session.pending is None and not app.query_one(InputEditor).display
+        assert "Not scored: u = b · c = 3 × 2 = 6." in message(app)
+
+
+async def test_a_reload_while_guessing_closes_the_question(tmp_path):
+    from tui_helpers import LECTURE
+
+    path = tmp_path / "lecture.yaml"
+    path.write_text(LECTURE.read_text())
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("g", "n")
+        assert app.query_one(InputEditor).display
+        path.write_text(LECTURE.read_text().replace("a: 5", "a: 6"))
+        app.check_disk(force=True)
+        await pilot.pause()
+        assert app.session.pending is None and not app.query_one(InputEditor).display
+        assert "Reloaded" in message(app)

@@ -215,7 +215,12 @@ class AppMachine(RuleBasedStateMachine):
             self.press("escape")
         session = self.app.session
         before = dict(session.inputs)
+        ready = session.descent_blocked() is None
         self.press(key)
+        if key == "d" and ready:  # a step, or a refusal that names the number that would not be finite
+            stepped = self.app.message.startswith("Descent step")
+            assert stepped or "would" in self.app.message, self.app.message
+            assert not stepped or len(session.descent) >= 2
         if isinstance(self.app.screen, SweepScreen):
             assert self.app.screen.sweep is not None and key == "s"
             self.press("escape")
@@ -252,6 +257,8 @@ class AppMachine(RuleBasedStateMachine):
                 assert grad is not None and grad.complete
                 assert same(grad.value, fresh.grads[name]), name
         assert 1e-12 * (1 - 1e-9) <= s.h <= 1.0
+        editor = app.query_one(InputEditor)
+        assert (s.pending is not None) == (editor.display and editor.guessing), "a guess box without its question"
 
     @invariant()
     def file_is_safe(self) -> None:

@@ -82,6 +82,7 @@ class CgtuiApp(App[None]):
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("escape", "skip_guess", "Show the answer", show=False),
     ]
 
     revision: reactive[int] = reactive(0, init=False)
@@ -106,6 +107,8 @@ class CgtuiApp(App[None]):
         self._greyed: tuple = ()
         self._editor: InputEditor | None = None
         self._file_broken = False
+        self._descent_drawn: tuple[int, int] | None = None
+        """Which descent run, and how many of its steps, the plot shows."""
         """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
         self._disk_stamp = disk_stamp(session.loaded.path) if session.loaded.path else None
 
@@ -147,6 +150,8 @@ class CgtuiApp(App[None]):
 
     def watch_revision(self) -> None:
         session = self.session
+        if session.pending is None and self._editing() and self._editor.guessing:
+            self._close_editor()  # its question was answered elsewhere, or the graph changed
         title = session.graph.title or "computation graph"
         unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
         self.query_one("#title", Static).update(
@@ -159,7 +164,7 @@ class CgtuiApp(App[None]):
         self.query_one("#message", Static).update(Text(self.message))
         self._show_descent()
         # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
-        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "h_down", "h_up", "edit"))
+        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "finish", "h_down", "h_up", "edit", "save"))
         if greyed != self._greyed:
             self._greyed = greyed
             self.refresh_bindings()
@@ -210,6 +215,10 @@ class CgtuiApp(App[None]):
         self._close_editor()
         self.say(f"Edit cancelled; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
+    def action_skip_guess(self) -> None:
+        """Escape with the focus away from the guess field: show the answer, unscored."""
+        self._guessed(None)
+
     def _guessed(self, value: float | None) -> None:
         """Judge the guess (None: esc, show it unscored) and reveal the step."""
         self._close_editor()
@@ -235,9 +244,13 @@ class CgtuiApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what cannot happen now (None greys a footer key)."""
+        s = self.session
+        if action == "skip_guess":
+            return s.pending is not None
+        if s.pending is not None and action not in ("quit", "help"):
+            return None if action in ("next", "previous", "finish", "edit", "save") else False  # guess first
         if self._editing() and action not in ("quit", "help"):
             return None if action in ("next", "previous", "finish", "edit") else True
-        s = self.session
         if action in ("next", "finish", "continue"):
             return None if s.at_end else True
         if action in ("previous", "reset"):
@@ -328,7 +341,7 @@ class CgtuiApp(App[None]):
         session.set_predicting(not session.predicting)
         if session.predicting:
             self.say("Predict mode: n hides each step's number until you type your guess (enter); esc shows it."
-                     " f, c and t reveal without asking. g turns it off.")
+                     " f, c and t reveal without asking. g turns it off (after esc, if a guess is open).")
         else:
             self.say("Predict mode off: every step shows its number.")
 
@@ -338,8 +351,11 @@ class CgtuiApp(App[None]):
         if name is None:
             self.say("Move the cursor to a node or an input, then press s.")
             return
-        if not self.session.value_shown(self.session.graph.output):
-            self.say("The h sweep compares estimates with the gradient: finish the forward pass first (f).")
+        out = self.session.graph.output
+        grad = self.session.grad(name)
+        if grad is None or not grad.complete:
+            self.say(f"The h sweep compares the estimates with {tx.d(out, name)}, which is not complete yet:"
+                     " step the backward pass to it (f finishes a pass), then s.")
             return
         from tui.widgets.sweep import SweepScreen  # imports the plot library only when it is used
 
@@ -361,20 +377,25 @@ class CgtuiApp(App[None]):
     def _show_descent(self) -> None:
         """Plot the output over the descent steps, once there are some; hide the plot when a new run starts."""
         box = self.query_one("#descent")
-        history = self.session.descent
+        session = self.session
+        history = session.descent
         box.display = bool(history)
         if not history:
             return
+        box.border_title = f"{session.graph.output} by descent step (α now {tx.num(session.alpha)})"
+        drawn = (id(history), len(history))
+        if drawn == self._descent_drawn:
+            return
+        self._descent_drawn = drawn
         from tui.widgets.descent import DescentPlot  # imports the plot library on the first d
 
         found = box.query(DescentPlot)
-        plot = found.first() if found else None
-        if plot is None:
+        if found:
+            found.first().show(history, session.graph.output)
+        else:
             plot = DescentPlot()
             box.mount(plot)
-            self.call_after_refresh(plot.show, self.session)
-        else:
-            plot.show(self.session)
+            self.call_after_refresh(plot.show, list(history), session.graph.output)
 
     def action_alpha_down(self) -> None:
         self._scale_alpha(0.5)
@@ -496,8 +517,6 @@ class CgtuiApp(App[None]):
         tree = self.query_one(GraphTree)
         here = self.selected
         changes = self.session.replace_graph(new)
-        if self.query_one(InputEditor).guessing:  # the step it asked about may be gone
-            self._close_editor()
         tree.build()
         if here in self.session.graph.names:
             tree.select_name(here)

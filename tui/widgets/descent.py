@@ -7,9 +7,6 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from engine import text as tx
-from engine.session import DebugSession
-
 
 class DescentPlot(PlotextPlot):
     """The output after each descent step (step 0: before the first)."""
@@ -18,9 +15,8 @@ class DescentPlot(PlotextPlot):
     DescentPlot { height: 1fr; }
     """
 
-    def show(self, session: DebugSession) -> None:
-        history = session.descent
-        out = session.graph.output
+    def show(self, history: list[float], output: str) -> None:
+        """Draw ``output``'s value before the first step (step 0) and after each one."""
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -29,9 +25,7 @@ class DescentPlot(PlotextPlot):
         if finite:
             plt.plot([k for k, _ in finite], [j for _, j in finite], marker="dot")
         plt.xlabel("descent step")
-        plt.ylabel(out)
+        plt.ylabel(output)
         if len(steps) <= 10:
             plt.xticks(steps, [str(k) for k in steps])
         self.refresh()
-        if self.parent is not None:
-            self.parent.border_title = f"{out} by descent step, α = {tx.num(session.alpha)}"

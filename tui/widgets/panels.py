@@ -109,10 +109,13 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         text.append("Move the cursor to a variable to nudge it.", MUTED)
         return text
     out = session.graph.output
-    fd = session.fd(name)
     text.append_text(flow([Text(f"nudge {name} by h = {tx.num(session.h)}", BOLD),
                            Text("([ ÷10  ] ×10)", MUTED)], width, sep="   "))
     text.append("\n")
+    if session.pending is not None:
+        text.append("Hidden until you guess: the nudge would give the answer away.", MUTED)
+        return text
+    fd = session.fd(name)
     shown = [e for e in fd.trail if session.value_shown(e.node)]
     hidden = [e.node for e in fd.trail if not session.value_shown(e.node)]
     entries = [f"{e.node}: {tx.num(e.before)} → {tx.num(e.after)}" for e in shown]

@@ -28,18 +28,26 @@ INLINE_LIMIT = 2000
 """Graphs with more variables than this are swept in a worker thread."""
 
 
-def plot_series(sweep: Sweep, central: bool) -> tuple[list[float], list[float], int]:
-    """The points to draw as (log10 h, log10 error), and how many errors were exactly 0."""
-    xs, ys, zeros = [], [], 0
+def plot_series(sweep: Sweep, central: bool) -> tuple[list[tuple[list[float], list[float]]], list[float]]:
+    """What to draw, as log10 h and log10 error: the runs of non-zero errors (each a line), and
+    the h of each error that is exactly 0 (drawn as a point at 1e-17, never joined to a line)."""
+    runs: list[tuple[list[float], list[float]]] = []
+    zeros: list[float] = []
+    joined = False
     for p in sweep.points:
         e = p.error_central if central else p.error_forward
-        if math.isnan(e) or math.isinf(e):
-            continue
+        x = math.log10(p.h)
         if e == 0.0:
-            zeros += 1
-        xs.append(math.log10(p.h))
-        ys.append(math.log10(max(e, FLOOR)))
-    return xs, ys, zeros
+            zeros.append(x)
+        if not (e > 0.0 and math.isfinite(e)):
+            joined = False
+            continue
+        if not joined:
+            runs.append(([], []))
+            joined = True
+        runs[-1][0].append(x)
+        runs[-1][1].append(math.log10(e))
+    return runs, zeros
 
 
 def decade_ticks(low: float, high: float, most: int = 7) -> tuple[list[float], list[str]]:
@@ -104,11 +112,14 @@ class SweepScreen(ModalScreen[None]):
         drawn = []
         zeros = 0
         for label, central, marker in (("one-sided", False, "x"), ("central", True, "dot")):
-            xs, ys, z = plot_series(sweep, central)
-            zeros += z
-            if xs:
-                plt.plot(xs, ys, label=label, marker=marker)
+            runs, exact = plot_series(sweep, central)
+            for k, (xs, ys) in enumerate(runs):
+                plt.plot(xs, ys, label=label if k == 0 else "", marker=marker)
                 drawn += ys
+            if exact:
+                plt.scatter(exact, [math.log10(FLOOR)] * len(exact), label=f"{label}: exactly 0", marker=marker)
+                drawn.append(math.log10(FLOOR))
+                zeros += len(exact)
         plt.vline(math.log10(self.h))
         plt.xlabel("h (log scale; the vertical line is your h)")
         plt.ylabel("|error|")
