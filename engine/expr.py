@@ -187,18 +187,20 @@ def _parse_simple(text: str) -> Expr | None:
     """
     m = _SIMPLE.match(text)
     if m is not None:
-        left = _simple_atom(m.group(1))
-        if left is None or m.group(2) is None:
+        first, op, second = m.groups()
+        left = _simple_atom(first)
+        if left is None or op is None:
             return left
-        right = _simple_atom(m.group(3))
+        right = _simple_atom(second)
         if right is None:
             return None
-        op = "**" if m.group(2) == "^" else m.group(2)
-        return Bin(op, left, right)
+        return Bin("**" if op == "^" else op, left, right)
     m = _SIMPLE_CALL.match(text)
-    if m is not None and m.group(1) in FUNCTIONS:
-        arg = _simple_atom(m.group(2))
-        return Call(m.group(1), arg) if arg is not None else None
+    if m is not None:
+        func, name = m.groups()
+        if func in FUNCTIONS:
+            arg = _simple_atom(name)
+            return Call(func, arg) if arg is not None else None
     return None
 
 
