@@ -7,8 +7,9 @@ own operands are held fixed and only what depends on it is evaluated again.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine import expr as ex
@@ -207,14 +208,7 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
 
     graph = walk.graph
     tape = tape_of(graph)
-    needed = graph.needed
-    order = [k for k, node in enumerate(graph.nodes) if node.name in needed]
-    code: list = []
-    owner: list[int] = []
-    for k in order:
-        start, end = tape.node_code[k]
-        code.extend(tape.code[start:end])
-        owner.extend([k] * (end - start))
+    code, owner = tape.needed_code
     m = len(names)
     v: list = list(walk.slots)
     nudges: dict[int, list[int]] = {}  # slot -> the columns that nudge it
@@ -234,6 +228,11 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
     for slot in range(tape.n_inputs):
         if slot in nudges:
             nudge(slot)
+    # One numpy call per instruction over 2m columns: this loop is the whole cost
+    # (10,000 instructions on a 10,000-node graph), so it looks up nothing it can hold.
+    nudged_nodes = nudges.keys() - range(tape.n_inputs)  # nudged slots that instructions write
+    funcs = _np_functions()
+    ndarray, power, float64 = np.ndarray, np.power, np.float64
     kink_at: dict[int, int] = {}
     with np.errstate(all="ignore"):
         for n, (op, o, a, b) in enumerate(code):
@@ -251,10 +250,10 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
             elif op == NEG:
                 v[o] = -x
             elif op == POW:
-                v[o] = np.power(np.float64(x), v[b])
+                v[o] = power(float64(x), v[b])
             else:
-                v[o] = _NP_FUNCS[op](np, x)
-                if op in KINK_OPS and isinstance(x, np.ndarray):
+                v[o] = funcs[op](x)
+                if op in KINK_OPS and isinstance(x, ndarray):
                     base = walk.slots[a]
                     plus, minus = x[0::2], x[1::2]
                     moved = (plus != base) | (minus != base)
@@ -263,7 +262,7 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
                     high = np.maximum(np.maximum(plus, minus), base)
                     for j in np.nonzero(moved & (touches | ((low < 0) & (high > 0))))[0]:
                         kink_at.setdefault(int(j), owner[n])
-            if o in nudges:
+            if nudged_nodes and o in nudged_nodes:
                 nudge(o)
     out = v[tape.output_slot]
     results = {}
@@ -278,22 +277,27 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
     return results
 
 
-def _np_sigmoid(np, x):
-    return 1.0 / (1.0 + np.exp(-x))
+@functools.cache
+def _np_functions() -> dict[int, Callable]:
+    """Each function opcode as a numpy function of an array (built on first use: numpy
+    is imported only when finite differences are batched)."""
+    import numpy as np
 
+    def sigmoid(x):
+        return 1.0 / (1.0 + np.exp(-x))
 
-_NP_FUNCS = {
-    _FUNC_OPS["exp"]: lambda np, x: np.exp(x),
-    _FUNC_OPS["log"]: lambda np, x: np.log(x),
-    _FUNC_OPS["sqrt"]: lambda np, x: np.sqrt(x),
-    _FUNC_OPS["sin"]: lambda np, x: np.sin(x),
-    _FUNC_OPS["cos"]: lambda np, x: np.cos(x),
-    _FUNC_OPS["tan"]: lambda np, x: np.tan(x),
-    _FUNC_OPS["tanh"]: lambda np, x: np.tanh(x),
-    _FUNC_OPS["sigmoid"]: _np_sigmoid,
-    _FUNC_OPS["relu"]: lambda np, x: np.maximum(x, 0.0),
-    _FUNC_OPS["abs"]: lambda np, x: np.abs(x),
-}
+    return {
+        _FUNC_OPS["exp"]: np.exp,
+        _FUNC_OPS["log"]: np.log,
+        _FUNC_OPS["sqrt"]: np.sqrt,
+        _FUNC_OPS["sin"]: np.sin,
+        _FUNC_OPS["cos"]: np.cos,
+        _FUNC_OPS["tan"]: np.tan,
+        _FUNC_OPS["tanh"]: np.tanh,
+        _FUNC_OPS["sigmoid"]: sigmoid,
+        _FUNC_OPS["relu"]: lambda x: np.maximum(x, 0.0),
+        _FUNC_OPS["abs"]: np.abs,
+    }
 
 
 SWEEP_HS = tuple(10.0 ** (-k / 2) for k in range(2, 27))

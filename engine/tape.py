@@ -229,6 +229,19 @@ class Tape:
         names = self.graph.names
         return {names[slot]: ks for slot, ks in self.edges_of_parent.items()}
 
+    @cached_property
+    def needed_code(self) -> tuple[list[tuple[int, int, int, int]], list[int]]:
+        """The instructions of the nodes the output depends on, in order, and each one's node index."""
+        needed = self.graph.needed
+        code: list[tuple[int, int, int, int]] = []
+        owner: list[int] = []
+        for k, node in enumerate(self.graph.nodes):
+            if node.name in needed:
+                start, end = self.node_code[k]
+                code.extend(self.code[start:end])
+                owner.extend([k] * (end - start))
+        return code, owner
+
     def forward(self, inputs: list[float]) -> list[float]:
         """All slots after the forward pass and the local derivatives."""
         v = list(self.slots_init)
