@@ -550,3 +550,33 @@ async def test_why_marks_the_path_under_its_cursor_in_the_tree():
         assert "f → q → x" in text and "sum of the paths: 6 + 9 = 15   ✓ ∂f/∂x = 15" in text
         await pilot.press("y")
         assert not isinstance(app.screen, WhyScreen) and lit() == []
+
+
+def assert_tree_shows_the_session(app) -> None:
+    """Every tree line on screen starts its label as the session has it now."""
+    tree = app.query_one(GraphTree)
+    region = tree.scrollable_content_region
+    rows = screen_text(app).split("\n")[region.y : region.y + region.height]
+    for k, row in enumerate(rows):
+        node = tree.get_node_at_line(tree.scroll_offset.y + k)
+        if node is None:
+            continue
+        shown = row[region.x : region.x + region.width].lstrip("│├└─▼▶ ").rstrip()
+        label = tree._label(node).plain.rstrip()
+        assert shown and label.startswith(shown), (shown, label)
+
+
+async def test_the_tree_shows_the_session_after_every_key():
+    """The tree draws again only the lines whose labels changed: after every key, each line
+    on screen must show its label as the session has it, also a line that changed while it
+    was scrolled out of sight."""
+    from engine.examples import dag
+
+    app = app_from_text(dag(60))
+    async with app.run_test(size=(100, 24)) as pilot:
+        keys = ["n", "n", "n", "end", "f", "home", "n", "n", "b", "down", "down", "b", "p",
+                "pagedown", "f", "pageup", "home", "right_square_bracket", "r", "end", "n", "home"]
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+            assert_tree_shows_the_session(app)
