@@ -45,7 +45,7 @@ from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.help import HelpScreen
 from tui.widgets.pages import WhyScreen
-from tui.widgets.panels import FdPanel, StepPanel, Transcript
+from tui.widgets.panels import FdPanel, StepPanel, TextView, Transcript
 
 
 
@@ -115,7 +115,7 @@ class CgtuiApp(App[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Static(id="title")
+        yield TextView(id="title")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield GraphTree(self.session, id="tree")
@@ -127,7 +127,7 @@ class CgtuiApp(App[None]):
         editor = InputEditor(id="editor")
         editor.display = False
         yield editor
-        yield Static(id="message")
+        yield TextView(id="message")
         yield Static(Text("The terminal is too small for cgtui: make it at least 60 × 15.", style="bold"), id="too-small")
         yield Footer()
 
@@ -154,14 +154,16 @@ class CgtuiApp(App[None]):
             self._close_editor()  # its question was answered elsewhere, or the graph changed
         title = session.graph.title or "computation graph"
         unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
-        self.query_one("#title", Static).update(
+        self.query_one("#title", TextView).show_text(
             Text.assemble(("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (session.source, "italic")))
         self.query_one(GraphTree).redraw()
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
         self.query_one(FdPanel).show(session, self.selected)
-        self.query_one("#fd").border_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
-        self.query_one("#message", Static).update(Text(self.message))
+        fd_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
+        if self.query_one("#fd").border_title != fd_title:
+            self.query_one("#fd").border_title = fd_title
+        self.query_one("#message", TextView).show_text(Text(self.message))
         self._show_descent()
         # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
         greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "finish", "h_down", "h_up", "edit", "save"))
@@ -382,7 +384,9 @@ class CgtuiApp(App[None]):
         box.display = bool(history)
         if not history:
             return
-        box.border_title = f"{session.graph.output} by descent step (α now {tx.num(session.alpha)})"
+        title = f"{session.graph.output} by descent step (α now {tx.num(session.alpha)})"
+        if box.border_title != title:
+            box.border_title = title
         drawn = (id(history), len(history))
         if drawn == self._descent_drawn:
             return

@@ -24,6 +24,31 @@ STATUS_STYLE = {"ok": Style(color="green", bold=True), "suspect": Style(color="y
                 "kink": Style(color="magenta", bold=True), "non-finite": Style(color="red", bold=True)}
 
 
+def same_text(a: Text | None, b: Text) -> bool:
+    """Whether two texts draw the same: same characters, same styles.
+
+    (``Text.__eq__`` leaves out the base style.)
+    """
+    return a is not None and a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
+class TextView(Static):
+    """A Static that shows a Text and skips updates that would draw the same.
+
+    Updating a Static lays the screen out again and repaints every line an
+    update touches; a step leaves most views as they were.
+    """
+
+    def __init__(self, text: Text | None = None, **kwargs) -> None:
+        super().__init__(text if text is not None else "", **kwargs)
+        self._text = text
+
+    def show_text(self, text: Text) -> None:
+        if not same_text(self._text, text):
+            self._text = text
+            self.update(text)
+
+
 def step_text(session: DebugSession) -> Text:
     """The current step written out as on the lecture page, with phase and progress."""
     graph = session.graph
@@ -179,14 +204,14 @@ def transcript_text(session: DebugSession, limit: int = 400) -> Text:
     return text
 
 
-class StepPanel(Static):
+class StepPanel(TextView):
     """The current step."""
 
     def show(self, session: DebugSession) -> None:
-        self.update(step_text(session))
+        self.show_text(step_text(session))
 
 
-class FdPanel(Static):
+class FdPanel(TextView):
     """Finite differences for the variable under the tree cursor."""
 
     def __init__(self, **kwargs) -> None:
@@ -208,11 +233,11 @@ class FdPanel(Static):
             return
         session, name = self._showing
         if name is not None and not session.fd_ready(name) and len(session.graph.names) > self.INLINE_LIMIT:
-            self.update(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED))
+            self.show_text(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED))
             self.run_worker(partial(self._compute, session, name), thread=True, exclusive=True, group="fd")
             return
         width = self.content_size.width or 80
-        self.update(fd_text(session, name, width=max(width, 20)))
+        self.show_text(fd_text(session, name, width=max(width, 20)))
 
     def _compute(self, session: DebugSession, name: str) -> None:
         """In a worker thread: fill the session's cache, then draw on the UI thread."""
