@@ -85,9 +85,11 @@ class CgtuiApp(App[None]):
         Binding("escape", "skip_guess", "Show the answer", show=False),
     ]
 
-    revision: reactive[int] = reactive(0, init=False)
+    # repaint=False: each view repaints what it changes; the default would repaint
+    # the whole screen once more after every change
+    revision: reactive[int] = reactive(0, init=False, repaint=False)
     """Bumped whenever the session changes; the views redraw from it."""
-    selected: reactive[str | None] = reactive(None, init=False)
+    selected: reactive[str | None] = reactive(None, init=False, repaint=False)
     """The variable under the tree cursor, which the finite-difference panel nudges."""
 
     POLL_SECONDS = 1.0
