@@ -36,16 +36,15 @@ from textual.widgets import Footer, Input, Static, Tree
 
 from engine import SourceError, load_path
 from engine import text as tx
-from engine.paths import why_gradient
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
 from engine.steps import ForwardStep
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
-from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
-from tui.widgets.help import HelpScreen
-from tui.widgets.pages import WhyScreen
 from tui.widgets.panels import FdPanel, StepPanel, TextView, Transcript
+
+# The help and "why" pages, the save dialogs and engine.paths are imported when first
+# opened: the first frame does not need them, and every module costs startup time.
 
 
 
@@ -414,6 +413,8 @@ class CgtuiApp(App[None]):
         self.say(f"α = {tx.num(self.session.alpha)} (the learning rate of d)")
 
     def action_help(self) -> None:
+        from tui.widgets.help import HelpScreen
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -429,16 +430,15 @@ class CgtuiApp(App[None]):
         if grad is None or not grad.complete:
             self.say(f"{tx.d(out, name)} is not complete yet: step the backward pass to it (f finishes it), then y.")
             return
+        from engine.paths import why_gradient
+        from tui.widgets.pages import WhyScreen
+
         why = why_gradient(self.session.walk, name)
         head, paths, foot = tx.why_parts(why, out)
         named = [(lines, tx.path_names(path)) for lines, path in zip(paths, why.paths)]
         tree = self.query_one(GraphTree)
-        self.push_screen(WhyScreen(f"Why {tx.d(out, name)} = {tx.num(why.grad)}?", head, named, foot),
+        self.push_screen(WhyScreen(f"Why {tx.d(out, name)} = {tx.num(why.grad)}?", head, named, foot, tree.light_path),
                          lambda _: tree.light_path([]))
-
-    @on(WhyScreen.PathChosen)
-    def _path_chosen(self, event: WhyScreen.PathChosen) -> None:
-        self.query_one(GraphTree).light_path(event.names)
 
     async def action_quit(self) -> None:
         """Quit; with unsaved edits, only when asked twice."""
@@ -463,6 +463,8 @@ class CgtuiApp(App[None]):
         try:
             new = save_inputs(session.loaded, session.inputs, path, overwrite_changes=overwrite)
         except ChangedOnDisk:
+            from tui.widgets.dialogs import ConflictScreen
+
             self.push_screen(ConflictScreen(session.source), self._conflict_chosen)
             return
         except (SaveError, SourceError) as err:
@@ -490,6 +492,8 @@ class CgtuiApp(App[None]):
                 self.say(f"{path} already exists: w again, and choose a new name.")
             else:
                 self._save(path)
+
+        from tui.widgets.dialogs import SaveAsScreen
 
         self.push_screen(SaveAsScreen(why, suggestion), chosen)
 

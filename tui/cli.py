@@ -12,7 +12,7 @@ import sys
 from typing import NoReturn, Sequence
 
 from engine import BUILTIN_NAME, DEFAULT_H, SourceError, __version__, compute, finite_differences, load_builtin, load_path
-from engine import GraphError, oneliner
+from engine import GraphError
 from engine.examples import KINDS, generate
 from engine.graphfile import load_bytes, write_new
 from engine.text import parse_number
@@ -105,6 +105,8 @@ def _load(args):
                 values[name.strip()] = parse_number(text)
             except ValueError as err:
                 raise UsageError(f"--set {name.strip()}: {err}") from None
+        from engine import oneliner  # only for -e
+
         try:
             text = oneliner.graph_text(args.expr, values).encode()
         except GraphError as err:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.console import RenderableType
@@ -11,7 +11,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
@@ -50,8 +49,8 @@ class PageScreen(ModalScreen[None]):
 class WhyScreen(ModalScreen[None]):
     """Every path from the output down to one variable, beside the tree.
 
-    ↑ ↓ choose a path; the tree marks its lines » (the app draws that on
-    :class:`PathChosen`). Escape, q or y closes it.
+    ↑ ↓ choose a path; ``show_path`` is told its names, for the tree to mark
+    its lines ». Escape, q or y closes it.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -70,18 +69,15 @@ class WhyScreen(ModalScreen[None]):
     WhyScreen OptionList, WhyScreen OptionList:focus { height: auto; max-height: 1fr; border: none; padding: 0; }
     """
 
-    @dataclass
-    class PathChosen(Message):
-        """The path under the cursor: its names from the output down ([] for none)."""
-
-        names: list[str]
-
-    def __init__(self, title: str, head: list[str], paths: list[tuple[list[str], list[str]]], foot: list[str]) -> None:
+    def __init__(self, title: str, head: list[str], paths: list[tuple[list[str], list[str]]], foot: list[str],
+                 show_path: Callable[[list[str]], None]) -> None:
         """
         Args:
             paths: Each path's lines, and its names from the output down.
+            show_path: Called with the names of the path under the cursor.
         """
         super().__init__()
+        self.show_path = show_path
         self.title_text = title
         self.head, self.paths, self.foot = head, paths, foot
 
@@ -101,8 +97,8 @@ class WhyScreen(ModalScreen[None]):
             options = self.query_one(OptionList)
             options.highlighted = 0
             options.focus()
-            self.post_message(self.PathChosen(self.paths[0][1]))
+            self.show_path(self.paths[0][1])
 
     @on(OptionList.OptionHighlighted)
     def _chosen(self, event: OptionList.OptionHighlighted) -> None:
-        self.post_message(self.PathChosen(self.paths[event.option_index][1]))
+        self.show_path(self.paths[event.option_index][1])
