@@ -138,7 +138,8 @@ class CgtuiApp(App[None]):
         self.query_one("#transcript").border_title = "Transcript"
         self.query_one("#left").border_title = "Graph"
         self.query_one(GraphTree).focus()
-        self.selected = self.session.graph.output
+        # without its watcher, which would draw everything once before the redraw below
+        self.set_reactive(CgtuiApp.selected, self.session.graph.output)
         if self.watch_file:
             self.set_interval(self.POLL_SECONDS, self.check_disk)
         self.redraw()
