@@ -178,8 +178,8 @@ def why_lines(why, output: str) -> list[str]:
 def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
     """:func:`why_lines` in three parts: the lines before the paths, each path's lines, the lines after."""
     name = why.name
-    head = [f"{d(output, name)} = {num(why.grad)}: the sum, over every path from {output} down to {name},",
-            "of the local derivatives multiplied along it."]
+    head = [f"{d(output, name)} = {num(why.grad)}: the sum, over every path from {output} down to {name},"
+            " of the local derivatives multiplied along it."]
     if why.count == 0:
         head.append(f"No path leads from {output} to {name}: {output} does not depend on it, so the gradient is 0.")
         return head, [], []
