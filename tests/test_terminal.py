@@ -103,3 +103,26 @@ def test_an_outside_edit_while_stepping_in_a_real_terminal(tmp_path):
         term.wait_for("EXITED 0")
     finally:
         term.close()
+
+
+def test_predict_sweep_and_descent_in_a_real_terminal():
+    term = Tmux(100, 30, "graphs/logistic.yaml")
+    try:
+        term.wait_for("Press n or → to evaluate")
+        term.keys("g", "n")
+        term.wait_for("your guess:")
+        term.keys("0", ".", "1", "Enter")  # z = w1 · x1 + w2 · x2 + b = 0.5 - 0.5 + 0.1
+        term.wait_for("Right: z = w1 · x1 + w2 · x2 + b")
+        term.keys("g", "f", "f")
+        term.wait_for("Backward pass done")
+        term.keys("Down", "Down", "Down", "Down", "s")  # L, y, a, z, w1: the h sweep for w1
+        screen = term.wait_for("Smallest error: central")
+        assert "1e-13" in screen and "h sweep" in screen
+        term.keys("s", "d")  # s again closes the sweep (Esc would wait for tmux's escape-time)
+        screen = term.wait_for("Descent step 1 with α = 0.5")
+        assert "L 0.6443966601 → 0.1968878428" in " ".join(screen.split())
+        term.wait_for("L by descent step (α now 0.5)")
+        term.keys("q", "q")  # the weights are unsaved edits now: q twice
+        term.wait_for("EXITED 0")
+    finally:
+        term.close()
