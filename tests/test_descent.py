@@ -210,3 +210,18 @@ def test_a_reload_that_changes_params_or_alpha_says_so_and_adopts_alpha():
     assert s.alpha == 0.25 and s.graph.params == ("w1",) and s.descent == []
     s.replace_graph(load_bytes(text.replace("alpha: 0.25\n", "").encode(), "logistic.yaml"))
     assert s.alpha == 0.1  # the default again
+
+
+async def test_quick_descent_steps_all_reach_the_plot():
+    from tui.widgets.descent import DescentPlot
+
+    app = make_app(LOGISTIC)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f")
+        app.action_descend()  # two steps before the plot has been mounted and drawn once
+        app.action_descend()
+        await pilot.pause()
+        await pilot.pause()
+        plot = app.query_one(DescentPlot)
+        drawn = plot.plt._active.monitor.y[0]  # what plotext was last given to draw
+        assert list(drawn) == app.session.descent and len(drawn) == 3

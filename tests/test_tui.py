@@ -580,3 +580,22 @@ async def test_the_tree_shows_the_session_after_every_key():
             await pilot.press(key)
             await pilot.pause()
             assert_tree_shows_the_session(app)
+
+
+async def test_a_reload_closes_the_why_panel_and_clears_its_marks(tmp_path):
+    from tui.widgets.pages import WhyScreen
+
+    path = tmp_path / "fanout.yaml"
+    original = (LECTURE.parent / "fanout.yaml").read_text()
+    path.write_text(original)
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f")
+        app.query_one(GraphTree).select_name("x")
+        await pilot.press("y", "down")
+        assert isinstance(app.screen, WhyScreen) and "» " in widget_text(app, "#tree")
+        path.write_text(original + "# edited elsewhere\n")
+        app.check_disk(force=True)
+        await pilot.pause()
+        assert not isinstance(app.screen, WhyScreen)
+        assert "» " not in widget_text(app, "#tree")

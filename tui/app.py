@@ -108,8 +108,8 @@ class CgtuiApp(App[None]):
         self._greyed: tuple = ()
         self._editor: InputEditor | None = None
         self._file_broken = False
-        self._descent_drawn: tuple[int, int] | None = None
-        """Which descent run, and how many of its steps, the plot shows."""
+        self._descent_drawn: tuple[list[float], int] | None = None
+        """Which descent run (the list itself), and how many of its steps, the plot shows."""
         """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
         self._disk_stamp = disk_stamp(session.loaded.path) if session.loaded.path else None
 
@@ -389,10 +389,10 @@ class CgtuiApp(App[None]):
         title = f"{session.graph.output} by descent step (α now {tx.num(session.alpha)})"
         if box.border_title != title:
             box.border_title = title
-        drawn = (id(history), len(history))
-        if drawn == self._descent_drawn:
+        if self._descent_drawn is not None and self._descent_drawn[0] is history \
+                and self._descent_drawn[1] == len(history):
             return
-        self._descent_drawn = drawn
+        self._descent_drawn = (history, len(history))
         from tui.widgets.descent import DescentPlot  # imports the plot library on the first d
 
         found = box.query(DescentPlot)
@@ -401,7 +401,8 @@ class CgtuiApp(App[None]):
         else:
             plot = DescentPlot()
             box.mount(plot)
-            self.call_after_refresh(plot.show, list(history), session.graph.output)
+            # drawn once mounted, with the history as it is then (another d may come first)
+            self.call_after_refresh(lambda: plot.show(self.session.descent, self.session.graph.output))
 
     def action_alpha_down(self) -> None:
         self._scale_alpha(0.5)
@@ -526,6 +527,8 @@ class CgtuiApp(App[None]):
 
     def _adopt(self, new: LoadedGraph) -> None:
         tree = self.query_one(GraphTree)
+        while len(self.screen_stack) > 1 and getattr(self.screen, "SHOWS_THE_WALK", False):
+            self.pop_screen()  # "why" and the h sweep explain the old graph's numbers
         here = self.selected
         changes = self.session.replace_graph(new)
         tree.build()

@@ -127,6 +127,7 @@ class GraphTree(Tree[NodeRef]):
         self.clear()
         self.primary = {}
         self._unbuilt = {}
+        self._lit = frozenset()  # line ids start again from 0
         self._drawn = {}
         self._plan()
         graph = self.session.graph

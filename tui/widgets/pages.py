@@ -53,6 +53,9 @@ class WhyScreen(ModalScreen[None]):
     its lines ». Escape, q or y closes it.
     """
 
+    SHOWS_THE_WALK = True
+    """Worked out from the walk when opened: the app closes it when the graph is reloaded."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("q", "dismiss", "Close", show=False),

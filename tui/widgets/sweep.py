@@ -61,6 +61,9 @@ def decade_ticks(low: float, high: float, most: int = 7) -> tuple[list[float], l
 class SweepScreen(ModalScreen[None]):
     """The h sweep for one variable; escape, q or s closes it."""
 
+    SHOWS_THE_WALK = True
+    """Worked out from the walk when opened: the app closes it when the graph is reloaded."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("q", "dismiss", "Close", show=False),
