@@ -293,12 +293,13 @@ class DebugSession:
         self.answers = {}  # the numbers guessed are not the numbers any more
         return self._recompute({**self.inputs, name: value})
 
-    def _recompute(self, inputs: dict[str, float]) -> tuple[dict[str, Change], dict[str, Change]]:
-        """Walk again with new input values, keeping the position; what changed, ``old → new``."""
+    def _recompute(self, inputs: dict[str, float], walk: Walk | None = None) -> tuple[dict[str, Change], dict[str, Change]]:
+        """Walk again with new input values (or take ``walk``, already computed from them), keeping
+        the position; what changed, ``old → new``."""
         before_values = {n: self.walk.values[n] for n in self.graph.names if self.value_shown(n)}
         before_grads = {n: g.value for n in self.graph.names if (g := self.grad(n)) is not None}
         self.inputs = inputs
-        self.walk = compute(self.graph, self.inputs)
+        self.walk = walk if walk is not None else compute(self.graph, self.inputs)
         self._fd_cache.clear()
         self.value_changes = {
             n: Change(old, self.walk.values[n]) for n, old in before_values.items()
@@ -416,14 +417,16 @@ class DebugSession:
                              " nothing changed")
         out = self.graph.output
         before = self.walk.values[out]
-        after = compute(self.graph, {**self.inputs, **new}).values[out]
+        inputs = {**self.inputs, **new}
+        walk = compute(self.graph, inputs)
+        after = walk.values[out]
         if not math.isfinite(after):
             raise ValueError(f"this step would make {out} {after} (α = {self.alpha:g} overshoots);"
                              " nothing changed: lower α with -")
         if not self.descent or _differs(self.descent[-1], before):  # an edit since: a new run
             self.descent = [before]
         changes = {p: Change(self.inputs[p], v) for p, v in new.items()}
-        self._recompute({**self.inputs, **new})
+        self._recompute(inputs, walk)
         self.answers = {}
         self.descent.append(self.walk.values[out])
         return changes

@@ -119,16 +119,23 @@ def question_line(step: ForwardStep | BackwardStep, output: str) -> str:
     return f"{total} += {body}   (contribution {step.arrived} of {step.of}: this product only)"
 
 
-def verdict(guess: float | None, answer: float, right: bool, line: str) -> str:
-    """How a guess went, with the step's whole ``line``.
+def step_line(step: ForwardStep | BackwardStep, output: str) -> str:
+    """A step written out whole: :func:`forward_line` or :func:`backward_line`."""
+    return forward_line(step) if isinstance(step, ForwardStep) else backward_line(step, output)
+
+
+def verdict(answer, step: ForwardStep | BackwardStep, output: str) -> str:
+    """How a guess (an :class:`~engine.quiz.Answer`) went, with the step written out whole.
 
     ``Right: u = b · c = 3 × 2 = 6.`` / ``Not quite: you said 5; u = b · c = 3 × 2 = 6.``
     / ``Not scored: u = b · c = 3 × 2 = 6.``
     """
+    line = step_line(step, output)
+    guess = answer.guess
     if guess is None:
         return f"Not scored: {line}."
-    if right:
-        said = "" if num(guess) == num(answer) else f" (you said {num(guess)})"
+    if answer.right:
+        said = "" if num(guess) == num(answer.answer) else f" (you said {num(guess)})"
         return f"Right{said}: {line}."
     return f"Not quite: you said {num(guess)}; {line}."
 

@@ -37,8 +37,11 @@ from textual.widgets import Footer, Input, Static, Tree
 from engine import SourceError, load_path
 from engine import text as tx
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
-from engine.steps import ForwardStep
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
+
+SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5), "alpha_up": ("alpha", 2.0)}
+"""The actions that scale h or α: what each multiplies, and by how much."""
+BOUNDS = {"h": (H_MIN, H_MAX), "alpha": (ALPHA_MIN, ALPHA_MAX)}
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.panels import FdPanel, StepPanel, TextView, Transcript
@@ -108,9 +111,9 @@ class CgtuiApp(App[None]):
         self._greyed: tuple = ()
         self._editor: InputEditor | None = None
         self._file_broken = False
+        """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
         self._descent_drawn: tuple[list[float], int] | None = None
         """Which descent run (the list itself), and how many of its steps, the plot shows."""
-        """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
         self._disk_stamp = disk_stamp(session.loaded.path) if session.loaded.path else None
 
     # ------------------------------------------------------------------ layout
@@ -168,7 +171,7 @@ class CgtuiApp(App[None]):
         self.query_one("#message", TextView).show_text(Text(self.message))
         self._show_descent()
         # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
-        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "finish", "h_down", "h_up", "edit", "save"))
+        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "finish", "edit", "save"))
         if greyed != self._greyed:
             self._greyed = greyed
             self.refresh_bindings()
@@ -229,9 +232,7 @@ class CgtuiApp(App[None]):
         if self.session.pending is None:  # the graph was reloaded meanwhile
             return
         answer = self.session.guess(value)
-        step = self.session.current
-        line = tx.forward_line(step) if isinstance(step, ForwardStep) else tx.backward_line(step, self.session.graph.output)
-        self.say(tx.verdict(answer.guess, answer.answer, answer.right, line))
+        self.say(tx.verdict(answer, self.session.current, self.session.graph.output))
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
@@ -259,10 +260,9 @@ class CgtuiApp(App[None]):
             return None if s.at_end else True
         if action in ("previous", "reset"):
             return None if s.position == 0 else True
-        scaling = {"h_down": (s.h, 0.1, H_MIN, H_MAX), "h_up": (s.h, 10.0, H_MIN, H_MAX),
-                   "alpha_down": (s.alpha, 0.5, ALPHA_MIN, ALPHA_MAX), "alpha_up": (s.alpha, 2.0, ALPHA_MIN, ALPHA_MAX)}
-        if action in scaling:
-            return None if scaled(*scaling[action]) is None else True
+        if action in SCALES:
+            what, factor = SCALES[action]
+            return None if self._scaled(what, factor) is None else True
         return True
 
     # check_action greys these out where they cannot happen, so they always move
@@ -320,8 +320,7 @@ class CgtuiApp(App[None]):
             self.say("")
 
     def action_edit(self) -> None:
-        node = self.query_one(GraphTree).cursor_node
-        name = node.data.name if node is not None and node.data is not None else None
+        name = self._cursor_name()
         graph = self.session.graph
         if name is None or not graph.is_input(name):
             inputs = ", ".join(i.name for i in graph.inputs)
@@ -330,15 +329,30 @@ class CgtuiApp(App[None]):
         self.query_one(InputEditor).open(name, self.session.inputs[name])
         self.say(f"Editing {name}: type a number, enter commits, esc cancels.")
 
+    def _scaled(self, what: str, factor: float) -> float | None:
+        low, high = BOUNDS[what]
+        return scaled(getattr(self.session, what), factor, low, high)
+
+    # [ ] - + : check_action greys each out at its bound
     def action_h_down(self) -> None:
-        self._scale_h(0.1)
+        self._scale("h_down")
 
     def action_h_up(self) -> None:
-        self._scale_h(10.0)
+        self._scale("h_up")
 
-    def _scale_h(self, factor: float) -> None:
-        self.session.scale_h(factor)
-        self.say(f"h = {tx.num(self.session.h)}")
+    def action_alpha_down(self) -> None:
+        self._scale("alpha_down")
+
+    def action_alpha_up(self) -> None:
+        self._scale("alpha_up")
+
+    def _scale(self, action: str) -> None:
+        what, factor = SCALES[action]
+        getattr(self.session, f"scale_{what}")(factor)
+        if what == "h":
+            self.say(f"h = {tx.num(self.session.h)}")
+        else:
+            self.say(f"α = {tx.num(self.session.alpha)} (the learning rate of d)")
 
     def action_predict(self) -> None:
         session = self.session
@@ -355,11 +369,7 @@ class CgtuiApp(App[None]):
         if name is None:
             self.say("Move the cursor to a node or an input, then press s.")
             return
-        out = self.session.graph.output
-        grad = self.session.grad(name)
-        if grad is None or not grad.complete:
-            self.say(f"The h sweep compares the estimates with {tx.d(out, name)}, which is not complete yet:"
-                     " step the backward pass to it (f finishes a pass), then s.")
+        if not self._gradient_complete(name, "s", "The h sweep compares the estimates with"):
             return
         from tui.widgets.sweep import SweepScreen  # imports the plot library only when it is used
 
@@ -404,34 +414,35 @@ class CgtuiApp(App[None]):
             # drawn once mounted, with the history as it is then (another d may come first)
             self.call_after_refresh(lambda: plot.show(self.session.descent, self.session.graph.output))
 
-    def action_alpha_down(self) -> None:
-        self._scale_alpha(0.5)
-
-    def action_alpha_up(self) -> None:
-        self._scale_alpha(2.0)
-
-    def _scale_alpha(self, factor: float) -> None:
-        self.session.scale_alpha(factor)
-        self.say(f"α = {tx.num(self.session.alpha)} (the learning rate of d)")
-
     def action_help(self) -> None:
         from tui.widgets.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
+    def _gradient_complete(self, name: str, key: str, needs: str = "") -> bool:
+        """Whether ``name``'s gradient is revealed in full; if not, say how to get there, then ``key``.
+
+        Args:
+            needs: What ``key`` does with the gradient, opening the message ("The h sweep compares …").
+        """
+        grad = self.session.grad(name)
+        if grad is not None and grad.complete:
+            return True
+        d = tx.d(self.session.graph.output, name)
+        subject = f"{needs} {d}, which" if needs else d
+        self.say(f"{subject} is not complete yet: step the backward pass to it (f finishes a pass), then {key}.")
+        return False
+
     def action_why(self) -> None:
         """Every path from the output down to the node under the cursor, once its gradient is complete."""
-        node = self.query_one(GraphTree).cursor_node
-        name = node.data.name if node is not None and node.data is not None else None
+        name = self._cursor_name()
         if name is None:
             self.say("Move the cursor to a node or an input, then press y.")
             return
-        out = self.session.graph.output
-        grad = self.session.grad(name)
-        if grad is None or not grad.complete:
-            self.say(f"{tx.d(out, name)} is not complete yet: step the backward pass to it (f finishes it), then y.")
+        if not self._gradient_complete(name, "y"):
             return
+        out = self.session.graph.output
         from engine.paths import why_gradient
         from tui.widgets.pages import WhyScreen
 

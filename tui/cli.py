@@ -11,7 +11,7 @@ import os
 import sys
 from typing import NoReturn, Sequence
 
-from engine import BUILTIN_NAME, DEFAULT_H, SourceError, __version__, compute, finite_differences, load_builtin, load_path
+from engine import DEFAULT_H, SourceError, __version__, compute, finite_differences, load_builtin, load_path
 from engine import GraphError
 from engine.examples import KINDS, generate
 from engine.graphfile import load_bytes, write_new

@@ -1,4 +1,4 @@
-"""Read-only pages over the debugger: the help, and 'why this gradient?'."""
+"""Read-only screens over the debugger: the help, and 'why this gradient?' (the h sweep builds on them too)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,20 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 
-class PageScreen(ModalScreen[None]):
-    """A scrollable page over the app; escape, q or the key that opened it closes it."""
+class OverlayScreen(ModalScreen[None]):
+    """A read-only screen over the app: escape or q closes it (subclasses add the key that opened it)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("q", "dismiss", "Close", show=False),
     ]
+
+    SHOWS_THE_WALK = False
+    """True for screens worked out from the walk when opened: the app closes them when the graph is reloaded."""
+
+
+class PageScreen(OverlayScreen):
+    """A scrollable page over the app; escape, q or the key that opened it closes it."""
 
     DEFAULT_CSS = """
     PageScreen { align: center middle; }
@@ -46,7 +53,7 @@ class PageScreen(ModalScreen[None]):
             yield Static(Text(f"esc, {self.closing} or q closes this.", style="italic"))
 
 
-class WhyScreen(ModalScreen[None]):
+class WhyScreen(OverlayScreen):
     """Every path from the output down to one variable, beside the tree.
 
     ↑ ↓ choose a path; ``show_path`` is told its names, for the tree to mark
@@ -54,13 +61,7 @@ class WhyScreen(ModalScreen[None]):
     """
 
     SHOWS_THE_WALK = True
-    """Worked out from the walk when opened: the app closes it when the graph is reloaded."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close"),
-        Binding("q", "dismiss", "Close", show=False),
-        Binding("y", "dismiss", "Close", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "dismiss", "Close", show=False)]
 
     DEFAULT_CSS = """
     WhyScreen { align: right top; background: $background 0%; }

@@ -13,13 +13,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 from textual_plotext import PlotextPlot
 
 from engine import text as tx
 from engine.finite_diff import SWEEP_HS, Sweep, h_sweep
 from engine.session import DebugSession
+from tui.widgets.pages import OverlayScreen
 
 FLOOR = 1e-17
 """An error of exactly 0 has no logarithm: it is drawn here, and the caption says so."""
@@ -58,17 +58,11 @@ def decade_ticks(low: float, high: float, most: int = 7) -> tuple[list[float], l
     return [float(t) for t in ticks], [f"1e{t}" for t in ticks]
 
 
-class SweepScreen(ModalScreen[None]):
+class SweepScreen(OverlayScreen):
     """The h sweep for one variable; escape, q or s closes it."""
 
     SHOWS_THE_WALK = True
-    """Worked out from the walk when opened: the app closes it when the graph is reloaded."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "dismiss", "Close"),
-        Binding("q", "dismiss", "Close", show=False),
-        Binding("s", "dismiss", "Close", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "dismiss", "Close", show=False)]
 
     DEFAULT_CSS = """
     SweepScreen { align: center middle; }
