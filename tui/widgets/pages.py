@@ -32,10 +32,10 @@ class PageScreen(OverlayScreen):
     """A scrollable page over the app; escape, q or the key that opened it closes it."""
 
     DEFAULT_CSS = """
-    PageScreen { align: center middle; }
+    PageScreen { align: center middle; background: $background; }
     PageScreen > VerticalScroll {
         width: 94%; max-width: 116; height: auto; max-height: 96%;
-        border: round $accent; background: $surface; padding: 0 1;
+        border: round $accent; border-title-color: $foreground; background: $surface; padding: 0 1;
     }
     PageScreen Static { height: auto; }
     """

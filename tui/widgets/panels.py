@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from rich.style import Style
 from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
@@ -15,13 +14,8 @@ from textual.widgets import Static
 from engine import text as tx
 from engine.session import DebugSession
 from engine.steps import BackwardStep, ForwardStep
+from tui.widgets.styles import BOLD, GRAD, MUTED, STATUS_STYLE, VALUE
 
-VALUE = Style(color="green")
-GRAD = Style(color="red")
-BOLD = Style(bold=True)
-MUTED = Style(italic=True)
-STATUS_STYLE = {"ok": Style(color="green", bold=True), "suspect": Style(color="yellow", bold=True),
-                "kink": Style(color="magenta", bold=True), "non-finite": Style(color="red", bold=True)}
 
 
 def same_text(a: Text | None, b: Text) -> bool:
