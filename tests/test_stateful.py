@@ -121,7 +121,7 @@ class AppMachine(RuleBasedStateMachine):
     def on_main_screen(self) -> bool:
         return not isinstance(self.app.screen, (ConflictScreen, SaveAsScreen))
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule(key=st.sampled_from(["n", "p", "f", "r", "right", "left", "left_square_bracket", "right_square_bracket"]),
           times=st.integers(1, 4))
     def keys(self, key: str, times: int) -> None:
@@ -129,14 +129,14 @@ class AppMachine(RuleBasedStateMachine):
             self.press("escape")
         self.press(*[key] * times)
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule(moves=st.lists(st.sampled_from(["up", "down"]), max_size=6))
     def cursor(self, moves: list[str]) -> None:
         if self.editing() or not self.on_main_screen():
             self.press("escape")
         self.press(*moves)
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule(data=st.data(), value=st.one_of(
         st.sampled_from(["7", "-3.5", "0", "1e-3", "2.5e2", "100"]),
         st.sampled_from(["abc", "1e", "", "nan", "inf", "--1", "1e999", "0x10", "１"]),
@@ -162,7 +162,7 @@ class AppMachine(RuleBasedStateMachine):
         else:
             assert session.inputs[name] == expected
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule()
     def save(self) -> None:
         if self.editing() or not self.on_main_screen():
@@ -173,14 +173,14 @@ class AppMachine(RuleBasedStateMachine):
             return
         self.disk = self.path.read_text()
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule(value=st.sampled_from(["4", "-1", "0.5"]))
     def outside_edit(self, value: str) -> None:
         text = re.sub(r"^(  x0: )\S+", rf"\g<1>{value}", self.disk, flags=re.M)
         self.path.write_text(text + "# edited elsewhere\n")
         self.disk = self.path.read_text()
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule()
     def toggle_predict(self) -> None:
         if self.editing() or not self.on_main_screen():
@@ -189,7 +189,7 @@ class AppMachine(RuleBasedStateMachine):
         self.press("g")
         assert self.app.session.predicting is not was and self.app.session.pending is None
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule(guess=st.sampled_from(["1", "0", "-2.5", "abc", ""]))
     def guess(self, guess: str) -> None:
         session = self.app.session
@@ -206,7 +206,7 @@ class AppMachine(RuleBasedStateMachine):
         else:
             assert session.pending is None and session.answers[position].guess == value
 
-    @precondition(lambda self: self.app is not None)
+    @precondition(lambda self: self.app is not None and not self.app.too_small)
     @rule(key=st.sampled_from(["d", "s", "minus", "plus"]))
     def learn(self, key: str) -> None:
         from tui.widgets.sweep import SweepScreen
@@ -226,6 +226,17 @@ class AppMachine(RuleBasedStateMachine):
             self.press("escape")
         moved = {n for n in before if before[n] != session.inputs[n]}
         assert moved <= set(session.graph.params), "d moved an input that is not a parameter"
+
+    @precondition(lambda self: self.app is not None and self.app.too_small)
+    @rule(keys=st.lists(st.sampled_from(["n", "p", "f", "e", "w", "g", "d", "s", "y", "question_mark", "8", "enter"]),
+                        min_size=1, max_size=5))
+    def keys_while_too_small(self, keys: list[str]) -> None:
+        """#13: while the screen shows only "too small", keys change nothing (quit aside)."""
+        session = self.app.session
+        before = (session.position, dict(session.inputs), session.predicting, session.pending, len(self.app.screen_stack))
+        self.press(*keys)
+        assert (session.position, dict(session.inputs), session.predicting, session.pending,
+                len(self.app.screen_stack)) == before
 
     @precondition(lambda self: self.app is not None)
     @rule(size=st.sampled_from([(100, 30), (80, 24), (60, 15), (40, 10), (1, 1), (150, 50)]))

@@ -315,6 +315,53 @@ async def test_80x24_shows_the_lecture_whole():
         assert "J: 33 → 33.006" in widget_text(app, "#fd")
 
 
+async def test_keys_do_nothing_while_the_screen_is_too_small():
+    """#13 bug 2: at backward 4/5, shrunk to 40×10, n stepped unseen and e drew the editor over the message."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "n", "n", "n")
+        position = app.session.position
+        await pilot.press("down", "down")  # the cursor on a, an input
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        for key in ("n", "e", "p", "f", "8", "enter", "g", "d", "w", "question_mark"):
+            await pilot.press(key)
+        await pilot.pause()
+        assert app.session.position == position
+        assert not app.query_one("#editor").display
+        assert app.screen is app.screen_stack[0]  # no help page either
+        assert "too small" in " ".join(screen_text(app).split())
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        await pilot.press("n")  # and keys work again once it fits
+        assert app.session.position == position + 1
+
+
+async def test_keys_typed_into_an_open_editor_are_ignored_while_too_small():
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("down", "down", "e")
+        await pilot.pause()
+        field = app.query_one("#editor Input")
+        assert app.focused is field
+        await pilot.resize_terminal(40, 10)
+        await pilot.pause()
+        await pilot.press("9", "enter")
+        assert "9" not in field.value
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert app.session.inputs == app.session.saved_inputs  # nothing committed unseen
+        assert app.focused is field  # the open editor has its focus back
+
+
+async def test_the_too_small_message_keeps_its_size_on_one_line():
+    app = make_app()
+    async with app.run_test(size=(59, 15)) as pilot:
+        await pilot.pause()
+        lines = [line.strip() for line in screen_text(app).split("\n") if line.strip()]
+        assert any("60 × 15" in line for line in lines), lines
+
+
 async def test_too_small_then_grown_keeps_the_position():
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -325,12 +372,13 @@ async def test_too_small_then_grown_keeps_the_position():
             assert "too small" in " ".join(screen_text(app).split())
         await pilot.resize_terminal(1, 1)  # nothing fits; it must only survive
         await pilot.pause()
-        await pilot.press("n")  # keys still work while small
+        await pilot.press("n")  # ignored: nothing may happen unseen
         await pilot.resize_terminal(80, 24)
         await pilot.pause()
         assert "too small" not in screen_text(app)
-        assert app.session.position == 3
-        assert value_in(tree_line(app, "J"), "J") == "33"
+        assert app.session.position == 2
+        assert value_in(tree_line(app, "v"), "v") == "11"
+        assert value_in(tree_line(app, "J"), "J") == "?"
 
 
 async def test_no_color_keeps_every_number_legible(monkeypatch):

@@ -44,7 +44,7 @@ SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5
 BOUNDS = {"h": (H_MIN, H_MAX), "alpha": (ALPHA_MIN, ALPHA_MAX)}
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
-from tui.widgets.panels import FdPanel, StepPanel, TextView, Transcript
+from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
 # The help and "why" pages, the save dialogs and engine.paths are imported when first
 # opened: the first frame does not need them, and every module costs startup time.
@@ -57,9 +57,11 @@ class CgtuiApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "cgtui"
     ENABLE_COMMAND_PALETTE = False
-    # Below 60 × 15 the screen gets -narrow or -short and app.tcss shows "too small" instead.
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide-enough")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (15, "-tall-enough")]
+    # Below 60 × 15 the screen gets -narrow or -short and app.tcss shows "too small" instead;
+    # while it does, every key but quit is ignored (see check_action and _too_small_shown).
+    MIN_WIDTH, MIN_HEIGHT = 60, 15
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Next"),
@@ -132,7 +134,9 @@ class CgtuiApp(App[None]):
         editor.display = False
         yield editor
         yield TextView(id="message")
-        yield Static(Text("The terminal is too small for cgtui: make it at least 60 × 15.", style="bold"), id="too-small")
+        # two short lines, so "60 × 15" is never split
+        yield TooSmall(Text(f"The terminal is too small for cgtui:\nmake it at least"
+                            f" {self.MIN_WIDTH} × {self.MIN_HEIGHT}.", style="bold"), id="too-small")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -178,6 +182,25 @@ class CgtuiApp(App[None]):
 
     def watch_selected(self) -> None:
         self.redraw()
+
+    @property
+    def too_small(self) -> bool:
+        """Whether the screen shows only the "too small" message (keys but quit are ignored)."""
+        width, height = self.size
+        return width < self.MIN_WIDTH or height < self.MIN_HEIGHT
+
+    @on(TooSmall.Shown)
+    def _too_small_shown(self) -> None:
+        # Textual drops the focus of a widget the screen hides: nothing can take keys now
+        self.set_focus(None)
+
+    @on(TooSmall.Hidden)
+    def _too_small_hidden(self) -> None:
+        """The panels are back: the focus returns to the open field, or to the tree."""
+        if self._editing():
+            self.set_focus(self.query_one(InputEditor).query_one(Input))
+        else:
+            self.query_one(GraphTree).focus()
 
     def say(self, message: str) -> None:
         """Show one line under the panels until the next message."""
@@ -250,6 +273,8 @@ class CgtuiApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out what cannot happen now (None greys a footer key)."""
         s = self.session
+        if self.too_small and action != "quit":
+            return False  # the screen shows only "too small": nothing may happen unseen
         if action == "skip_guess":
             return s.pending is not None
         if s.pending is not None and action not in ("quit", "help"):

@@ -9,6 +9,7 @@ from functools import partial
 
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
 
 from engine import text as tx
@@ -248,3 +249,23 @@ class Transcript(VerticalScroll, can_focus=False):
     def show(self, session: DebugSession) -> None:
         self.query_one("#transcript-text", Static).update(transcript_text(session))
         self.scroll_end(animate=False)
+
+
+class TooSmall(Static):
+    """The message shown instead of everything when the terminal is too small (app.tcss shows it).
+
+    It tells the app when it appears and disappears, so the app can take the focus away
+    from the hidden fields and give it back.
+    """
+
+    class Shown(Message):
+        """The terminal became too small: only this message is on screen."""
+
+    class Hidden(Message):
+        """The terminal is large enough again."""
+
+    def on_show(self) -> None:
+        self.post_message(self.Shown())
+
+    def on_hide(self) -> None:
+        self.post_message(self.Hidden())
