@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -209,6 +209,24 @@ class CgtuiApp(App[None]):
         self.redraw()
 
     # ------------------------------------------------------------------ messages up
+
+    async def on_event(self, event: events.Event) -> None:
+        """Run a key's binding at once when the tree has the focus, in the order keys came.
+
+        Textual forwards each key to the widget focused when the key is dequeued, and the
+        binding runs later, in that widget's queue. In a burst ("e 8 enter" from a paste,
+        tmux send-keys or a fast typist) the 8 and the enter were forwarded to the tree
+        before e's action had moved the focus to the editor, and were lost. Running the
+        tree's and the app's bindings here, in the app's queue, moves the focus before the
+        next key is looked at; keys for a focused field are forwarded as usual.
+        """
+        if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, GraphTree):
+            active = self.screen.active_bindings.get(event.key)
+            if active is not None and active.enabled and not active.binding.priority:
+                event.stop()
+                await self.run_action(active.binding.action, active.node)
+                return
+        await super().on_event(event)
 
     @on(Tree.NodeHighlighted)
     def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:

@@ -1,0 +1,83 @@
+"""Keys typed in a burst (a paste, tmux send-keys, a fast typist) are never lost (#13 bug 3).
+
+Pilot's press() waits for the app between keys, which hides the bug: the driver posts
+keys back to back, and Textual forwards each to the widget focused *when it is
+dequeued*. "e 8 enter" gave `a: 5 → 5` (the 8 went to the tree, before e's action had
+moved the focus to the editor); in predict mode "n 6 enter" gave "'(empty)' is not a number".
+"""
+
+from __future__ import annotations
+
+from textual import events
+
+from tests.tui_helpers import make_app
+
+CHARS = {"enter": "\r", "escape": "\x1b", "minus": "-", "full_stop": "."}
+
+
+async def burst(app, pilot, *keys: str) -> None:
+    """Post keys to the app back to back, as the terminal driver does, then let it settle."""
+    for key in keys:
+        app.post_message(events.Key(key, CHARS.get(key, key if len(key) == 1 else None)))
+    for _ in range(3):
+        await pilot.pause()
+
+
+async def test_edit_burst_reaches_the_editor():
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("down", "down")  # a
+        await burst(app, pilot, "e", "8", "enter")
+        assert app.session.inputs["a"] == 8.0, app.message
+
+
+async def test_enter_burst_reaches_the_editor():
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("down", "down")
+        await burst(app, pilot, "enter", "7", "enter")  # the field opens with 5 selected: 7 replaces it
+        assert app.session.inputs["a"] == 7.0, app.message
+
+
+async def test_guess_burst_reaches_the_guess_box():
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("g")
+        await burst(app, pilot, "n", "6", "enter")
+        assert app.session.pending is None, app.message
+        assert app.session.answers[1].guess == 6.0
+        assert "not a number" not in app.message
+
+
+async def test_letters_that_are_keys_still_type_into_the_editor():
+    """e, n, minus and enter are priority keys now: inside the field they must still type."""
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("down", "down", "e", "ctrl+u", "minus", "2", "e", "minus", "3", "enter")
+        assert app.session.inputs["a"] == -2e-3, app.message
+        assert app.session.position == 0
+
+
+async def test_step_keys_type_into_the_save_as_dialog():
+    from tui.widgets.dialogs import SaveAsScreen
+
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(SaveAsScreen("why", ""))
+        await pilot.pause()
+        await pilot.press("n", "e", "w", "right", "enter")
+        assert app.session.position == 0
+        assert not app.query_one("#editor").display
+
+
+async def test_a_whole_session_typed_in_one_burst_keeps_its_order():
+    """Every key in order: g before n (predict on first), the cursor moves before e."""
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await burst(app, pilot, "g", "n", "6", "enter")
+        assert app.session.predicting and app.session.answers[1].guess == 6.0
+        await burst(app, pilot, "g", "down", "down", "e", "9", "enter")
+        assert not app.session.predicting
+        assert app.session.inputs["a"] == 9.0, app.message
+        await burst(app, pilot, "n", "p", "n", "n")
+        assert app.session.position == 3
