@@ -119,8 +119,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         add(f"Finite differences: nudge {which} by h = {tx.num(h)} and watch {out} move")
         for name, fd in fds.items():
             add(f"  {tx.trail_text(fd)}")
-            add(f"      one-sided ({tx.num(fd.out_plus)} − {tx.num(fd.out_before)}) / {tx.num(h)}"
-                f" = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
+            add(f"      one-sided {tx.forward_formula(fd)} = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
             add(f"      backprop {tx.d(out, name)} = {tx.num(fd.grad)}   relative error"
                 f" {tx.small(fd.rel_error_forward)} (one-sided), {tx.small(fd.rel_error_central)} (central)"
                 f"   {tx.status_text(fd)}")
