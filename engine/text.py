@@ -200,7 +200,7 @@ def _nudged_by(fd: FiniteDifference, x_after: float, x_before: float, size: floa
     if x_after - x_before == size:
         return exact(size)
     after, before = differing(x_before, x_after)[::-1]
-    return f"({after} − {before})"
+    return f"({after} − {_bracket(before)})"
 
 
 def forward_formula(fd: FiniteDifference) -> str:
@@ -211,14 +211,19 @@ def forward_formula(fd: FiniteDifference) -> str:
     """
     x = fd.trail[0].before
     before, after = differing(fd.out_before, fd.out_plus)
-    return f"({after} − {before}) / {_nudged_by(fd, x + fd.h, x, fd.h)}"
+    return f"({after} − {_bracket(before)}) / {_nudged_by(fd, x + fd.h, x, fd.h)}"
 
 
 def central_formula(fd: FiniteDifference) -> str:
     """The central estimate's arithmetic: ``(33.006 − 32.994) / (3.001 − 2.999)``."""
     x = fd.trail[0].before
     minus, plus = differing(fd.out_minus, fd.out_plus)
-    return f"({plus} − {minus}) / {_nudged_by(fd, x + fd.h, x - fd.h, 2 * fd.h)}"
+    return f"({plus} − {_bracket(minus)}) / {_nudged_by(fd, x + fd.h, x - fd.h, 2 * fd.h)}"
+
+
+def _bracket(text: str) -> str:
+    """A number subtracted: ``(-2)`` rather than ``− -2``."""
+    return f"({text})" if text.startswith("-") else text
 
 
 def trail_text(fd: FiniteDifference, limit: int | None = None) -> str:
