@@ -170,6 +170,10 @@ def test_every_handout_renders_in_katex_strict(capsys):
             assert run([str(path), "--markdown", "--fd-step", h]) == 0
             out, _ = capsys.readouterr()
             spans += [(f"{path.name} h={h}", s) for s in math_spans(out)]
+    for example in (["chain", "--size", "12"], ["dag", "--size", "30"], ["mlp", "--layers", "3,2,1"]):
+        assert run(["--example", *example, "--markdown"]) == 0
+        out, _ = capsys.readouterr()
+        spans += [(f"--example {example[0]}", s) for s in math_spans(out)]
     for name, text in TRICKY.items():
         for h in (1e-3, 1e-12):
             spans += [(f"{name} h={h}", s) for s in math_spans(handout(text, h, name))]
