@@ -322,8 +322,18 @@ class DebugSession:
                 if edge is not None:
                     site = WarningSite(m[3], text, m[1], self.n_forward + edge + 1)
             sites.append(site)
-        self._sites = (walk, tuple(sites))
+        by_name: dict[str, list[WarningSite]] = {}
+        for site in sites:
+            by_name.setdefault(site.name, []).append(site)
+        self._sites = (walk, tuple(sites), by_name)
         return self._sites[1]
+
+    def warnings_at(self, name: str) -> list[WarningSite]:
+        """The revealed warnings shown beside ``name`` (a tree line asks; cheap when there are none)."""
+        if not self.walk.warnings:
+            return []
+        self.warning_sites()
+        return [w for w in self._sites[2].get(name, ()) if w.position <= self.revealed]
 
     def warnings_shown(self) -> list[WarningSite]:
         """The warnings whose place the steps revealed so far, in the walk's order."""

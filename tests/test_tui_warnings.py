@@ -91,3 +91,32 @@ async def test_a_local_derivative_warning_shows_on_the_gradient_it_spoils():
         line = tree_line(app, "x")
         assert "⚠" in line and "∂u/∂x" in line, line
         assert warning in message(app)
+
+
+def test_every_warning_is_placed_at_the_step_that_reveals_it():
+    """Each warning is read back to its node and step (not left to the fallback beside the output)."""
+    from engine import load_bytes
+    from engine.steps import BackwardStep, ForwardStep
+
+    graphs = [
+        LOG_OF_ZERO,
+        "inputs: {x: 0, y: 2}\nnodes:\n  u: sqrt(x)\n  J: u * y\n",
+        "inputs: {a: 800, b: 0}\nnodes:\n  big: exp(a)\n  q: 1 / b\n  r: big - big\n  J: q + r\n",
+        "inputs: {a_b: -1, w_10: 0}\nnodes:\n  s: sqrt(a_b)\n  t: log(w_10) * a_b\n  J: s + t\n",
+    ]
+    for text in graphs:
+        session = DebugSession(load_bytes(text.encode(), "g.yaml"))
+        sites = session.warning_sites()
+        assert len(sites) == len(session.walk.warnings) > 0
+        for site in sites:
+            session.position = site.position
+            step = session.current
+            if site.text.startswith("node "):
+                assert isinstance(step, ForwardStep) and step.node == site.name, site
+                assert site.short in site.text and site.short != site.text
+            else:
+                assert isinstance(step, BackwardStep) and step.parent == site.name, site
+                assert site.text.startswith("local derivative ∂" + step.child + "/∂" + step.parent), site
+            assert site in session.warnings_at(site.name)
+            session.position = site.position - 1
+            assert site not in session.warnings_at(site.name)

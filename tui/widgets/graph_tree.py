@@ -354,7 +354,7 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     tail = f"← {tx.pretty(node.expr)}" if node is not None else "input"
     if ref.continues:
         tail = f"(feeds {ref.continues}) {tail}"
-    warnings = [w.short for w in session.warnings_shown() if w.name == name]
+    warnings = [w.short for w in session.warnings_at(name)]
     if warnings:  # before the expression, which gives way to it
         warning = WARNING_MARK + "; ".join(warnings)
         room = max(width - text.cell_len - 3, len(WARNING_MARK) + 8)
