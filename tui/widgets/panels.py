@@ -163,7 +163,9 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         ("central estimate  ", tx.central_formula(fd), fd.central),
     ):
         text.append("\n")
-        text.append_text(flow([label, formula, Text.assemble("= ", (tx.exact(value), GRAD))], width, indent="    "))
+        top, bottom = formula.split(" / ", 1)  # two units, so a narrow panel breaks the line at the division
+        text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value), GRAD))],
+                              width, indent="    "))
     grad = session.grad(name)
     text.append(f"\nbackprop {tx.d(out, name)} ")
     if grad is None or not grad.complete:
