@@ -119,8 +119,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         add(f"Finite differences: nudge {which} by h = {tx.num(h)} and watch {out} move")
         for name, fd in fds.items():
             add(f"  {tx.trail_text(fd)}")
-            add(f"      one-sided ({tx.num(fd.out_plus)} − {tx.num(fd.out_before)}) / {tx.num(h)}"
-                f" = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
+            add(f"      one-sided {tx.forward_formula(fd)} = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
             add(f"      backprop {tx.d(out, name)} = {tx.num(fd.grad)}   relative error"
                 f" {tx.small(fd.rel_error_forward)} (one-sided), {tx.small(fd.rel_error_central)} (central)"
                 f"   {tx.status_text(fd)}")
@@ -138,47 +137,121 @@ _LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", 
                 "tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
                 "abs": None, "sqrt": None, "step": r"\operatorname{step}", "sign": r"\operatorname{sign}"}
 
+# How tightly a piece of TeX binds, for deciding where brackets go: a sum, a product
+# (or a fraction, or a number written with "× 10^k"), a leading minus, a power (or a
+# function applied), an atom (a name, a plain number, a bracket, a root).
+_SUM, _PRODUCT, _MINUS, _POWER, _ATOM = 1, 2, 3, 4, 5
 
-def latex(tree, leaf=None) -> str:
-    """An expression in LaTeX math: ``b \\cdot c``, ``\\frac{x}{y}``, ``x^{2}``, ``\\sqrt{x}``."""
+
+def tex_name(name: str) -> str:
+    r"""A name in TeX, the same way in every formula, partial and list of the handout.
+
+    One letter stays as it is (``b``); a name of one underscore between two parts
+    is a subscript (``w_10`` → ``w_{10}``, ``loss_total`` →
+    ``\mathit{loss}_{\mathit{total}}``); any other name is one italic word with its
+    underscores shown (``a_b_c`` → ``\mathit{a\_b\_c}``, ``x_``, ``w1`` →
+    ``\mathit{w1}``). No two names come out alike.
+    """
+    if name == "pi":
+        return r"\pi"
+    head, _, tail = name.partition("_")
+    if head and tail and "_" not in tail:
+        return f"{_word(head)}_{{{_word(tail)}}}"
+    return _word(name)
+
+
+def _word(part: str) -> str:
+    if len(part) == 1 or part.isdigit():
+        return part
+    return r"\mathit{" + part.replace("_", r"\_") + "}"
+
+
+def _tex_number(text: str) -> tuple[str, int]:
+    """A number's text (``0.5``, ``-3``, ``1e-12``, ``inf``) in TeX, and how tightly it binds."""
+    sign = ""
+    if text.startswith("-"):
+        sign, text = "-", text[1:]
+    if text == "inf":
+        body, level = r"\infty", _ATOM
+    elif text == "nan":
+        body, level = r"\mathrm{nan}", _ATOM
+    elif "e" in text:
+        mantissa, _, exponent = text.partition("e")
+        power = f"10^{{{int(exponent)}}}"
+        body, level = (power, _POWER) if mantissa == "1" else (rf"{mantissa} \times {power}", _PRODUCT)
+    else:
+        body, level = text, _ATOM
+    return (sign + body, min(level, _MINUS)) if sign else (body, level)
+
+
+def tex_num(x: float) -> str:
+    r"""A value as the handout shows it: ``6``, ``0.001``, ``2.5 \times 10^{-13}``, ``-\infty``."""
+    return _tex_number(tx.num(x))[0]
+
+
+def _factor(x: float) -> str:
+    """A value as a factor of ``\\times``: bracketed when it starts with a minus."""
+    text, level = _tex_number(tx.num(x))
+    return rf"\left({text}\right)" if level == _MINUS else text
+
+
+def latex(tree, values=None, times: str = r" \cdot ") -> str:
+    r"""An expression in LaTeX math: ``b \cdot c``, ``\frac{x}{y}``, ``x^{2}``, ``\sqrt{x}``.
+
+    Brackets go wherever TeX would read it otherwise: around a power's base unless it
+    is a name, a plain number or a root (``\left(a^{b}\right)^{c}``,
+    ``\left(\frac{a}{b}\right)^{2}``, ``\left(-2\right)^{c}``), and around a minus
+    sign that does not lead (``a \cdot \left(-3\right)``).
+
+    Args:
+        values: Numbers to write in place of names (the forward step's substitution).
+        times: The multiplication sign.
+    """
     from engine import expr as ex
 
-    def name(n: str) -> str:
-        head, _, tail = n.partition("_")
-        return rf"\pi" if n == "pi" else (f"{head}_{{{tail}}}" if tail else n)
+    def wrap(text: str) -> str:
+        return rf"\left({text}\right)"
 
-    def go(e, parent: int = 0) -> str:
-        if leaf is not None and isinstance(e, (ex.Name, ex.Num, ex.Const)):
-            text = leaf(e)
-            if text is not None:
-                return text
+    def go(e) -> tuple[str, int]:
+        """The TeX of ``e`` and how tightly it binds."""
+        if isinstance(e, ex.Name) and values is not None and e.id in values:
+            return _tex_number(tx.num(values[e.id]))
         if isinstance(e, ex.Num):
-            return ex.number_text(e.value)
+            return _tex_number(ex.number_text(e.value))
         if isinstance(e, (ex.Name, ex.Const)):
-            return name(e.id)
+            return tex_name(e.id), _ATOM
         if isinstance(e, ex.Call):
+            arg = go(e.arg)[0]
             if e.func == "sqrt":
-                return rf"\sqrt{{{go(e.arg)}}}"
+                return rf"\sqrt{{{arg}}}", _ATOM
             if e.func == "abs":
-                return rf"\left|{go(e.arg)}\right|"
-            return rf"{_LATEX_FUNCS[e.func]}\left({go(e.arg)}\right)"
+                return rf"\left|{arg}\right|", _ATOM
+            return rf"{_LATEX_FUNCS[e.func]}{wrap(arg)}", _POWER
         if isinstance(e, ex.Neg):
-            text = f"-{go(e.operand, 3)}"
-            return rf"\left({text}\right)" if parent >= 2 else text
+            return "-" + operand(e.operand, _POWER), _MINUS
         if e.op == "/":
-            return rf"\frac{{{go(e.left)}}}{{{go(e.right)}}}"
+            return rf"\frac{{{go(e.left)[0]}}}{{{go(e.right)[0]}}}", _PRODUCT
         if e.op == "**":
-            return f"{go(e.left, 5)}^{{{go(e.right)}}}"
-        prec = 1 if e.op in "+-" else 2
-        sym = r" \cdot " if e.op == "*" else f" {e.op} "
-        text = f"{go(e.left, prec)}{sym}{go(e.right, prec + (1 if e.op in '-' else 0))}"
-        return rf"\left({text}\right)" if parent > prec else text
+            return f"{operand(e.left, _ATOM)}^{{{go(e.right)[0]}}}", _POWER
+        if e.op == "*":
+            return operand(e.left, _PRODUCT, lead=True) + times + operand(e.right, _PRODUCT), _PRODUCT
+        right = operand(e.right, _PRODUCT if e.op == "-" else _SUM)
+        return f"{operand(e.left, _SUM, lead=True)} {e.op} {right}", _SUM
 
-    return go(tree)
+    def operand(e, need: int, lead: bool = False) -> str:
+        """``e`` as an operand needing at least ``need``; a minus sign that does not lead is bracketed."""
+        text, level = go(e)
+        if level < need and not (lead and level == _MINUS and need <= _MINUS):
+            return wrap(text)
+        if level == _MINUS and not lead:
+            return wrap(text)
+        return text
+
+    return go(tree)[0]
 
 
 def _dd(top: str, bottom: str) -> str:
-    return rf"\frac{{\partial {top}}}{{\partial {bottom}}}"
+    return rf"\frac{{\partial {tex_name(top)}}}{{\partial {tex_name(bottom)}}}"
 
 
 def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
@@ -190,49 +263,41 @@ def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: 
     if g.description:
         md += [g.description, ""]
     md += [f"*From `{source}`, written by cgtui.*", "", "## The graph", ""]
-    md += [f"- ${i.name} = {tx.num(walk.values[i.name])}$ (input)" for i in g.inputs]
-    md += [f"- ${n.name} = {latex(n.expr)}$" for n in g.nodes]
+    md += [f"- ${tex_name(i.name)} = {tex_num(walk.values[i.name])}$ (input)" for i in g.inputs]
+    md += [f"- ${tex_name(n.name)} = {latex(n.expr)}$" for n in g.nodes]
     md += ["", "## Forward pass: left to right", ""]
     for s in walk.forward_steps:
-        values = dict(zip(s.operands, s.operand_values))
-
-        def number(e, values=values):
-            from engine import expr as ex
-
-            if isinstance(e, ex.Name):
-                text = tx.num(values[e.id])
-                return rf"\left({text}\right)" if text.startswith("-") else text
-            return None
-
-        parts = [s.node, latex(s.tree)]
+        parts = [tex_name(s.node), latex(s.tree)]
         if s.operands:
-            parts.append(latex(s.tree, number).replace(r" \cdot ", r" \times "))
-        parts.append(tx.num(s.value))
+            parts.append(latex(s.tree, dict(zip(s.operands, s.operand_values)), times=r" \times "))
+        parts.append(tex_num(s.value))
         md.append(f"{s.index + 1}. $" + " = ".join(dict.fromkeys(parts)) + "$")
-    md += ["", f"## Backward pass: right to left, one multiplication at a time", "",
+    md += ["", "## Backward pass: right to left, one multiplication at a time", "",
            f"Start from ${_dd(out, out)} = 1$.", ""]
     for s in walk.backward_steps:
-        local = f"{_dd(s.child, s.parent)} = {latex(s.local_tree)}"
-        if tx.num(s.local) != latex(s.local_tree):
-            local += f" = {tx.num(s.local)}"
+        formula = latex(s.local_tree)
+        local = f"{_dd(s.child, s.parent)} = {formula}"
+        if tex_num(s.local) != formula:
+            local += f" = {tex_num(s.local)}"
         total = _dd(out, s.parent)
         if s.child == out:
-            body = f"{total} = {tx.num(s.product)}"
+            body = f"{total} = {tex_num(s.product)}"
         else:
             becomes = "=" if s.of == 1 else r"\mathrel{+}="
             body = (f"{total} {becomes} {_dd(out, s.child)} \\cdot {_dd(s.child, s.parent)}"
-                    f" = {tx.num(s.upstream)} \\times {tx.num(s.local)} = {tx.num(s.product)}")
+                    f" = {_factor(s.upstream)} \\times {_factor(s.local)} = {tex_num(s.product)}")
         more = "" if s.of == 1 else f" ({s.arrived} of {s.of}: now {tx.num(s.grad_after)})"
-        md.append(f"{s.index + 1}. ${body}$, with local ${local}$ (from ${s.child} = {latex(nodes[s.child].expr)}$){more}")
+        md.append(f"{s.index + 1}. ${body}$, with local ${local}$"
+                  f" (from ${tex_name(s.child)} = {latex(nodes[s.child].expr)}$){more}")
     md += ["", "## The gradients", ""]
-    md += [f"- ${_dd(out, n)} = {tx.num(walk.grads[n])}$" for n in g.names]
+    md += [f"- ${_dd(out, n)} = {tex_num(walk.grads[n])}$" for n in g.names]
     if fds:
-        md += ["", f"## Checking by nudging: $h = {tx.num(h)}$", "",
+        md += ["", f"## Checking by nudging: $h = {tex_num(h)}$", "",
                "| variable | nudge trail | one-sided | central | backprop | relative error (central) | |",
                "| --- | --- | --- | --- | --- | --- | --- |"]
         for name, fd in fds.items():
             trail = tx.trail_text(fd, limit=8).replace("|", "\\|")
-            md.append(f"| ${name}$ | {trail} | {tx.exact(fd.forward)} | {tx.exact(fd.central)} | {tx.num(fd.grad)}"
+            md.append(f"| ${tex_name(name)}$ | {trail} | {tx.exact(fd.forward)} | {tx.exact(fd.central)} | {tx.num(fd.grad)}"
                       f" | {tx.small(fd.rel_error_central)} | {tx.status_text(fd)} |")
     if walk.warnings:
         md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import re
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -41,6 +42,30 @@ class GradView:
     @property
     def complete(self) -> bool:
         return self.arrived >= self.of
+
+
+@dataclass(frozen=True, slots=True)
+class WarningSite:
+    """A warning of the walk, where the screen shows it and from which step on.
+
+    Attributes:
+        name: The node it is shown beside: the node that first is not finite, or
+            the operand whose gradient a non-finite local derivative spoils.
+        text: The warning as ``--trace`` prints it.
+        short: What the tree line says beside the name (the text, less what the line shows).
+        position: The first position (steps taken) at which it is revealed: the
+            node's forward step, or the backward step that multiplies by the local derivative.
+    """
+
+    name: str
+    text: str
+    short: str
+    position: int
+
+
+_NODE_WARNING = re.compile(r"node '(\w+)' is [^:]*: (.*)\Z", re.S)
+_LOCAL_WARNING = re.compile(r"local derivative (∂(\w+)/∂(\w+) = .*)\Z", re.S)
+"""The two kinds of warning :func:`engine.steps.compute` writes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +297,49 @@ class DebugSession:
                 grads.add(self.graph.output)
             return set(), grads
         return set(), set()
+
+    # ------------------------------------------------------------------ warnings
+
+    def warning_sites(self) -> tuple[WarningSite, ...]:
+        """Every warning of the walk with its place (worked out once per walk).
+
+        A warning of another form than the two the walk writes is shown beside the
+        output from the start of the backward pass.
+        """
+        cached = getattr(self, "_sites", None)
+        if cached is not None and cached[0] is self.walk:
+            return cached[1]
+        graph, walk = self.graph, self.walk
+        names = graph.names
+        tape = tape_of(graph)
+        sites = []
+        for text in walk.warnings:
+            site = WarningSite(graph.output, text, text, self.n_forward)
+            if (m := _NODE_WARNING.match(text)) and m[1] in graph.position:
+                site = WarningSite(m[1], text, m[2], graph.position[m[1]] + 1)
+            elif m := _LOCAL_WARNING.match(text):
+                edge = next((k for k in self._steps_of_parent.get(m[3], ()) if names[tape.edges[k][0]] == m[2]), None)
+                if edge is not None:
+                    site = WarningSite(m[3], text, m[1], self.n_forward + edge + 1)
+            sites.append(site)
+        by_name: dict[str, list[WarningSite]] = {}
+        for site in sites:
+            by_name.setdefault(site.name, []).append(site)
+        self._sites = (walk, tuple(sites), by_name)
+        return self._sites[1]
+
+    def warnings_at(self, name: str) -> list[WarningSite]:
+        """The revealed warnings shown beside ``name`` (a tree line asks; cheap when there are none)."""
+        if not self.walk.warnings:
+            return []
+        self.warning_sites()
+        return [w for w in self._sites[2].get(name, ()) if w.position <= self.revealed]
+
+    def warnings_shown(self) -> list[WarningSite]:
+        """The warnings whose place the steps revealed so far, in the walk's order."""
+        if not self.walk.warnings:
+            return []
+        return [w for w in self.warning_sites() if w.position <= self.revealed]
 
     # ------------------------------------------------------------------ editing
 

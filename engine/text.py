@@ -158,9 +158,77 @@ def _factor(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
+DIFFERENCE_DIGITS = 1e-3
+"""How closely the difference of two printed values must match the floats' difference."""
+
+
+def differing(before: float, after: float) -> tuple[str, str]:
+    """Two values as :func:`num` writes them, or with as many more digits as it takes to show their difference.
+
+    At a tiny nudge, 33 and 33.000000000006 are both "33" to ten digits, and to
+    thirteen digits "33" and "33.00000000001", whose difference is off by 70 %.
+    So the pair is written to the fewest digits (up to ``repr``) at which the texts
+    differ and their difference, read back, is the floats' difference to three
+    digits: the arithmetic shown is the arithmetic done. Equal values stay equal.
+    """
+    a, b = num(before), num(after)
+    if before == after or not (math.isfinite(before) and math.isfinite(after)):
+        return a, b
+    want = after - before
+
+    def shows_the_difference(a: str, b: str) -> bool:
+        got = float(b) - float(a)
+        return a != b and (got == want or abs(got - want) <= DIFFERENCE_DIGITS * abs(want))
+
+    if shows_the_difference(a, b):
+        return a, b
+    for digits in range(11, 18):
+        a, b = f"{before:.{digits}g}", f"{after:.{digits}g}"
+        if shows_the_difference(a, b):
+            return a, b
+    return repr(before), repr(after)
+
+
+def trail_entry(entry) -> str:
+    """One :class:`~engine.finite_diff.TrailEntry`: ``b: 3 → 3.001`` (``b: 3 → 3.000000000001`` at h = 1e-12)."""
+    before, after = differing(entry.before, entry.after)
+    return f"{entry.node}: {before} → {after}"
+
+
+def _nudged_by(fd: FiniteDifference, x_after: float, x_before: float, size: float) -> str:
+    """The divisor: the nudge actually taken, ``(3.001 − 3)``, or ``size`` when it is exactly that."""
+    if x_after - x_before == size:
+        return exact(size)
+    after, before = differing(x_before, x_after)[::-1]
+    return f"({after} − {_bracket(before)})"
+
+
+def forward_formula(fd: FiniteDifference) -> str:
+    """The one-sided estimate's arithmetic: ``(33.006 − 33) / (3.001 − 3)``.
+
+    The numbers are the trail's, to as many digits as tell them apart; the divisor
+    is ``(x + h) − x`` as the floats have it (just h when that is exactly h).
+    """
+    x = fd.trail[0].before
+    before, after = differing(fd.out_before, fd.out_plus)
+    return f"({after} − {_bracket(before)}) / {_nudged_by(fd, x + fd.h, x, fd.h)}"
+
+
+def central_formula(fd: FiniteDifference) -> str:
+    """The central estimate's arithmetic: ``(33.006 − 32.994) / (3.001 − 2.999)``."""
+    x = fd.trail[0].before
+    minus, plus = differing(fd.out_minus, fd.out_plus)
+    return f"({plus} − {_bracket(minus)}) / {_nudged_by(fd, x + fd.h, x - fd.h, 2 * fd.h)}"
+
+
+def _bracket(text: str) -> str:
+    """A number subtracted: ``(-2)`` rather than ``− -2``."""
+    return f"({text})" if text.startswith("-") else text
+
+
 def trail_text(fd: FiniteDifference, limit: int | None = None) -> str:
     """``b: 3 → 3.001, u: 6 → 6.002, …``; with ``limit``, the first and last few and "… k more"."""
-    entries = [f"{e.node}: {num(e.before)} → {num(e.after)}" for e in fd.trail]
+    entries = [trail_entry(e) for e in fd.trail]
     if limit is not None and len(entries) > limit:
         head = max(1, (limit + 1) // 2)
         tail = max(1, limit - head)

@@ -117,6 +117,8 @@ class CgtuiApp(App[None]):
         self._descent_drawn: tuple[list[float], int] | None = None
         """Which descent run (the list itself), and how many of its steps, the plot shows."""
         self._disk_stamp = disk_stamp(session.loaded.path) if session.loaded.path else None
+        self._warned: frozenset[str] = frozenset()
+        """The warnings revealed when the screen was last drawn (each is said once when it appears)."""
 
     # ------------------------------------------------------------------ layout
 
@@ -149,6 +151,10 @@ class CgtuiApp(App[None]):
         self.set_reactive(CgtuiApp.selected, self.session.graph.output)
         if self.watch_file:
             self.set_interval(self.POLL_SECONDS, self.check_disk)
+        hidden = len(self.session.walk.warnings) - len(self.session.warnings_shown())
+        if hidden:
+            self.message = (f"⚠ {hidden} warning{'s' if hidden != 1 else ''} in this walk (a number that is not"
+                            " finite): each is marked ⚠ beside its node when the steps reach it.")
         self.redraw()
 
     # ------------------------------------------------------------------ state down
@@ -172,6 +178,7 @@ class CgtuiApp(App[None]):
         fd_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
         if self.query_one("#fd").border_title != fd_title:
             self.query_one("#fd").border_title = fd_title
+        self._announce_warnings()
         self.query_one("#message", TextView).show_text(Text(self.message))
         self._show_descent()
         # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
@@ -179,6 +186,17 @@ class CgtuiApp(App[None]):
         if greyed != self._greyed:
             self._greyed = greyed
             self.refresh_bindings()
+
+    def _announce_warnings(self) -> None:
+        """Put the warnings that just appeared (by a step, an edit or a reload) first on the message line."""
+        shown = self.session.warnings_shown()
+        if not shown and not self._warned:
+            return
+        new = [w.text for w in shown if w.text not in self._warned]
+        self._warned = frozenset(w.text for w in shown)
+        if new:
+            more = f" (and {len(new) - 1} more, marked ⚠ in the tree)" if len(new) > 1 else ""
+            self.message = f"⚠ {new[0]}{more}" + (f"\n{self.message}" if self.message else "")
 
     def watch_selected(self) -> None:
         self.redraw()

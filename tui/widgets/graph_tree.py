@@ -51,6 +51,9 @@ CHANGED = Style(bold=True, underline=True)
 NAME = Style(bold=True)
 MUTED = Style(italic=True)
 LIT = Style(bold=True, reverse=True)
+WARN = Style(color="yellow", bold=True)
+WARNING_MARK = "⚠ "
+"""Marks a line whose node a warning of the walk starts at (the mark, not the colour, carries it)."""
 
 
 class GraphTree(Tree[NodeRef]):
@@ -365,6 +368,14 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     tail = f"← {tx.pretty(node.expr)}" if node is not None else "input"
     if ref.continues:
         tail = f"(feeds {ref.continues}) {tail}"
+    warnings = [w.short for w in session.warnings_at(name)]
+    if warnings:  # before the expression, which gives way to it
+        warning = WARNING_MARK + "; ".join(warnings)
+        room = max(width - text.cell_len - 3, len(WARNING_MARK) + 8)
+        if len(warning) > room:
+            warning = warning[: room - 1] + "…"
+        text.append("   ")
+        text.append(warning, WARN)
     room = width - text.cell_len - 3
     if room >= 2:
         if len(tail) > room:

@@ -138,7 +138,7 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     fd = session.fd(name)
     shown = [e for e in fd.trail if session.value_shown(e.node)]
     hidden = [e.node for e in fd.trail if not session.value_shown(e.node)]
-    entries = [f"{e.node}: {tx.num(e.before)} → {tx.num(e.after)}" for e in shown]
+    entries = [tx.trail_entry(e) for e in shown]
     if len(entries) > trail_limit:
         head = trail_limit // 2
         tail = trail_limit - head
@@ -153,14 +153,14 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         text.append_text(flow([Text(f"{names}: not evaluated yet.", MUTED),
                                Text("The estimates appear when the forward pass is done.", MUTED)], width))
         return text
-    h = session.h
-    for label, top, bottom, step, value in (
-        ("one-sided estimate", fd.out_plus, fd.out_before, h, fd.forward),
-        ("central estimate  ", fd.out_plus, fd.out_minus, 2 * h, fd.central),
+    for label, formula, value in (
+        ("one-sided estimate", tx.forward_formula(fd), fd.forward),
+        ("central estimate  ", tx.central_formula(fd), fd.central),
     ):
         text.append("\n")
-        text.append_text(flow([label, f"({tx.num(top)} − {tx.num(bottom)}) / {tx.num(step)}",
-                               Text.assemble("= ", (tx.exact(value), GRAD))], width, indent="    "))
+        top, bottom = formula.split(" / ", 1)  # two units, so a narrow panel breaks the line at the division
+        text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value), GRAD))],
+                              width, indent="    "))
     grad = session.grad(name)
     text.append(f"\nbackprop {tx.d(out, name)} ")
     if grad is None or not grad.complete:
