@@ -647,3 +647,33 @@ async def test_a_reload_closes_the_why_panel_and_clears_its_marks(tmp_path):
         await pilot.pause()
         assert not isinstance(app.screen, WhyScreen)
         assert "» " not in widget_text(app, "#tree")
+
+
+async def test_the_transcript_always_ends_at_the_last_step_on_a_big_graph():
+    """#13 bug 4: on mlp 64,64,1, after f f and four quick ↓, the transcript ended at step
+    18172 of 18181 (it scrolled before its new text was laid out)."""
+    from engine import load_bytes
+    from engine.examples import mlp
+    from engine.session import DebugSession
+    from tui.app import CgtuiApp
+
+    app = CgtuiApp(DebugSession(load_bytes(mlp([64, 64, 1]).encode(), "mlp")), watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f", "down", "down", "down", "down")
+        await pilot.pause()
+        total = app.session.total
+        lines = [line for line in widget_text(app, "#transcript").split("\n") if line.strip(" │╭╮╰╯─")]
+        assert lines[-1].strip(" │").startswith(f"{total:>3}  "), lines[-3:]
+        for k in (1, 2):  # and after each step back, the line before
+            await pilot.press("p")
+            lines = [line for line in widget_text(app, "#transcript").split("\n") if line.strip(" │╭╮╰╯─")]
+            assert lines[-1].strip(" │").startswith(f"{total - k}  "), lines[-3:]
+
+
+async def test_a_transcript_line_too_long_for_the_panel_ends_in_an_ellipsis():
+    app = make_app()
+    async with app.run_test(size=(70, 24)) as pilot:
+        await pilot.press("f", "n", "n")
+        lines = widget_text(app, "#transcript").split("\n")
+        long = [line for line in lines if "∂J/∂a" in line]
+        assert long and long[0].rstrip(" │").endswith("…"), lines

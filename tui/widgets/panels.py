@@ -8,8 +8,10 @@ from __future__ import annotations
 from functools import partial
 
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.widgets import Static
 
 from engine import text as tx
@@ -176,27 +178,27 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     return text
 
 
-def transcript_text(session: DebugSession, limit: int = 400) -> Text:
-    """The steps taken so far, one line each (the last ``limit``)."""
+def transcript_line(session: DebugSession, line: int) -> Text:
+    """Line ``line`` (0-based) of the transcript: a step, or the backward pass's heading.
+
+    Lines are worked out when drawn, so a step costs the same on a graph of any size.
+    """
     out = session.graph.output
-    steps = session.steps_taken(last=limit)
-    text = Text()
-    if not steps:
-        text.append("Nothing yet.", MUTED)
-        return text
-    skipped = session.revealed - len(steps)
-    if skipped:
-        text.append(f"… {skipped} earlier steps\n", MUTED)
-    lines = []
-    for k, step in enumerate(steps, start=skipped + 1):
-        if isinstance(step, ForwardStep):
-            lines.append(Text.assemble((f"{k:>3}  ", MUTED), (tx.forward_line(step), VALUE)))
-        else:
-            if step.index == 0:
-                lines.append(Text(f"     backward pass, from {tx.d(out, out)} = 1", style=MUTED))
-            lines.append(Text.assemble((f"{k:>3}  ", MUTED), (tx.backward_line(step, out), GRAD)))
-    text.append(Text("\n").join(lines))
-    return text
+    nf = session.n_forward
+    if line < nf:
+        step = session.walk.forward_steps[line]
+        return Text.assemble((f"{line + 1:>3}  ", MUTED), (tx.forward_line(step), VALUE))
+    if line == nf:
+        return Text(f"     backward pass, from {tx.d(out, out)} = 1", style=MUTED)
+    k = line - nf - 1  # the backward step's index; its number is one past the lines above it, less the heading
+    step = session.walk.backward_steps[k]
+    return Text.assemble((f"{nf + k + 1:>3}  ", MUTED), (tx.backward_line(step, out), GRAD))
+
+
+def transcript_length(session: DebugSession) -> int:
+    """How many lines the transcript has: one per step shown, and a heading once the backward pass begins."""
+    revealed = session.revealed
+    return revealed + (1 if revealed > session.n_forward else 0)
 
 
 class StepPanel(TextView):
@@ -240,15 +242,44 @@ class FdPanel(TextView):
         self.app.call_from_thread(self._draw)
 
 
-class Transcript(VerticalScroll, can_focus=False):
-    """The steps so far, scrolled to the latest."""
+class Transcript(ScrollView, can_focus=False):
+    """The steps so far, one line each, always scrolled to the latest.
 
-    def compose(self):
-        yield Static(id="transcript-text")
+    It draws only the lines on screen, each worked out from the session when drawn
+    (Textual's line API): a step appends a line without rebuilding the others, and the
+    view can never fall behind the session, whatever its size. A line too long for the
+    panel ends in "…"; the step panel shows the current step in full.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._session: DebugSession | None = None
+        self._lines = 0
 
     def show(self, session: DebugSession) -> None:
-        self.query_one("#transcript-text", Static).update(transcript_text(session))
-        self.scroll_end(animate=False)
+        lines = transcript_length(session) or 1  # "Nothing yet."
+        changed = session is not self._session or lines != self._lines
+        self._session, self._lines = session, lines
+        self.virtual_size = Size(self.scrollable_content_region.width, lines)
+        self.scroll_to(y=max(0, lines - self.scrollable_content_region.height), animate=False, immediate=True)
+        if changed:
+            self.refresh()
+
+    def on_resize(self) -> None:
+        if self._session is not None:
+            self.show(self._session)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        line = self.scroll_offset.y + y
+        session = self._session
+        if session is None or line >= self._lines:
+            return Strip.blank(width, self.rich_style)
+        text = transcript_line(session, line) if transcript_length(session) else Text("Nothing yet.", MUTED)
+        if text.cell_len > width:
+            text.truncate(width, overflow="ellipsis")
+        segments = list(text.render(self.app.console))
+        return Strip(segments, text.cell_len).extend_cell_length(width).apply_style(self.rich_style)
 
 
 class TooSmall(Static):
