@@ -7,16 +7,26 @@ own operands are held fixed and only what depends on it is evaluated again.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine import expr as ex
+from engine import ops
 from engine.steps import Walk, isfinite
-from engine.tape import _FUNC_OPS, ADD, COPY, DIV, MUL, NEG, POW, SUB, run, tape_of
+from engine.tape import _FUNC_IMPL, _div, _pow, _FUNC_OPS, ADD, COPY, DIV, MUL, NEG, POW, SUB, run, tape_of
 
-KINK_OPS = (_FUNC_OPS["relu"], _FUNC_OPS["abs"])
+KINK_OPS: dict[int, float] = {}
+"""The opcodes of the functions with a corner (relu, abs), and where it is (from the table of operations)."""
+
+
+def _sync_with_table() -> None:
+    KINK_OPS.clear()
+    KINK_OPS.update((_FUNC_OPS[name], op.kink) for name, op in ops.OPS.items()
+                    if name in _FUNC_OPS and op.kink is not None)
+
+
+ops.on_change(_sync_with_table)
 
 DEFAULT_H = 1e-3
 """The page's nudge."""
@@ -100,9 +110,10 @@ def _kink(walk: Walk, code: list, states: tuple[list[float], ...]) -> str | None
     tape = tape_of(walk.graph)
     for op, out, a, _ in code:
         if op in KINK_OPS:
+            c = KINK_OPS[op]
             args = [v[a] for v in states]
             moved = not (args[0] == args[1] == args[2])
-            if moved and (any(x == 0.0 for x in args) or min(args) < 0.0 < max(args)):
+            if moved and (any(x == c for x in args) or min(args) < c < max(args)):
                 return _owner(walk, tape, out)
     return None
 
@@ -228,11 +239,16 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
     for slot in range(tape.n_inputs):
         if slot in nudges:
             nudge(slot)
-    # One numpy call per instruction over 2m columns: this loop is the whole cost
+    # One call per instruction over 2m columns: this loop is the whole cost
     # (10,000 instructions on a 10,000-node graph), so it looks up nothing it can hold.
+    # Every column gets exactly the bits the one-at-a-time path gets: numpy only where
+    # IEEE 754 fixes the result, the table's float implementation elsewhere (column by
+    # column), and a slot no nudge reaches is computed as a float by the same function.
     nudged_nodes = nudges.keys() - range(tape.n_inputs)  # nudged slots that instructions write
-    funcs = _np_functions()
-    ndarray, power, float64 = np.ndarray, np.power, np.float64
+    funcs, scalar = _batched_functions(), _FUNC_IMPL
+    kinks = KINK_OPS
+    ndarray, divide = np.ndarray, np.divide
+    power = ops.OPS["**"].batched
     kink_at: dict[int, int] = {}
     with np.errstate(all="ignore"):
         for n, (op, o, a, b) in enumerate(code):
@@ -246,21 +262,29 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
             elif op == COPY:
                 v[o] = x
             elif op == DIV:
-                v[o] = np.divide(x, v[b])
+                y = v[b]
+                if isinstance(x, ndarray) or isinstance(y, ndarray):
+                    v[o] = divide(x, y)
+                else:
+                    v[o] = x / y if y else _div(x, y)
             elif op == NEG:
                 v[o] = -x
             elif op == POW:
-                v[o] = power(float64(x), v[b])
+                y = v[b]
+                v[o] = power(x, y) if isinstance(x, ndarray) or isinstance(y, ndarray) else _pow(x, y)
+            elif not isinstance(x, ndarray):
+                v[o] = scalar[op](x)
             else:
                 v[o] = funcs[op](x)
-                if op in KINK_OPS and isinstance(x, ndarray):
+                if op in kinks:
+                    c = kinks[op]
                     base = walk.slots[a]
                     plus, minus = x[0::2], x[1::2]
                     moved = (plus != base) | (minus != base)
-                    touches = (plus == 0) | (minus == 0) | (base == 0)
+                    touches = (plus == c) | (minus == c) | (base == c)
                     low = np.minimum(np.minimum(plus, minus), base)
                     high = np.maximum(np.maximum(plus, minus), base)
-                    for j in np.nonzero(moved & (touches | ((low < 0) & (high > 0))))[0]:
+                    for j in np.nonzero(moved & (touches | ((low < c) & (high > c))))[0]:
                         kink_at.setdefault(int(j), owner[n])
             if nudged_nodes and o in nudged_nodes:
                 nudge(o)
@@ -277,27 +301,12 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
     return results
 
 
-@functools.cache
-def _np_functions() -> dict[int, Callable]:
-    """Each function opcode as a numpy function of an array (built on first use: numpy
-    is imported only when finite differences are batched)."""
-    import numpy as np
+def _batched_functions() -> dict[int, Callable]:
+    """Each function opcode's batched implementation, from the table of operations."""
+    return {code: ops.OPS[name].batched for name, code in _FUNC_OPS.items()}
 
-    def sigmoid(x):
-        return 1.0 / (1.0 + np.exp(-x))
 
-    return {
-        _FUNC_OPS["exp"]: np.exp,
-        _FUNC_OPS["log"]: np.log,
-        _FUNC_OPS["sqrt"]: np.sqrt,
-        _FUNC_OPS["sin"]: np.sin,
-        _FUNC_OPS["cos"]: np.cos,
-        _FUNC_OPS["tan"]: np.tan,
-        _FUNC_OPS["tanh"]: np.tanh,
-        _FUNC_OPS["sigmoid"]: sigmoid,
-        _FUNC_OPS["relu"]: lambda x: np.maximum(x, 0.0),
-        _FUNC_OPS["abs"]: np.abs,
-    }
+_np_functions = _batched_functions  # the old name
 
 
 SWEEP_HS = tuple(10.0 ** (-k / 2) for k in range(2, 27))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+from engine import ops
 from engine import text as tx
 from engine.finite_diff import FiniteDifference
 from engine.steps import Walk
@@ -134,9 +135,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
 
 # --------------------------------------------------------------------------- --markdown: a handout
 
-_LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
-                "tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
-                "abs": None, "sqrt": None, "step": r"\operatorname{step}", "sign": r"\operatorname{sign}"}
+_LATEX_FUNCS = ops.field("latex")  # each function's LaTeX name, from the table of operations (None: written its own way)
 
 
 def latex(tree, leaf=None) -> str:

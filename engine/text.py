@@ -148,6 +148,9 @@ def local_line(step: BackwardStep, child_expr: ex.Expr, output: str) -> str:
     if formula != value:
         local += f" = {value}"
     line = f"{step.child} = {pretty(child_expr)}, so {local}"
+    if step.selected:
+        line += (f"; 0 here means {step.child} is flat in {step.parent} (its flat branch is selected),"
+                 f" so nothing flows back: the product is 0, not {num(step.upstream)} × 0 = nan")
     if step.child == output:
         line += f"; with {d(output, output)} = 1: 1 × {_factor(step.local)} = {num(step.product)}"
     return line
