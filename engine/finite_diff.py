@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from engine import expr as ex
 from engine import ops
@@ -32,9 +33,21 @@ DEFAULT_H = 1e-3
 """The page's nudge."""
 
 SUSPECT_REL = 1e-4
-"""Central relative error above which a gradient is suspect (CS231n's band)."""
-SUSPECT_ABS = 1e-8
-"""...unless the absolute error is below this, so a zero gradient estimated as 1e-14 is fine."""
+"""Central relative error above which a gradient is suspect (CS231n's band)..."""
+EPS = 2.0**-52
+"""The spacing of floats at 1: one rounding moves a number by up to EPS/2 of itself."""
+FLOOR_ROUNDINGS = 4
+"""...unless backprop and the estimate are both within this many roundings of the output,
+divided by the nudge, of 0: the estimate's own rounding error, which no h-independent
+number could stand for (it scales with the output, so a status never depends on its units)."""
+
+Status = Literal["ok", "suspect", "kink", "lost", "non-finite"]
+"""What a finite difference says about the backprop gradient (see :class:`FiniteDifference`)."""
+
+ROUNDING = "rounding error dominates: h is too small (try a larger h)"
+TRUNCATION = "truncation error: h is too large (try a smaller h)"
+WRONG = ("neither a larger nor a smaller h brings the estimate closer to backprop:"
+         " the gradient may be wrong")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +71,24 @@ class FiniteDifference:
         out_before: The output as computed.
         out_plus: The output with var + h.
         out_minus: The output with var − h.
-        forward: (out(x + h) − out(x)) / ((x + h) − x): the one-sided estimate.
-        central: (out(x + h) − out(x − h)) / ((x + h) − (x − h)).
+        forward: (out(x + h) − out(x)) / ((x + h) − x): the one-sided estimate, from
+            exactly the numbers of the trail (its last entry over its first), dividing by
+            the nudge actually taken. None when the nudge is lost (status "lost").
+        central: (out(x + h) − out(x − h)) / ((x + h) − (x − h)), or None when lost.
         grad: The backprop gradient ∂output/∂var.
-        rel_error_forward: |grad − forward| / max(|grad|, |forward|).
+        rel_error_forward: |grad − forward| / max(|grad|, |forward|) (None when lost).
         rel_error_central: The same for the central estimate.
-        status: "non-finite", "kink", "suspect" or "ok": the first that applies.
+        status: The first that applies:
+            "lost": x + h (or x − h) rounds to x: h is below the spacing of floats at x;
+            "non-finite": an output, estimate or the gradient is nan or ±inf;
+            "kink": the nudge moves a relu or abs argument onto or across its corner;
+            "suspect": the central estimate is more than 1e-4 (relative) from backprop,
+            unless both are within the estimate's own rounding error of 0;
+            "ok".
         kink: The node whose relu or abs sits at its kink, for status "kink".
+        reason: Why, in words, for "lost" and "suspect": for a suspect gradient, what
+            re-estimating at 10·h and h/10 shows (rounding error: h too small; truncation
+            error: h too large; or neither, so the gradient may be wrong).
     """
 
     var: str
@@ -73,13 +97,14 @@ class FiniteDifference:
     out_before: float
     out_plus: float
     out_minus: float
-    forward: float
-    central: float
+    forward: float | None
+    central: float | None
     grad: float
-    rel_error_forward: float
-    rel_error_central: float
-    status: str
+    rel_error_forward: float | None
+    rel_error_central: float | None
+    status: Status
     kink: str | None = None
+    reason: str | None = None
 
 
 def rel_error(a: float, n: float) -> float:
@@ -126,28 +151,90 @@ def _owner(walk: Walk, tape, out: int) -> str:
     return "?"
 
 
-def _status(grad: float, forward: float, central: float, outs: tuple[float, ...], kink: str | None) -> str:
+def rounding_floor(out_before: float, out_plus: float, out_minus: float, step: float) -> float:
+    """The central estimate's own rounding error, about: a few roundings of the output over the nudge.
+
+    Backprop and an estimate that are both below it cannot be told from 0 at this h.
+    """
+    return ex._div(FLOOR_ROUNDINGS * EPS * max(abs(out_before), abs(out_plus), abs(out_minus)), abs(step))
+
+
+def _status(grad: float, forward: float, central: float, outs: tuple[float, ...], kink: str | None,
+            floor: float) -> Status:
     if not all(isfinite(v) for v in (grad, forward, central, *outs)):
         return "non-finite"
     if kink is not None:
         return "kink"
-    if rel_error(grad, central) > SUSPECT_REL and abs(grad - central) > SUSPECT_ABS:
+    if rel_error(grad, central) > SUSPECT_REL and max(abs(grad), abs(central)) > floor:
         return "suspect"
     return "ok"
+
+
+def _lost(var: str, x: float, h: float) -> str | None:
+    """The words for a nudge lost to rounding, or None when x ± h both differ from x (or x is not finite)."""
+    if not isfinite(x):
+        return None
+    if x + h == x:
+        return f"h is below the spacing of floats at {var}: {var} + h rounds to {var}; try a larger h"
+    if x - h == x:
+        return f"h is below the spacing of floats at {var}: {var} − h rounds to {var}; try a larger h"
+    return None
+
+
+def central_estimate(walk: Walk, var: str, h: float) -> float:
+    """The central estimate alone, one nudge at a time (nan when the nudge is lost)."""
+    graph = walk.graph
+    out = graph.output
+    path = path_to_output(walk, var)
+    if not (var == out or out in path):
+        return 0.0
+    tape = tape_of(graph)
+    code = tape.node_instructions(graph.position[n] for n in path)
+    x = walk.values[var]
+    out_plus = _nudged(walk, var, x + h, code)[tape.slot[out]]
+    out_minus = _nudged(walk, var, x - h, code)[tape.slot[out]]
+    step = (x + h) - (x - h)
+    return ex._div(out_plus - out_minus, step) if step else math.nan
+
+
+def suspect_reason(walk: Walk, var: str, h: float, central: float) -> str:
+    """Why a suspect estimate is off: re-estimate at 10·h and h/10 and see which comes closer."""
+    grad = walk.grads[var]
+
+    def error(estimate: float) -> float:
+        e = abs(estimate - grad)
+        return e if isfinite(e) else math.inf
+
+    here = error(central)
+    smaller = error(central_estimate(walk, var, h / 10))
+    larger = error(central_estimate(walk, var, h * 10))
+    if smaller < here and smaller <= larger:
+        return TRUNCATION
+    if larger < here:
+        return ROUNDING
+    return WRONG
 
 
 def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: float, kink: str | None) -> FiniteDifference:
     x = walk.values[var]
     x_plus, x_minus = x + h, x - h
     out_before = walk.values[walk.graph.output]
+    grad = walk.grads[var]
+    # a lost nudge comes first (its 0 / 0 is no overflow), unless the output or the
+    # gradient is not finite at the point itself: then no h would help
+    lost = _lost(var, x, h) if isfinite(out_before) and isfinite(grad) else None
+    if lost is not None:
+        return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, None, None, grad,
+                                None, None, "lost", None, lost)
     forward = ex._div(out_plus - out_before, x_plus - x)
     central = ex._div(out_plus - out_minus, x_plus - x_minus)
-    grad = walk.grads[var]
     kink = kink if all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)) else None
-    status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink)
+    floor = rounding_floor(out_before, out_plus, out_minus, x_plus - x_minus)
+    status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink, floor)
+    reason = suspect_reason(walk, var, h, central) if status == "suspect" else None
     return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, forward, central, grad,
                             rel_error(grad, forward), rel_error(grad, central), status,
-                            kink if status == "kink" else None)
+                            kink if status == "kink" else None, reason)
 
 
 def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:

@@ -11,8 +11,10 @@ from engine.finite_diff import FiniteDifference
 from engine.steps import Walk
 
 
-def _j(x: float) -> float | str:
-    """A float for strict JSON: non-finite numbers become "nan", "inf", "-inf"."""
+def _j(x: float | None) -> float | str | None:
+    """A float for strict JSON: non-finite numbers become "nan", "inf", "-inf"; None (no estimate) null."""
+    if x is None:
+        return None
     if x != x:
         return "nan"
     if math.isinf(x):
@@ -71,6 +73,7 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
                 "rel_error_central": _j(fd.rel_error_central),
                 "status": fd.status,
                 "kink": fd.kink,
+                "reason": fd.reason,
                 "trail": [{"node": e.node, "before": _j(e.before), "after": _j(e.after)} for e in fd.trail],
             }
             for name, fd in fds.items()
@@ -120,6 +123,9 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         add(f"Finite differences: nudge {which} by h = {tx.num(h)} and watch {out} move")
         for name, fd in fds.items():
             add(f"  {tx.trail_text(fd)}")
+            if fd.forward is None or fd.central is None:
+                add(f"      no estimate; backprop {tx.d(out, name)} = {tx.num(fd.grad)}   {tx.status_text(fd)}")
+                continue
             add(f"      one-sided ({tx.num(fd.out_plus)} − {tx.num(fd.out_before)}) / {tx.num(h)}"
                 f" = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
             add(f"      backprop {tx.d(out, name)} = {tx.num(fd.grad)}   relative error"

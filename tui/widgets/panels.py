@@ -21,7 +21,8 @@ GRAD = Style(color="red")
 BOLD = Style(bold=True)
 MUTED = Style(italic=True)
 STATUS_STYLE = {"ok": Style(color="green", bold=True), "suspect": Style(color="yellow", bold=True),
-                "kink": Style(color="magenta", bold=True), "non-finite": Style(color="red", bold=True)}
+                "kink": Style(color="magenta", bold=True), "lost": Style(color="red", bold=True),
+                "non-finite": Style(color="red", bold=True)}
 
 
 def same_text(a: Text | None, b: Text) -> bool:
@@ -159,7 +160,10 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
                                Text("The estimates appear when the forward pass is done.", MUTED)], width))
         return text
     h = session.h
-    for label, top, bottom, step, value in (
+    if fd.forward is None or fd.central is None:  # the nudge is lost: no estimate to show
+        text.append("\n")
+        text.append_text(flow(["no estimate:", *f"{fd.reason}.".split(" ")], width, indent="    "))
+    for label, top, bottom, step, value in () if fd.forward is None or fd.central is None else (
         ("one-sided estimate", fd.out_plus, fd.out_before, h, fd.forward),
         ("central estimate  ", fd.out_plus, fd.out_minus, 2 * h, fd.central),
     ):
@@ -175,9 +179,15 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     text.append("= ")
     text.append(tx.num(grad.value), GRAD + BOLD)
     text.append("\n")
+    status = tx.status_text(fd)
+    if fd.reason:  # the words follow the status, wrapped between words
+        status = status[: -len(fd.reason) - 2]
     text.append_text(flow(["relative error", f"one-sided {tx.small(fd.rel_error_forward)}",
                            f"central {tx.small(fd.rel_error_central)}",
-                           Text(tx.status_text(fd), STATUS_STYLE[fd.status])], width, sep="   ", indent="    "))
+                           Text(status, STATUS_STYLE[fd.status])], width, sep="   ", indent="    "))
+    if fd.reason and fd.status != "lost":  # (a lost nudge said why above)
+        text.append("\n")
+        text.append_text(flow([f"{w}" for w in f"{fd.reason}.".split(" ")], width, indent="    "))
     return text
 
 
