@@ -205,12 +205,15 @@ def suspect_reason(walk: Walk, var: str, h: float, central: float) -> str:
         e = abs(estimate - grad)
         return e if isfinite(e) else math.inf
 
+    # Truncation error shrinks as h² and rounding error as 1/h: whichever it is, a tenfold
+    # change of h the right way at least halves the error. If neither does, the estimate
+    # is not converging to backprop at all.
     here = error(central)
     smaller = error(central_estimate(walk, var, h / 10))
     larger = error(central_estimate(walk, var, h * 10))
-    if smaller < here and smaller <= larger:
+    if smaller < here / 2 and smaller <= larger:
         return TRUNCATION
-    if larger < here:
+    if larger < here / 2:
         return ROUNDING
     return WRONG
 
