@@ -396,9 +396,6 @@ def _batched_functions() -> dict[int, Callable]:
     return {code: ops.OPS[name].batched for name, code in _FUNC_OPS.items()}
 
 
-_np_functions = _batched_functions  # the old name
-
-
 SWEEP_HS = tuple(10.0 ** (-k / 2) for k in range(2, 27))
 """The h sweep's nudges: 1e-1 down to 1e-13, two to a decade."""
 

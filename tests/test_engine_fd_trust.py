@@ -244,3 +244,21 @@ def test_a_wrong_gradient_says_it_may_be_wrong(wrong_sin, capsys):
     trace = to_trace(walk, {"a": fd}, 1e-3, "t.yaml")
     assert fd.reason in trace
     assert json.loads(to_json(walk, {"a": fd}, 1e-3, "t.yaml"))["fd"]["a"]["reason"] == fd.reason
+
+
+def test_panel_shows_lost_and_the_reason_in_words():
+    from engine.graphfile import load_bytes as load
+    from engine.session import DebugSession
+    from tui.widgets.panels import fd_text
+
+    session = DebugSession(load(b"inputs: {a: 1e16}\nnodes:\n  J: 2 * a\n", "t.yaml"))
+    session.finish()
+    session.finish()
+    assert session.at_end
+    text = " ".join(fd_text(session, "a", 200).plain.split())
+    assert "a + h rounds to a; try a larger h" in text and tx.STATUS_TEXT["lost"] in text and "nan" not in text
+    session = DebugSession(load(open(LECTURE, "rb").read(), "lecture.yaml"), h=1e-12)
+    session.finish()
+    session.finish()
+    text = " ".join(fd_text(session, "b", 60).plain.split())
+    assert tx.STATUS_TEXT["suspect"] in text and fdm.ROUNDING in text
