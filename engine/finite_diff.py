@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from engine import expr as ex
@@ -199,8 +199,10 @@ def central_estimate(walk: Walk, var: str, h: float) -> float:
 
 def suspect_reason(walk: Walk, var: str, h: float, central: float) -> str:
     """Why a suspect estimate is off: re-estimate at 10·h and h/10 and see which comes closer."""
-    grad = walk.grads[var]
+    return _reason(walk.grads[var], central, central_estimate(walk, var, h / 10), central_estimate(walk, var, h * 10))
 
+
+def _reason(grad: float, central: float, at_smaller_h: float, at_larger_h: float) -> str:
     def error(estimate: float) -> float:
         e = abs(estimate - grad)
         return e if isfinite(e) else math.inf
@@ -209,8 +211,8 @@ def suspect_reason(walk: Walk, var: str, h: float, central: float) -> str:
     # change of h the right way at least halves the error. If neither does, the estimate
     # is not converging to backprop at all.
     here = error(central)
-    smaller = error(central_estimate(walk, var, h / 10))
-    larger = error(central_estimate(walk, var, h * 10))
+    smaller = error(at_smaller_h)
+    larger = error(at_larger_h)
     if smaller < here / 2 and smaller <= larger:
         return TRUNCATION
     if larger < here / 2:
@@ -218,7 +220,8 @@ def suspect_reason(walk: Walk, var: str, h: float, central: float) -> str:
     return WRONG
 
 
-def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: float, kink: str | None) -> FiniteDifference:
+def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: float, kink: str | None,
+            explain: bool = True) -> FiniteDifference:
     x = walk.values[var]
     x_plus, x_minus = x + h, x - h
     out_before = walk.values[walk.graph.output]
@@ -234,7 +237,7 @@ def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: f
     kink = kink if all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)) else None
     floor = rounding_floor(out_before, out_plus, out_minus, x_plus - x_minus)
     status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink, floor)
-    reason = suspect_reason(walk, var, h, central) if status == "suspect" else None
+    reason = suspect_reason(walk, var, h, central) if status == "suspect" and explain else None
     return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, forward, central, grad,
                             rel_error(grad, forward), rel_error(grad, central), status,
                             kink if status == "kink" else None, reason)
@@ -305,25 +308,66 @@ def finite_differences(walk: Walk, which: str = "all", h: float = DEFAULT_H) -> 
 
 
 def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifference]:
+    out, kink_at = _columns(walk, [(name, walk.values[name] + h, walk.values[name] - h) for name in names])
+    graph = walk.graph
+    results = {}
+    for j, name in enumerate(names):
+        out_plus, out_minus = _pair(out, j)
+        kink = graph.nodes[kink_at[j]].name if j in kink_at else None
+        trail = LazyTrail(lambda name=name: finite_difference(walk, name, h).trail)
+        results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink, explain=False)
+    # why the suspect ones are off: every re-estimate in one more pass (as suspect_reason does one at a time)
+    suspects = [name for name, fd in results.items() if fd.status == "suspect"]
+    if suspects:
+        pairs = []
+        for name in suspects:
+            x = walk.values[name]
+            pairs += [(name, x + h / 10, x - h / 10), (name, x + h * 10, x - h * 10)]
+        out, _ = _columns(walk, pairs)
+        for k, name in enumerate(suspects):
+            fd = results[name]
+            smaller, larger = (_central(out, 2 * k + i, *pairs[2 * k + i][1:]) for i in (0, 1))
+            results[name] = replace(fd, reason=_reason(fd.grad, fd.central, smaller, larger))
+    return results
+
+
+def _pair(out, j: int) -> tuple[float, float]:
+    """The output in columns 2j and 2j + 1 (a float when no column moved it)."""
+    if isinstance(out, float):
+        return out, out
+    return float(out[2 * j]), float(out[2 * j + 1])
+
+
+def _central(out, j: int, x_plus: float, x_minus: float) -> float:
+    out_plus, out_minus = _pair(out, j)
+    step = x_plus - x_minus
+    return ex._div(out_plus - out_minus, step) if step else math.nan
+
+
+def _columns(walk: Walk, pairs: list[tuple[str, float, float]]):
+    """The output with each ``(var, plus, minus)`` nudged: var = plus in column 2j, minus in 2j + 1.
+
+    One pass over the tape whose slots hold a column per nudge (numpy, imported only
+    here), instead of one pass per nudge. Returns the output (an array, or a float when
+    no nudge reaches it) and, by pair, the node whose relu/abs argument a nudge moved
+    onto or across its corner (as an index into ``graph.nodes``).
+    """
     import numpy as np
 
-    graph = walk.graph
-    tape = tape_of(graph)
+    tape = tape_of(walk.graph)
     code, owner = tape.needed_code
-    m = len(names)
+    m = len(pairs)
     v: list = list(walk.slots)
-    nudges: dict[int, list[int]] = {}  # slot -> the columns that nudge it
-    for j, name in enumerate(names):
+    nudges: dict[int, list[int]] = {}  # slot -> the pairs that nudge it
+    for j, (name, _, _) in enumerate(pairs):
         nudges.setdefault(tape.slot[name], []).append(j)
 
     def nudge(slot: int) -> None:
-        # column 2j holds var j at x + h, column 2j + 1 at x - h; a nudged node keeps
-        # its nudge whatever its operands say (they are held fixed)
-        x = walk.slots[slot]
+        # a nudged node keeps its nudge whatever its operands say (they are held fixed)
         column = v[slot].copy() if isinstance(v[slot], np.ndarray) else np.full(2 * m, v[slot], dtype=float)
         for j in nudges[slot]:
-            column[2 * j] = x + h
-            column[2 * j + 1] = x - h
+            column[2 * j] = pairs[j][1]
+            column[2 * j + 1] = pairs[j][2]
         v[slot] = column
 
     for slot in range(tape.n_inputs):
@@ -379,16 +423,7 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
             if nudged_nodes and o in nudged_nodes:
                 nudge(o)
     out = v[tape.output_slot]
-    results = {}
-    for j, name in enumerate(names):
-        if isinstance(out, np.ndarray):
-            out_plus, out_minus = float(out[2 * j]), float(out[2 * j + 1])
-        else:
-            out_plus = out_minus = float(out)
-        kink = graph.nodes[kink_at[j]].name if j in kink_at else None
-        trail = LazyTrail(lambda name=name: finite_difference(walk, name, h).trail)
-        results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink)
-    return results
+    return (out if isinstance(out, np.ndarray) else float(out)), kink_at
 
 
 def _batched_functions() -> dict[int, Callable]:
