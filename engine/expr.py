@@ -330,10 +330,9 @@ def _isfinite(x: float) -> bool:
     return x - x == 0.0
 
 
-# the float implementations live in the table of operations; these names stay for their users
+# the float implementations live in the table of operations; these two names stay for their users
 _div = ops.div
 _pow = ops.pow_
-_exp, _log, _sqrt, _sigmoid, _relu, _step, _sign = ops.exp, ops.log, ops.sqrt, ops.sigmoid, ops.relu, ops.step, ops.sign
 
 
 def _binary(op: str, a: float, b: float) -> float:
@@ -347,23 +346,6 @@ def _cause(e: Expr, args: tuple[float, ...], result: float) -> str:
     if isinstance(e, Call):
         return ops.OPS[e.func].cause(args, result)
     return "overflow"
-
-
-def selected_zero(expr: Expr) -> bool:
-    """Whether ``expr`` can be a *selected* zero: a selector (``step``) or a product or
-    quotient whose factor (numerator) is one. Such a zero means "the function is flat
-    here": it stops the gradient whatever it multiplies, even inf (see :func:`evaluate`)."""
-    while True:
-        if isinstance(expr, Call):
-            return ops.OPS[expr.func].selector
-        if isinstance(expr, Neg):
-            expr = expr.operand
-        elif isinstance(expr, Bin) and expr.op == "*":
-            return selected_zero(expr.left) or selected_zero(expr.right)
-        elif isinstance(expr, Bin) and expr.op == "/":
-            expr = expr.left
-        else:
-            return False
 
 
 def evaluate(expr: Expr, env: Mapping[str, float], causes: list[str] | None = None) -> float:
