@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping, Union
 
+from engine import ops
 from engine.errors import GraphError
 
 MAX_EXPR_CHARS = 10_000
@@ -26,11 +27,31 @@ MAX_DEPTH = 200
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
-FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")
-"""Functions a graph file may call, each of one argument."""
-FORMULA_FUNCTIONS = ("step", "sign")
-"""Functions that appear only in derivative formulas: relu' and abs'."""
+FUNCTIONS: tuple[str, ...] = ()
+"""Functions a graph file may call, each of one argument (from :mod:`engine.ops`)."""
+FORMULA_FUNCTIONS: tuple[str, ...] = ()
+"""Functions that appear only in derivative formulas: relu' and abs' (from :mod:`engine.ops`)."""
+FUNCTION_IMPL: dict[str, Callable[[float], float]] = {}
+"""Each function's float implementation, by name (from :mod:`engine.ops`)."""
+_NOT_A_NAME: frozenset[str] = frozenset()
 
+
+def _sync_with_table() -> None:
+    """Derive this module's names from the table of operations (again whenever it changes)."""
+    global FUNCTIONS, FORMULA_FUNCTIONS, _NOT_A_NAME
+    FUNCTIONS = ops.functions("function")
+    FORMULA_FUNCTIONS = ops.functions("formula")
+    FUNCTION_IMPL.clear()
+    FUNCTION_IMPL.update((name, ops.OPS[name].scalar) for name in FUNCTIONS + FORMULA_FUNCTIONS)
+    _PREC.clear()
+    _PREC.update((name, op.precedence) for name, op in ops.OPS.items() if op.kind == "binary")
+    _NOT_A_NAME = frozenset(keyword.kwlist) | frozenset(FUNCTIONS) | frozenset(FORMULA_FUNCTIONS)
+
+
+_PREC: dict[str, int] = {}
+"""Each binary operator's precedence in plain text (from :mod:`engine.ops`)."""
+
+ops.on_change(_sync_with_table)
 
 # --------------------------------------------------------------------------- tree
 
@@ -166,9 +187,6 @@ def _ast_depth(tree: ast.AST) -> int:
 _ATOM = r"(?:[A-Za-z_][A-Za-z0-9_]*|(?:[1-9][0-9]*|0)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)"
 _SIMPLE = re.compile(rf"[ \t]*({_ATOM})[ \t]*(?:(\*\*|\^|[-+*/])[ \t]*({_ATOM})[ \t]*)?\Z")
 _SIMPLE_CALL = re.compile(r"[ \t]*([a-z]+)\([ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\)[ \t]*\Z")
-
-
-_NOT_A_NAME = frozenset(keyword.kwlist) | frozenset(FUNCTIONS) | frozenset(FORMULA_FUNCTIONS)
 
 
 def _simple_atom(token: str) -> Expr | None:
@@ -312,120 +330,21 @@ def _isfinite(x: float) -> bool:
     return x - x == 0.0
 
 
-def _div(a: float, b: float) -> float:
-    try:
-        return a / b
-    except ZeroDivisionError:
-        if a == 0.0 or a != a:
-            return _NAN
-        return math.copysign(_INF, a) * math.copysign(1.0, b)
-
-
-def _pow(a: float, b: float) -> float:
-    try:
-        r = a ** b
-    except ZeroDivisionError:  # 0 ** negative
-        return _INF
-    except OverflowError:
-        odd = b == int(b) and int(b) % 2 == 1 if _isfinite(b) else False
-        return -_INF if (a < 0 and odd) else _INF
-    if isinstance(r, complex):
-        return _NAN
-    return r
-
-
-def _exp(a: float) -> float:
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return _INF
-
-
-def _log(a: float) -> float:
-    if a > 0.0:
-        return math.log(a)
-    if a == 0.0:
-        return -_INF
-    return _NAN
-
-
-def _sqrt(a: float) -> float:
-    return math.sqrt(a) if a >= 0.0 else _NAN
-
-
-def _trig(f: Callable[[float], float]) -> Callable[[float], float]:
-    def g(a: float) -> float:
-        try:
-            return f(a)
-        except (ValueError, OverflowError):
-            return _NAN
-
-    return g
-
-
-def _sigmoid(a: float) -> float:
-    if a >= 0.0:
-        return 1.0 / (1.0 + math.exp(-a))
-    if a < 0.0:
-        z = _exp(a)
-        return z / (1.0 + z)
-    return _NAN
-
-
-def _relu(a: float) -> float:
-    return a if a > 0.0 or a != a else 0.0
-
-
-def _step(a: float) -> float:
-    if a != a:
-        return _NAN
-    return 1.0 if a > 0.0 else 0.0
-
-
-def _sign(a: float) -> float:
-    if a != a:
-        return _NAN
-    return 0.0 if a == 0.0 else math.copysign(1.0, a)
-
-
-FUNCTION_IMPL: dict[str, Callable[[float], float]] = {
-    "exp": _exp, "log": _log, "sqrt": _sqrt,
-    "sin": _trig(math.sin), "cos": _trig(math.cos), "tan": _trig(math.tan),
-    "tanh": math.tanh, "sigmoid": _sigmoid, "relu": _relu, "abs": math.fabs,
-    "step": _step, "sign": _sign,
-}
+# the float implementations live in the table of operations; these two names stay for their users
+_div = ops.div
+_pow = ops.pow_
 
 
 def _binary(op: str, a: float, b: float) -> float:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op == "/":
-        return _div(a, b)
-    return _pow(a, b)
+    return ops.OPS[op].scalar(a, b)
 
 
 def _cause(e: Expr, args: tuple[float, ...], result: float) -> str:
-    """Why an operation on finite numbers gave a non-finite result."""
+    """Why an operation on finite numbers gave a non-finite result (the table's words)."""
     if isinstance(e, Bin):
-        a, b = args
-        if e.op == "/" and b == 0.0:
-            return "division by zero"
-        if e.op == "**":
-            if a == 0.0 and b < 0:
-                return "0 to a negative power"
-            if a < 0 and result != result:
-                return "a negative number to a fractional power"
-        return "overflow"
+        return ops.OPS[e.op].cause(args, result)
     if isinstance(e, Call):
-        (a,) = args
-        if e.func == "log":
-            return "log of 0" if a == 0.0 else "log of a negative number"
-        if e.func == "sqrt":
-            return "sqrt of a negative number"
+        return ops.OPS[e.func].cause(args, result)
     return "overflow"
 
 
@@ -434,27 +353,41 @@ def evaluate(expr: Expr, env: Mapping[str, float], causes: list[str] | None = No
 
     Non-finite results (nan, ±inf) propagate. When ``causes`` is given, the first
     operation that turns finite operands into a non-finite result is described there.
+
+    A selector that is 0 (``step(a)`` with a ≤ 0: the flat side of relu) makes the
+    product or quotient it is a factor of 0, whatever the other factor is: in
+    ``step(a) / (2 * sqrt(relu(a)))`` at a = −1 the flat branch is selected, so the
+    value is 0, not 0 / 0.
     """
+    return _evaluate(expr, env, causes)[0]
+
+
+def _evaluate(expr: Expr, env: Mapping[str, float], causes: list[str] | None) -> tuple[float, bool]:
+    """The value, and whether it is a selected zero (see :func:`evaluate`)."""
     if isinstance(expr, Num):
-        return expr.value
+        return expr.value, False
     if isinstance(expr, Name):
-        return float(env[expr.id])
+        return float(env[expr.id]), False
     if isinstance(expr, Bin):
-        a = evaluate(expr.left, env, causes)
-        b = evaluate(expr.right, env, causes)
-        r = _binary(expr.op, a, b)
+        a, za = _evaluate(expr.left, env, causes)
+        b, zb = _evaluate(expr.right, env, causes)
+        if (za or zb) if expr.op == "*" else (za and expr.op == "/"):
+            return 0.0, True
+        r = ops.OPS[expr.op].scalar(a, b)
         if causes is not None and not causes and not _isfinite(r) and _isfinite(a) and _isfinite(b):
             causes.append(f"{_cause(expr, (a, b), r)} in {to_text(expr)!r}")
-        return r
+        return r, False
     if isinstance(expr, Neg):
-        return -evaluate(expr.operand, env, causes)
+        a, za = _evaluate(expr.operand, env, causes)
+        return -a, za
     if isinstance(expr, Call):
-        a = evaluate(expr.arg, env, causes)
-        r = FUNCTION_IMPL[expr.func](a)
+        a, _ = _evaluate(expr.arg, env, causes)
+        op = ops.OPS[expr.func]
+        r = op.scalar(a)
         if causes is not None and not causes and not _isfinite(r) and _isfinite(a):
             causes.append(f"{_cause(expr, (a,), r)} in {to_text(expr)!r}")
-        return r
-    return CONSTANTS[expr.id]
+        return r, op.selector and r == 0.0
+    return CONSTANTS[expr.id], False
 
 
 # --------------------------------------------------------------------------- simplifying constructors
@@ -624,65 +557,29 @@ def _rebuild(e: Expr) -> Expr:
 
 
 def _derivative(expr: Expr, x: str) -> Expr:
+    """The chain rule over the table: each operand's rule applied to that operand's derivative, summed."""
     if isinstance(expr, (Num, Const)):
         return ZERO
     if isinstance(expr, Name):
         return ONE if expr.id == x else ZERO
-    if isinstance(expr, Neg):
-        return neg(_derivative(expr.operand, x))
     if isinstance(expr, Bin):
-        a, b = expr.left, expr.right
-        da, db = _derivative(a, x), _derivative(b, x)
-        if expr.op == "+":
-            return add(da, db)
-        if expr.op == "-":
-            return sub(da, db)
-        if expr.op == "*":
-            return add(mul(da, b), mul(a, db))
-        if expr.op == "/":
-            if _is(db, 0.0):
-                return div(da, b)
-            return sub(div(da, b), div(mul(a, db), pow_(b, Num(2.0))))
-        # power
-        if _is(db, 0.0):
-            return mul(mul(b, pow_(a, sub(b, ONE))), da)
-        if _is(da, 0.0):
-            return mul(mul(expr, call("log", a)), db)
-        return mul(expr, add(mul(db, call("log", a)), div(mul(b, da), a)))
-    # call
-    a = expr.arg
-    da = _derivative(a, x)
-    if _is(da, 0.0):
-        return ZERO
-    f = expr.func
-    if f == "exp":
-        outer: Expr = expr
-    elif f == "log":
-        return div(da, a)
-    elif f == "sqrt":
-        return div(da, mul(Num(2.0), expr))
-    elif f == "sin":
-        outer = call("cos", a)
-    elif f == "cos":
-        outer = neg(call("sin", a))
-    elif f == "tan":
-        outer = add(ONE, pow_(expr, Num(2.0)))
-    elif f == "tanh":
-        outer = sub(ONE, pow_(expr, Num(2.0)))
-    elif f == "sigmoid":
-        outer = mul(expr, sub(ONE, expr))
-    elif f == "relu":
-        outer = call("step", a)
-    elif f == "abs":
-        outer = call("sign", a)
-    else:  # step, sign: flat almost everywhere
-        return ZERO
-    return mul(outer, da)
+        op, args = ops.OPS[expr.op], (expr.left, expr.right)
+    elif isinstance(expr, Neg):
+        op, args = ops.OPS["neg"], (expr.operand,)
+    else:
+        op, args = ops.OPS[expr.func], (expr.arg,)
+    total: Expr | None = None
+    for rule, arg in zip(op.derivative, args):
+        d = _derivative(arg, x)
+        if _is(d, 0.0):
+            continue
+        term = rule(args, expr, d)
+        total = term if total is None else add(total, term)
+    return ZERO if total is None else total
 
 
 # --------------------------------------------------------------------------- printing
 
-_PREC = {"+": 1, "-": 1, "*": 2, "/": 2, "**": 4}
 
 
 def _prec(e: Expr) -> int:

@@ -7,24 +7,47 @@ own operands are held fixed and only what depends on it is evaluated again.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from engine import expr as ex
+from engine import ops
 from engine.steps import Walk, isfinite
-from engine.tape import _FUNC_OPS, ADD, COPY, DIV, MUL, NEG, POW, SUB, run, tape_of
+from engine.tape import _FUNC_IMPL, _div, _pow, _FUNC_OPS, ADD, COPY, DIV, MUL, NEG, POW, SUB, run, tape_of
 
-KINK_OPS = (_FUNC_OPS["relu"], _FUNC_OPS["abs"])
+KINK_OPS: dict[int, float] = {}
+"""The opcodes of the functions with a corner (relu, abs), and where it is (from the table of operations)."""
+
+
+def _sync_with_table() -> None:
+    KINK_OPS.clear()
+    KINK_OPS.update((_FUNC_OPS[name], op.kink) for name, op in ops.OPS.items()
+                    if name in _FUNC_OPS and op.kink is not None)
+
+
+ops.on_change(_sync_with_table)
 
 DEFAULT_H = 1e-3
 """The page's nudge."""
 
 SUSPECT_REL = 1e-4
-"""Central relative error above which a gradient is suspect (CS231n's band)."""
-SUSPECT_ABS = 1e-8
-"""...unless the absolute error is below this, so a zero gradient estimated as 1e-14 is fine."""
+"""Central relative error above which a gradient is suspect (CS231n's band)..."""
+EPS = 2.0**-52
+"""The spacing of floats at 1: one rounding moves a number by up to EPS/2 of itself."""
+FLOOR_ROUNDINGS = 4
+"""...unless backprop and the estimate are both within this many roundings of the output,
+divided by the nudge, of 0: the estimate's own rounding error, which no h-independent
+number could stand for (it scales with the output, so a status never depends on its units)."""
+
+Status = Literal["ok", "suspect", "kink", "lost", "non-finite"]
+"""What a finite difference says about the backprop gradient (see :class:`FiniteDifference`)."""
+
+ROUNDING = "rounding error dominates: h is too small (try a larger h)"
+TRUNCATION = "truncation error: h is too large (try a smaller h)"
+WRONG = ("neither a larger nor a smaller h brings the estimate closer to backprop:"
+         " the gradient may be wrong")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +71,24 @@ class FiniteDifference:
         out_before: The output as computed.
         out_plus: The output with var + h.
         out_minus: The output with var − h.
-        forward: (out(x + h) − out(x)) / ((x + h) − x): the one-sided estimate.
-        central: (out(x + h) − out(x − h)) / ((x + h) − (x − h)).
+        forward: (out(x + h) − out(x)) / ((x + h) − x): the one-sided estimate, from
+            exactly the numbers of the trail (its last entry over its first), dividing by
+            the nudge actually taken. None when the nudge is lost (status "lost").
+        central: (out(x + h) − out(x − h)) / ((x + h) − (x − h)), or None when lost.
         grad: The backprop gradient ∂output/∂var.
-        rel_error_forward: |grad − forward| / max(|grad|, |forward|).
+        rel_error_forward: |grad − forward| / max(|grad|, |forward|) (None when lost).
         rel_error_central: The same for the central estimate.
-        status: "non-finite", "kink", "suspect" or "ok": the first that applies.
+        status: The first that applies:
+            "lost": x + h (or x − h) rounds to x: h is below the spacing of floats at x;
+            "non-finite": an output, estimate or the gradient is nan or ±inf;
+            "kink": the nudge moves a relu or abs argument onto or across its corner;
+            "suspect": the central estimate is more than 1e-4 (relative) from backprop,
+            unless both are within the estimate's own rounding error of 0;
+            "ok".
         kink: The node whose relu or abs sits at its kink, for status "kink".
+        reason: Why, in words, for "lost" and "suspect": for a suspect gradient, what
+            re-estimating at 10·h and h/10 shows (rounding error: h too small; truncation
+            error: h too large; or neither, so the gradient may be wrong).
     """
 
     var: str
@@ -63,13 +97,14 @@ class FiniteDifference:
     out_before: float
     out_plus: float
     out_minus: float
-    forward: float
-    central: float
+    forward: float | None
+    central: float | None
     grad: float
-    rel_error_forward: float
-    rel_error_central: float
-    status: str
+    rel_error_forward: float | None
+    rel_error_central: float | None
+    status: Status
     kink: str | None = None
+    reason: str | None = None
 
 
 def rel_error(a: float, n: float) -> float:
@@ -100,9 +135,10 @@ def _kink(walk: Walk, code: list, states: tuple[list[float], ...]) -> str | None
     tape = tape_of(walk.graph)
     for op, out, a, _ in code:
         if op in KINK_OPS:
+            c = KINK_OPS[op]
             args = [v[a] for v in states]
             moved = not (args[0] == args[1] == args[2])
-            if moved and (any(x == 0.0 for x in args) or min(args) < 0.0 < max(args)):
+            if moved and (any(x == c for x in args) or min(args) < c < max(args)):
                 return _owner(walk, tape, out)
     return None
 
@@ -115,28 +151,96 @@ def _owner(walk: Walk, tape, out: int) -> str:
     return "?"
 
 
-def _status(grad: float, forward: float, central: float, outs: tuple[float, ...], kink: str | None) -> str:
+def rounding_floor(out_before: float, out_plus: float, out_minus: float, step: float) -> float:
+    """The central estimate's own rounding error, about: a few roundings of the output over the nudge.
+
+    Backprop and an estimate that are both below it cannot be told from 0 at this h.
+    """
+    return ex._div(FLOOR_ROUNDINGS * EPS * max(abs(out_before), abs(out_plus), abs(out_minus)), abs(step))
+
+
+def _status(grad: float, forward: float, central: float, outs: tuple[float, ...], kink: str | None,
+            floor: float) -> Status:
     if not all(isfinite(v) for v in (grad, forward, central, *outs)):
         return "non-finite"
     if kink is not None:
         return "kink"
-    if rel_error(grad, central) > SUSPECT_REL and abs(grad - central) > SUSPECT_ABS:
+    if rel_error(grad, central) > SUSPECT_REL and max(abs(grad), abs(central)) > floor:
         return "suspect"
     return "ok"
 
 
-def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: float, kink: str | None) -> FiniteDifference:
+def _lost(var: str, x: float, h: float) -> str | None:
+    """The words for a nudge lost to rounding, or None when x ± h both differ from x (or x is not finite)."""
+    if not isfinite(x):
+        return None
+    if x + h == x:
+        return f"h is below the spacing of floats at {var}: {var} + h rounds to {var}; try a larger h"
+    if x - h == x:
+        return f"h is below the spacing of floats at {var}: {var} − h rounds to {var}; try a larger h"
+    return None
+
+
+def central_estimate(walk: Walk, var: str, h: float) -> float:
+    """The central estimate alone, one nudge at a time (nan when the nudge is lost)."""
+    graph = walk.graph
+    out = graph.output
+    path = path_to_output(walk, var)
+    if not (var == out or out in path):
+        return 0.0
+    tape = tape_of(graph)
+    code = tape.node_instructions(graph.position[n] for n in path)
+    x = walk.values[var]
+    out_plus = _nudged(walk, var, x + h, code)[tape.slot[out]]
+    out_minus = _nudged(walk, var, x - h, code)[tape.slot[out]]
+    step = (x + h) - (x - h)
+    return ex._div(out_plus - out_minus, step) if step else math.nan
+
+
+def suspect_reason(walk: Walk, var: str, h: float, central: float) -> str:
+    """Why a suspect estimate is off: re-estimate at 10·h and h/10 and see which comes closer."""
+    return _reason(walk.grads[var], central, central_estimate(walk, var, h / 10), central_estimate(walk, var, h * 10))
+
+
+def _reason(grad: float, central: float, at_smaller_h: float, at_larger_h: float) -> str:
+    def error(estimate: float) -> float:
+        e = abs(estimate - grad)
+        return e if isfinite(e) else math.inf
+
+    # Truncation error shrinks as h² and rounding error as 1/h: whichever it is, a tenfold
+    # change of h the right way at least halves the error. If neither does, the estimate
+    # is not converging to backprop at all.
+    here = error(central)
+    smaller = error(at_smaller_h)
+    larger = error(at_larger_h)
+    if smaller < here / 2 and smaller <= larger:
+        return TRUNCATION
+    if larger < here / 2:
+        return ROUNDING
+    return WRONG
+
+
+def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: float, kink: str | None,
+            explain: bool = True) -> FiniteDifference:
     x = walk.values[var]
     x_plus, x_minus = x + h, x - h
     out_before = walk.values[walk.graph.output]
+    grad = walk.grads[var]
+    # a lost nudge comes first (its 0 / 0 is no overflow), unless the output or the
+    # gradient is not finite at the point itself: then no h would help
+    lost = _lost(var, x, h) if isfinite(out_before) and isfinite(grad) else None
+    if lost is not None:
+        return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, None, None, grad,
+                                None, None, "lost", None, lost)
     forward = ex._div(out_plus - out_before, x_plus - x)
     central = ex._div(out_plus - out_minus, x_plus - x_minus)
-    grad = walk.grads[var]
     kink = kink if all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)) else None
-    status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink)
+    floor = rounding_floor(out_before, out_plus, out_minus, x_plus - x_minus)
+    status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink, floor)
+    reason = suspect_reason(walk, var, h, central) if status == "suspect" and explain else None
     return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, forward, central, grad,
                             rel_error(grad, forward), rel_error(grad, central), status,
-                            kink if status == "kink" else None)
+                            kink if status == "kink" else None, reason)
 
 
 def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:
@@ -204,35 +308,81 @@ def finite_differences(walk: Walk, which: str = "all", h: float = DEFAULT_H) -> 
 
 
 def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifference]:
+    out, kink_at = _columns(walk, [(name, walk.values[name] + h, walk.values[name] - h) for name in names])
+    graph = walk.graph
+    results = {}
+    for j, name in enumerate(names):
+        out_plus, out_minus = _pair(out, j)
+        kink = graph.nodes[kink_at[j]].name if j in kink_at else None
+        trail = LazyTrail(lambda name=name: finite_difference(walk, name, h).trail)
+        results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink, explain=False)
+    # why the suspect ones are off: every re-estimate in one more pass (as suspect_reason does one at a time)
+    suspects = [name for name, fd in results.items() if fd.status == "suspect"]
+    if suspects:
+        pairs = []
+        for name in suspects:
+            x = walk.values[name]
+            pairs += [(name, x + h / 10, x - h / 10), (name, x + h * 10, x - h * 10)]
+        out, _ = _columns(walk, pairs)
+        for k, name in enumerate(suspects):
+            fd = results[name]
+            smaller, larger = (_central(out, 2 * k + i, *pairs[2 * k + i][1:]) for i in (0, 1))
+            results[name] = replace(fd, reason=_reason(fd.grad, fd.central, smaller, larger))
+    return results
+
+
+def _pair(out, j: int) -> tuple[float, float]:
+    """The output in columns 2j and 2j + 1 (a float when no column moved it)."""
+    if isinstance(out, float):
+        return out, out
+    return float(out[2 * j]), float(out[2 * j + 1])
+
+
+def _central(out, j: int, x_plus: float, x_minus: float) -> float:
+    out_plus, out_minus = _pair(out, j)
+    step = x_plus - x_minus
+    return ex._div(out_plus - out_minus, step) if step else math.nan
+
+
+def _columns(walk: Walk, pairs: list[tuple[str, float, float]]):
+    """The output with each ``(var, plus, minus)`` nudged: var = plus in column 2j, minus in 2j + 1.
+
+    One pass over the tape whose slots hold a column per nudge (numpy, imported only
+    here), instead of one pass per nudge. Returns the output (an array, or a float when
+    no nudge reaches it) and, by pair, the node whose relu/abs argument a nudge moved
+    onto or across its corner (as an index into ``graph.nodes``).
+    """
     import numpy as np
 
-    graph = walk.graph
-    tape = tape_of(graph)
+    tape = tape_of(walk.graph)
     code, owner = tape.needed_code
-    m = len(names)
+    m = len(pairs)
     v: list = list(walk.slots)
-    nudges: dict[int, list[int]] = {}  # slot -> the columns that nudge it
-    for j, name in enumerate(names):
+    nudges: dict[int, list[int]] = {}  # slot -> the pairs that nudge it
+    for j, (name, _, _) in enumerate(pairs):
         nudges.setdefault(tape.slot[name], []).append(j)
 
     def nudge(slot: int) -> None:
-        # column 2j holds var j at x + h, column 2j + 1 at x - h; a nudged node keeps
-        # its nudge whatever its operands say (they are held fixed)
-        x = walk.slots[slot]
+        # a nudged node keeps its nudge whatever its operands say (they are held fixed)
         column = v[slot].copy() if isinstance(v[slot], np.ndarray) else np.full(2 * m, v[slot], dtype=float)
         for j in nudges[slot]:
-            column[2 * j] = x + h
-            column[2 * j + 1] = x - h
+            column[2 * j] = pairs[j][1]
+            column[2 * j + 1] = pairs[j][2]
         v[slot] = column
 
     for slot in range(tape.n_inputs):
         if slot in nudges:
             nudge(slot)
-    # One numpy call per instruction over 2m columns: this loop is the whole cost
+    # One call per instruction over 2m columns: this loop is the whole cost
     # (10,000 instructions on a 10,000-node graph), so it looks up nothing it can hold.
+    # Every column gets exactly the bits the one-at-a-time path gets: numpy only where
+    # IEEE 754 fixes the result, the table's float implementation elsewhere (column by
+    # column), and a slot no nudge reaches is computed as a float by the same function.
     nudged_nodes = nudges.keys() - range(tape.n_inputs)  # nudged slots that instructions write
-    funcs = _np_functions()
-    ndarray, power, float64 = np.ndarray, np.power, np.float64
+    funcs, scalar = _batched_functions(), _FUNC_IMPL
+    kinks = KINK_OPS
+    ndarray, divide = np.ndarray, np.divide
+    power = ops.OPS["**"].batched
     kink_at: dict[int, int] = {}
     with np.errstate(all="ignore"):
         for n, (op, o, a, b) in enumerate(code):
@@ -246,58 +396,39 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
             elif op == COPY:
                 v[o] = x
             elif op == DIV:
-                v[o] = np.divide(x, v[b])
+                y = v[b]
+                if isinstance(x, ndarray) or isinstance(y, ndarray):
+                    v[o] = divide(x, y)
+                else:
+                    v[o] = x / y if y else _div(x, y)
             elif op == NEG:
                 v[o] = -x
             elif op == POW:
-                v[o] = power(float64(x), v[b])
+                y = v[b]
+                v[o] = power(x, y) if isinstance(x, ndarray) or isinstance(y, ndarray) else _pow(x, y)
+            elif not isinstance(x, ndarray):
+                v[o] = scalar[op](x)
             else:
                 v[o] = funcs[op](x)
-                if op in KINK_OPS and isinstance(x, ndarray):
+                if op in kinks:
+                    c = kinks[op]
                     base = walk.slots[a]
                     plus, minus = x[0::2], x[1::2]
                     moved = (plus != base) | (minus != base)
-                    touches = (plus == 0) | (minus == 0) | (base == 0)
+                    touches = (plus == c) | (minus == c) | (base == c)
                     low = np.minimum(np.minimum(plus, minus), base)
                     high = np.maximum(np.maximum(plus, minus), base)
-                    for j in np.nonzero(moved & (touches | ((low < 0) & (high > 0))))[0]:
+                    for j in np.nonzero(moved & (touches | ((low < c) & (high > c))))[0]:
                         kink_at.setdefault(int(j), owner[n])
             if nudged_nodes and o in nudged_nodes:
                 nudge(o)
     out = v[tape.output_slot]
-    results = {}
-    for j, name in enumerate(names):
-        if isinstance(out, np.ndarray):
-            out_plus, out_minus = float(out[2 * j]), float(out[2 * j + 1])
-        else:
-            out_plus = out_minus = float(out)
-        kink = graph.nodes[kink_at[j]].name if j in kink_at else None
-        trail = LazyTrail(lambda name=name: finite_difference(walk, name, h).trail)
-        results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink)
-    return results
+    return (out if isinstance(out, np.ndarray) else float(out)), kink_at
 
 
-@functools.cache
-def _np_functions() -> dict[int, Callable]:
-    """Each function opcode as a numpy function of an array (built on first use: numpy
-    is imported only when finite differences are batched)."""
-    import numpy as np
-
-    def sigmoid(x):
-        return 1.0 / (1.0 + np.exp(-x))
-
-    return {
-        _FUNC_OPS["exp"]: np.exp,
-        _FUNC_OPS["log"]: np.log,
-        _FUNC_OPS["sqrt"]: np.sqrt,
-        _FUNC_OPS["sin"]: np.sin,
-        _FUNC_OPS["cos"]: np.cos,
-        _FUNC_OPS["tan"]: np.tan,
-        _FUNC_OPS["tanh"]: np.tanh,
-        _FUNC_OPS["sigmoid"]: sigmoid,
-        _FUNC_OPS["relu"]: lambda x: np.maximum(x, 0.0),
-        _FUNC_OPS["abs"]: np.abs,
-    }
+def _batched_functions() -> dict[int, Callable]:
+    """Each function opcode's batched implementation, from the table of operations."""
+    return {code: ops.OPS[name].batched for name, code in _FUNC_OPS.items()}
 
 
 SWEEP_HS = tuple(10.0 ** (-k / 2) for k in range(2, 27))

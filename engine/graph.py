@@ -8,7 +8,10 @@ import keyword
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from collections.abc import Set as AbstractSet
+
 from engine import expr as ex
+from engine import ops
 from engine.errors import GraphError
 
 DEFAULT_ALPHA = 0.1
@@ -16,7 +19,20 @@ DEFAULT_ALPHA = 0.1
 ALPHA_MIN, ALPHA_MAX = 1e-6, 1e3
 """The learning rates a file may give and the keys may reach."""
 
-RESERVED = frozenset(ex.CONSTANTS) | frozenset(ex.FUNCTIONS) | frozenset(ex.FORMULA_FUNCTIONS)
+class _Reserved(AbstractSet):
+    """The constants and every function of the table of operations, as it is now."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in ex.CONSTANTS or (isinstance(name, str) and ops.is_function(name))
+
+    def __iter__(self):
+        return iter((*ex.CONSTANTS, *ex.FUNCTIONS, *ex.FORMULA_FUNCTIONS))
+
+    def __len__(self) -> int:
+        return len(ex.CONSTANTS) + len(ex.FUNCTIONS) + len(ex.FORMULA_FUNCTIONS)
+
+
+RESERVED = _Reserved()
 """Names a graph may not define: the constants, the functions and the formula-only functions."""
 
 

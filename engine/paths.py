@@ -74,6 +74,9 @@ def why_gradient(walk: Walk, name: str, limit: int = 12) -> WhyGradient:
         k = edge_of[(slot[child], slot[parent])]
         return Hop(child, parent, tape.local_tree(k), v[tape.edges[k][2]])
 
+    def flat(h: Hop) -> bool:  # a selected zero stops the path whatever the other factors are
+        return tape.selected(tape.edges[edge_of[(slot[h.child], slot[h.parent])]][2], v)
+
     paths: list[GradientPath] = []
     total = 0.0
     if out in reaches and name != out:
@@ -84,6 +87,8 @@ def why_gradient(walk: Walk, name: str, limit: int = 12) -> WhyGradient:
                 product = 1.0
                 for h in hops:
                     product *= h.local
+                if product != product and any(flat(h) for h in hops):
+                    product = 0.0
                 paths.append(GradientPath(hops, product))
                 total += product
                 continue

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import math
 
+from engine import ops
 from engine import text as tx
 from engine.finite_diff import FiniteDifference
 from engine.steps import Walk
 
 
-def _j(x: float) -> float | str:
-    """A float for strict JSON: non-finite numbers become "nan", "inf", "-inf"."""
+def _j(x: float | None) -> float | str | None:
+    """A float for strict JSON: non-finite numbers become "nan", "inf", "-inf"; None (no estimate) null."""
+    if x is None:
+        return None
     if x != x:
         return "nan"
     if math.isinf(x):
@@ -70,6 +73,7 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
                 "rel_error_central": _j(fd.rel_error_central),
                 "status": fd.status,
                 "kink": fd.kink,
+                "reason": fd.reason,
                 "trail": [{"node": e.node, "before": _j(e.before), "after": _j(e.after)} for e in fd.trail],
             }
             for name, fd in fds.items()
@@ -119,6 +123,9 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         add(f"Finite differences: nudge {which} by h = {tx.num(h)} and watch {out} move")
         for name, fd in fds.items():
             add(f"  {tx.trail_text(fd)}")
+            if fd.forward is None or fd.central is None:
+                add(f"      no estimate; backprop {tx.d(out, name)} = {tx.num(fd.grad)}   {tx.status_text(fd)}")
+                continue
             add(f"      one-sided {tx.forward_formula(fd)} = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
             add(f"      backprop {tx.d(out, name)} = {tx.num(fd.grad)}   relative error"
                 f" {tx.small(fd.rel_error_forward)} (one-sided), {tx.small(fd.rel_error_central)} (central)"
@@ -133,9 +140,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
 
 # --------------------------------------------------------------------------- --markdown: a handout
 
-_LATEX_FUNCS = {"exp": r"\exp", "log": r"\log", "sin": r"\sin", "cos": r"\cos", "tan": r"\tan",
-                "tanh": r"\tanh", "sigmoid": r"\sigma", "relu": r"\operatorname{relu}",
-                "abs": None, "sqrt": None, "step": r"\operatorname{step}", "sign": r"\operatorname{sign}"}
+_LATEX_FUNCS = ops.field("latex")  # each function's LaTeX name, from the table of operations (None: written its own way)
 
 # How tightly a piece of TeX binds, for deciding where brackets go: a sum, a product
 # (or a fraction, or a number written with "× 10^k"), a leading minus, a power (or a

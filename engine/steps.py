@@ -85,6 +85,9 @@ class BackwardStep:
         grad_after: The parent's accumulated gradient after it.
         arrived: Which contribution to ``parent`` this is (1-based).
         of: How many contributions ``parent`` receives in all.
+        selected: Whether the product is 0 by selection, not by multiplying: the
+            local derivative is 0 because the function is flat here (relu below 0),
+            and the upstream gradient is inf or nan, so upstream × local would be nan.
     """
 
     index: int
@@ -98,6 +101,7 @@ class BackwardStep:
     grad_after: float
     arrived: int
     of: int
+    selected: bool = False
 
     @property
     def local_formula(self) -> str:
@@ -181,7 +185,7 @@ class BackwardSteps(Sequence):
             acc, sums = 0.0, []
             for j in tape.edges_of_parent[parent]:
                 c, _, l = tape.edges[j]
-                acc = acc + g[c] * v[l]
+                acc = acc + tape.contribution(g[c], l, v)
                 sums.append(acc)
             self._sums[parent] = sums
         return sums
@@ -204,8 +208,10 @@ class BackwardSteps(Sequence):
         sums = self._running(parent)
         before = sums[rank - 1] if rank else 0.0
         names = self._graph.names
+        product = tape.contribution(upstream, local_slot, v)
+        selected = product == 0.0 and upstream * local != upstream * local
         return BackwardStep(k, names[child], names[parent], upstream, tape.local_tree(k), local,
-                            upstream * local, before, sums[rank], rank + 1, len(siblings))
+                            product, before, sums[rank], rank + 1, len(siblings), selected)
 
 
 def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:

@@ -19,14 +19,36 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from engine import expr as ex
+from engine import ops
 
-# opcodes
-ADD, SUB, MUL, DIV, POW, NEG, COPY = range(7)
+# opcodes: the arithmetic the loop below spells out, then one per function of the table
+ADD, SUB, MUL, DIV, POW, NEG, COPY, ZEROIF = range(8)
+"""``ZEROIF o, f``: ``v[o] = 0`` where the selector in slot f is 0 (a flat branch selected)."""
+FIRST_FUNC = 8
 _BIN_OPS = {"+": ADD, "-": SUB, "*": MUL, "/": DIV, "**": POW}
-_FUNC_OPS = {name: 7 + k for k, name in enumerate(ex.FUNCTIONS + ex.FORMULA_FUNCTIONS)}
-_FUNC_IMPL = [None] * 7 + [ex.FUNCTION_IMPL[name] for name in ex.FUNCTIONS + ex.FORMULA_FUNCTIONS]
-_div = ex._div
-_pow = ex._pow
+_FUNC_OPS: dict[str, int] = {}
+"""Each function's opcode (from the table of operations; kept in step with it)."""
+_FUNC_IMPL: list = []
+"""Each opcode's float implementation (None for the arithmetic opcodes)."""
+_div = ops.div
+_pow = ops.pow_
+
+
+def _sync_with_table() -> None:
+    names = [name for name, op in ops.OPS.items() if op.kind in ("function", "formula")]
+    # an opcode, once given, keeps its number (code compiled with it stays right)
+    for name in list(_FUNC_OPS):
+        if name not in names:
+            del _FUNC_OPS[name]
+    for name in names:
+        if name not in _FUNC_OPS:
+            _FUNC_OPS[name] = max(_FUNC_OPS.values(), default=FIRST_FUNC - 1) + 1
+    _FUNC_IMPL[:] = [None] * (max(_FUNC_OPS.values(), default=FIRST_FUNC - 1) + 1)
+    for name, code in _FUNC_OPS.items():
+        _FUNC_IMPL[code] = ops.OPS[name].scalar
+
+
+ops.on_change(_sync_with_table)
 
 
 def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
@@ -48,6 +70,9 @@ def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
             v[o] = -v[a]
         elif op == POW:
             v[o] = _pow(v[a], v[b])
+        elif op == ZEROIF:
+            if v[a] == 0.0:
+                v[o] = 0.0
         else:
             v[o] = funcs[op](v[a])
 
@@ -89,42 +114,58 @@ class _Template:
     code: tuple[tuple[int, tuple, tuple, tuple], ...]
     temps: int
     result: tuple  # where the value ends up: ("out",) or an operand/const slot
+    gate: tuple | None = None
+    """The slot of the selector whose 0 makes the result a selected zero (see :func:`engine.expr.evaluate`)."""
 
 
 def _template(tree: ex.Expr, *, into_out: bool) -> _Template:
     code: list = []
     temps = 0
 
-    def go(e: ex.Expr) -> tuple:
+    def go(e: ex.Expr) -> tuple[tuple, tuple | None]:
+        """The slot of ``e``'s value, and the slot of the selector that can make it a selected zero."""
         nonlocal temps
         if isinstance(e, ex.Name):
-            return ("arg", int(e.id))
+            return ("arg", int(e.id)), None
         if isinstance(e, ex.Num):
-            return ("const", e.value)
+            return ("const", e.value), None
         if isinstance(e, ex.Const):
-            return ("const", ex.CONSTANTS[e.id])
+            return ("const", ex.CONSTANTS[e.id]), None
+        gate = None
         if isinstance(e, ex.Bin):
-            a, b = go(e.left), go(e.right)
+            (a, ga), (b, gb) = go(e.left), go(e.right)
             op = _BIN_OPS[e.op]
+            if e.op == "*":
+                gate = ga if gb is None else gb if ga is None else "both"
+            elif e.op == "/":
+                gate = ga
         elif isinstance(e, ex.Neg):
-            a, b, op = go(e.operand), ("const", 0.0), NEG
+            (a, gate), b, op = go(e.operand), ("const", 0.0), NEG
         else:
-            a, b, op = go(e.arg), ("const", 0.0), _FUNC_OPS[e.func]
+            (a, _), b, op = go(e.arg), ("const", 0.0), _FUNC_OPS[e.func]
         out = ("tmp", temps)
         temps += 1
         code.append((op, out, a, b))
-        return out
+        if gate == "both":  # either selector at 0 selects: their product is 0 then
+            gate = ("tmp", temps)
+            temps += 1
+            code.append((MUL, gate, ga, gb))
+        if gate is not None:
+            code.append((ZEROIF, out, gate, out))
+        if isinstance(e, ex.Call) and ops.OPS[e.func].selector:
+            gate = out
+        return out, gate
 
-    result = go(tree)
+    result, gate = go(tree)
     if into_out:
-        if code and code[-1][1] == result:
+        if code and code[-1][1] == result and code[-1][0] != ZEROIF:
             op, _, a, b = code.pop()
             temps -= 1
             code.append((op, ("out",), a, b))
         else:
             code.append((COPY, ("out",), result, ("const", 0.0)))
-        result = ("out",)
-    return _Template(tuple(code), temps, result)
+        result, gate = ("out",), None
+    return _Template(tuple(code), temps, result, gate)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +218,10 @@ class Tape:
 
             for op, o, a, b in template.code:
                 code_target.append((op, resolve(o), resolve(a), resolve(b)))
+            gate_slot[0] = None if template.gate is None else resolve(template.gate)
             return resolve(template.result)
+
+        gate_slot: list[int | None] = [None]
 
         code_target = code
         for node in graph.nodes:
@@ -199,6 +243,7 @@ class Tape:
         code_target = local_code
         edges: list[tuple[int, int, int]] = []
         edge_node: list[tuple[int, int]] = []  # (node index, operand index)
+        gates: dict[int, int] = {}  # local slot -> the slot of the selector that can make it a selected zero
         for k in range(len(graph.nodes) - 1, -1, -1):
             node = graph.nodes[k]
             if node.name not in needed:
@@ -207,11 +252,14 @@ class Tape:
             child = self.slot[node.name]
             for j, template in enumerate(self.shape_of_node[k].locals):
                 local = place(template, args, -1)
+                if gate_slot[0] is not None:
+                    gates[local] = gate_slot[0]
                 edges.append((child, args[j], local))
                 edge_node.append((k, j))
         self.local_code = local_code
         self.edges = edges
         self.edge_node = edge_node
+        self.gates = gates
         self.slots_init = slots_init
         self.output_slot = self.slot[graph.output]
 
@@ -251,12 +299,33 @@ class Tape:
         return v
 
     def backward(self, v: list[float]) -> list[float]:
-        """∂output/∂slot for every input and node: the chain rule edge by edge."""
+        """∂output/∂slot for every input and node: the chain rule edge by edge.
+
+        A local derivative that is a selected zero (relu's step(a) at a ≤ 0) stops
+        the gradient by selection: its contribution is 0 even when the upstream
+        gradient is inf or nan (see :meth:`contribution`).
+        """
         g = [0.0] * self.n_names
         g[self.output_slot] = 1.0
+        gates = self.gates
         for child, parent, local in self.edges:
-            g[parent] += g[child] * v[local]
+            p = g[child] * v[local]
+            if p != p and local in gates and v[gates[local]] == 0.0:
+                p = 0.0
+            g[parent] += p
         return g
+
+    def selected(self, local: int, v: list[float]) -> bool:
+        """Whether the local derivative in slot ``local`` is a selected zero: the function is flat there."""
+        gate = self.gates.get(local)
+        return gate is not None and v[gate] == 0.0
+
+    def contribution(self, upstream: float, local: int, v: list[float]) -> float:
+        """``upstream × v[local]``, except that a selected zero gives 0 whatever the upstream."""
+        p = upstream * v[local]
+        if p != p and self.selected(local, v):
+            return 0.0
+        return p
 
     def node_instructions(self, node_indexes) -> list[tuple[int, int, int, int]]:
         """The instructions of some nodes, in the order given."""

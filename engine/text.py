@@ -15,7 +15,7 @@ from engine.steps import BackwardStep, ForwardStep
 
 _DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
 
-STATUS_TEXT = {"ok": "✓ ok", "suspect": "⚠ suspect", "kink": "◆ kink", "non-finite": "✗ non-finite"}
+STATUS_TEXT = {"ok": "✓ ok", "suspect": "⚠ suspect", "kink": "◆ kink", "lost": "∅ lost", "non-finite": "✗ non-finite"}
 """Each status with a symbol, so its meaning never rests on colour alone."""
 
 
@@ -47,15 +47,19 @@ def num(x: float) -> str:
     return f"{x:.10g}"
 
 
-def exact(x: float) -> str:
-    """A value to the last digit (for estimates, whose error is the point)."""
+def exact(x: float | None) -> str:
+    """A value to the last digit (for estimates, whose error is the point); "none" for no estimate."""
+    if x is None:
+        return "none"
     if x != x or math.isinf(x):
         return num(x)
     return repr(x)
 
 
-def small(x: float) -> str:
-    """A relative error: ``1.5e-13``."""
+def small(x: float | None) -> str:
+    """A relative error: ``1.5e-13``; "none" for no estimate."""
+    if x is None:
+        return "none"
     return num(x) if x != x or x == 0 else f"{x:.1e}"
 
 
@@ -148,6 +152,9 @@ def local_line(step: BackwardStep, child_expr: ex.Expr, output: str) -> str:
     if formula != value:
         local += f" = {value}"
     line = f"{step.child} = {pretty(child_expr)}, so {local}"
+    if step.selected:
+        line += (f"; 0 here means {step.child} is flat in {step.parent} (its flat branch is selected),"
+                 f" so nothing flows back: the product is 0, not {num(step.upstream)} × 0 = nan")
     if step.child == output:
         line += f"; with {d(output, output)} = 1: 1 × {_factor(step.local)} = {num(step.product)}"
     return line
@@ -238,9 +245,12 @@ def trail_text(fd: FiniteDifference, limit: int | None = None) -> str:
 
 
 def status_text(fd: FiniteDifference) -> str:
+    """``⚠ suspect: rounding error dominates: h is too small (try a larger h)``: the status, and why."""
     text = STATUS_TEXT[fd.status]
     if fd.status == "kink" and fd.kink:
         text += f" (relu/abs at its corner in {fd.kink!r})"
+    if fd.reason:
+        text += f": {fd.reason}"
     return text
 
 

@@ -155,7 +155,11 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         text.append_text(flow([Text(f"{names}: not evaluated yet.", MUTED),
                                Text("The estimates appear when the forward pass is done.", MUTED)], width))
         return text
-    for label, formula, value in (
+    lost = fd.forward is None or fd.central is None
+    if lost:  # the nudge is lost: no estimate to show
+        text.append("\n")
+        text.append_text(flow(["no estimate:", *f"{fd.reason}.".split(" ")], width, indent="    "))
+    for label, formula, value in () if lost else (
         ("one-sided estimate", tx.forward_formula(fd), fd.forward),
         ("central estimate  ", tx.central_formula(fd), fd.central),
     ):
@@ -172,9 +176,15 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     text.append("= ")
     text.append(tx.num(grad.value), GRAD + BOLD)
     text.append("\n")
+    status = tx.status_text(fd)
+    if fd.reason:  # the words follow the status, wrapped between words
+        status = status[: -len(fd.reason) - 2]
     text.append_text(flow(["relative error", f"one-sided {tx.small(fd.rel_error_forward)}",
                            f"central {tx.small(fd.rel_error_central)}",
-                           Text(tx.status_text(fd), STATUS_STYLE[fd.status])], width, sep="   ", indent="    "))
+                           Text(status, STATUS_STYLE[fd.status])], width, sep="   ", indent="    "))
+    if fd.reason and fd.status != "lost":  # (a lost nudge said why above)
+        text.append("\n")
+        text.append_text(flow([f"{w}" for w in f"{fd.reason}.".split(" ")], width, indent="    "))
     return text
 
 
