@@ -42,7 +42,8 @@ def is_right(guess: float, answer: float) -> bool:
     """Whether ``guess`` is within 0.5 % (or 1e-6) of ``answer``; never for a non-finite answer."""
     if not (math.isfinite(guess) and math.isfinite(answer)):
         return False
-    return abs(guess - answer) <= max(REL_TOL * abs(answer), ABS_TOL)
+    # (1 + 1e-9): 6.03 for 6 is 0.5 % off as a person counts it, 0.03000000000000025 in floats
+    return abs(guess - answer) <= max(REL_TOL * abs(answer), ABS_TOL) * (1 + 1e-9)
 
 
 def asks(step: ForwardStep | BackwardStep) -> bool:

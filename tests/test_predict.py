@@ -12,6 +12,7 @@ from engine import load_builtin
 from engine.quiz import Answer, is_right
 from engine.session import DebugSession
 from tui.widgets.editor import InputEditor
+from tui.widgets.graph_tree import GraphTree
 from tui_helpers import make_app, tree_line, widget_text
 
 PAGE = [6, 11, 33, 3, 3, 3, 6, 9]
@@ -227,3 +228,29 @@ async def test_a_reload_while_guessing_closes_the_question(tmp_path):
         await pilot.pause()
         assert app.session.pending is None and not app.query_one(InputEditor).display
         assert "Reloaded" in message(app)
+
+
+async def test_predict_mode_hides_the_estimates_of_a_gradient_still_to_be_guessed():
+    """#13 bug 5: guess through ∂J/∂v, move the cursor to b before n: the panel showed
+    (33.006 − 33) / 0.001 = 6.000000000000888 before ∂J/∂b was asked."""
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "g", "n")  # ∂J/∂v = ?
+        await pilot.press("3", "enter")
+        assert app.session.pending is None
+        app.query_one(GraphTree).select_name("b")
+        await pilot.pause()
+        fd = panel(app, "#fd")
+        assert "6.0000" not in fd and "estimate" not in fd.replace("Estimates hidden", ""), fd
+        assert "Estimates hidden" in fd
+        assert "J: 33 → 33.006" in fd  # the trail may show
+        await pilot.press("g")  # predict mode off: the estimates are back
+        assert "6.0000" in panel(app, "#fd")
+
+
+def test_a_guess_exactly_half_a_percent_off_counts_as_right():
+    from engine.quiz import is_right
+
+    assert is_right(6.03, 6.0) and is_right(5.97, 6.0)
+    assert not is_right(6.031, 6.0)
+    assert is_right(-6.03, -6.0)

@@ -155,6 +155,13 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         text.append_text(flow([Text(f"{names}: not evaluated yet.", MUTED),
                                Text("The estimates appear when the forward pass is done.", MUTED)], width))
         return text
+    grad = session.grad(name)
+    if session.predicting and (grad is None or not grad.complete):
+        # the estimates would give away a gradient still to be guessed (the trail may show)
+        text.append("\n")
+        text.append(f"Estimates hidden in predict mode until {tx.d(out, name)} is revealed: step the backward"
+                    " pass to it and guess.", MUTED)
+        return text
     lost = fd.forward is None or fd.central is None
     if lost:  # the nudge is lost: no estimate to show
         text.append("\n")
@@ -167,7 +174,6 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         top, bottom = formula.split(" / ", 1)  # two units, so a narrow panel breaks the line at the division
         text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value), GRAD))],
                               width, indent="    "))
-    grad = session.grad(name)
     text.append(f"\nbackprop {tx.d(out, name)} ")
     if grad is None or not grad.complete:
         got = f"so far {tx.num(grad.value)}, {grad.arrived} of {grad.of}" if grad is not None else "not reached yet"
