@@ -677,3 +677,42 @@ async def test_a_transcript_line_too_long_for_the_panel_ends_in_an_ellipsis():
         lines = widget_text(app, "#transcript").split("\n")
         long = [line for line in lines if "∂J/∂a" in line]
         assert long and long[0].rstrip(" │").endswith("…"), lines
+
+
+async def test_a_reference_says_truly_where_the_own_line_is_and_j_goes_there():
+    """#13 bug 8: on a long chain `↪ x, see above` sat on line 3 while x's own line was
+    inside a collapsed block; nothing led there."""
+    from engine import load_bytes
+    from engine.examples import chain
+    from engine.session import DebugSession
+    from tui.app import CgtuiApp
+
+    app = CgtuiApp(DebugSession(load_bytes(chain(5000).encode(), "chain")), watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tree = app.query_one("#tree")
+        lines = tree_lines(app)
+        ref_line = next(k for k, line in enumerate(lines) if "↪ x" in line)
+        own = tree.primary.get("x")
+        assert own is None or own.line < 0  # x's own line is not on screen: it is collapsed
+        assert "collapsed" in lines[ref_line] and "j" in lines[ref_line]
+        await pilot.press(*["down"] * ref_line, "j")
+        await pilot.pause()
+        node = tree.cursor_node
+        assert node.data.name == "x" and not node.data.see_above and app.selected == "x"
+        assert node.line >= 0 and tree.cursor_line == node.line  # expanded to, and the cursor is on it
+        assert "nudge x" in widget_text(app, "#fd")  # the finite-difference panel follows
+        # and in the backward pass, j goes to the current step's node
+        await pilot.press("f", "n", "n")
+        tree.cursor_line = 0  # on the output's line, not a reference
+        await pilot.press("j")
+        await pilot.pause()
+        assert tree.cursor_node.data.name == app.session.current.parent == "x"
+
+
+async def test_a_reference_whose_own_line_is_on_screen_just_says_see_above():
+    app = make_app(LECTURE.parent / "fanout.yaml")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        refs = [line for line in tree_lines(app) if "↪" in line]
+        assert refs and all(line.rstrip().endswith(", see above") for line in refs), refs

@@ -6,6 +6,7 @@
 | enter | edit the input under the cursor |
 | right / left | next / previous step (not horizontal scrolling) |
 | space | expand or collapse a node |
+| j | jump: from a ``↪ u`` line to u's own line, elsewhere to the current step's node (expanding what hides it) |
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class GraphTree(Tree[NodeRef]):
         Binding("enter", "app.edit", "Edit input", show=False),
         Binding("right", "app.next", "Next step", show=False),
         Binding("left", "app.previous", "Previous step", show=False),
+        Binding("j", "jump", "Jump to the node's own line, or to the current step's node", show=False),
     ]
 
     # The cursor line: a dark grey band, so every colour in tui.widgets.styles keeps
@@ -278,10 +280,30 @@ class GraphTree(Tree[NodeRef]):
         self._lit = frozenset(lit)
         self.redraw()
 
+    def action_jump(self) -> None:
+        """j: from a ``↪`` line to the node's own line; elsewhere, to the current step's node."""
+        node = self.cursor_node
+        ref = node.data if node is not None else None
+        if ref is not None and ref.name is not None and ref.see_above:
+            self.select_name(ref.name)
+            return
+        step = self.session.current
+        if isinstance(step, ForwardStep):
+            self.select_name(step.node)
+        elif isinstance(step, BackwardStep):
+            self.select_name(step.parent)
+
     def select_name(self, name: str) -> None:
+        """Put the cursor on ``name``'s own line, expanding whatever hides it."""
         node = self.reveal(name)
-        if node is not None:
-            self.move_cursor(node)
+        if node is None:
+            return
+        ancestor = node.parent
+        while ancestor is not None:
+            ancestor.expand()
+            ancestor = ancestor.parent
+        self.move_cursor(node)
+        self.call_after_refresh(self.move_cursor, node)  # its line number is known once the lines are laid out
 
     # ------------------------------------------------------------------ labels
 
@@ -291,7 +313,11 @@ class GraphTree(Tree[NodeRef]):
         if ref is None or ref.name is None:
             return Text(ref.heading if ref else str(node.label), style=MUTED)
         width = self.size.width - self.guide_depth * max(0, ref.depth - 1) - 2
-        label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
+        if ref.see_above and not ref.below:
+            own = self.primary.get(ref.name)
+            label = reference_label(ref.name, hidden=own is None or own.line < 0)
+        else:
+            label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
         if node._id in self._lit:
             at = 2 + label.plain.find(ref.name)  # after any ⊙ ● ○ marker
             label = Text.assemble(("» ", LIT), label)
@@ -334,6 +360,23 @@ def _number(text: Text, value: float, style: Style, change, changed: bool) -> No
         text.append(tx.num(value), style + CHANGED if changed else style)
 
 
+def reference_label(name: str, *, hidden: bool, below: bool = False) -> Text:
+    """A line that stands for a node drawn elsewhere: where, truly, and how to get there.
+
+    A node's own line is its first in the tree's order, so a repeated node's is above,
+    unless its subtree lay too deep and was moved further down. When the own line is
+    inside a collapsed part of the tree, the label says so: "see above" alone sent the
+    reader looking for a line they could not see.
+    """
+    if below:
+        where = ", continued below (j)"
+    elif hidden:
+        where = ", see above (collapsed: j)"
+    else:
+        where = ", see above"
+    return Text.assemble(("↪ ", ""), (name, NAME), (where, MUTED))
+
+
 def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     """One line: marker, name, value, gradient, then the expression, shortened to fit.
 
@@ -344,7 +387,7 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     assert name is not None
     graph = session.graph
     if ref.see_above:
-        return Text.assemble(("↪ ", ""), (name, NAME), (", continued below" if ref.below else ", see above", MUTED))
+        return reference_label(name, hidden=False, below=ref.below)
     new_values, new_grads = session.changed_by_last_step()
     text = Text()
     if name in session.breakpoints:

@@ -42,7 +42,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("●", "the node the current step evaluates, or whose gradient it changes"),
         ("○", "in a backward step, the node whose gradient flows down"),
         ("underlined", "a number the last step or edit changed (old → new after an edit)"),
-        ("↪ u", "a node used again: its line is further up"),
+        ("↪ u", "a node used again: its own line is further up (or, said so, inside a collapsed line)"),
+        ("j", "jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
         ("space", "expand or collapse a node"),
     )),
     ("App", (
