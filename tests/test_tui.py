@@ -611,6 +611,8 @@ def assert_tree_shows_the_session(app) -> None:
             continue
         shown = row[region.x : region.x + region.width].lstrip("│├└─▼▶ ").rstrip()
         label = tree._label(node).plain.rstrip()
+        if shown.endswith("…") and not label.endswith("…"):  # cut to fit, with the sign that says so
+            shown = shown[:-1]
         assert shown and label.startswith(shown), (shown, label)
 
 
@@ -716,3 +718,38 @@ async def test_a_reference_whose_own_line_is_on_screen_just_says_see_above():
         await pilot.pause()
         refs = [line for line in tree_lines(app) if "↪" in line]
         assert refs and all(line.rstrip().endswith(", see above") for line in refs), refs
+
+
+async def test_descent_at_80x24_keeps_every_panel_whole():
+    """#13 bug 6: logistic.yaml, f f d d d at 80×24: the tree shrank to 8 lines with values
+    cut, the finite-difference panel lost its bottom border, the transcript disappeared."""
+    app = make_app(LECTURE.parent / "logistic.yaml", watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f", "f", "d", "d", "d")
+        await pilot.pause()
+        fd = widget_text(app, "#fd").split("\n")
+        assert fd[0].startswith("╭") and fd[-1].startswith("╰"), fd
+        transcript = widget_text(app, "#transcript").split("\n")
+        assert transcript[-1].startswith("╰") and any(line.strip("│ ") for line in transcript[1:-1])
+        tree = app.query_one("#tree")
+        for line in tree_lines(app):  # a line that does not fit ends in "…", never mid-number silently
+            line = line[: tree.scrollable_content_region.width].rstrip()  # less the scrollbar
+            assert len(line) < tree.scrollable_content_region.width or line.endswith("…"), line
+
+
+async def test_no_horizontal_scrollbar_and_the_detail_line_has_the_whole_line():
+    """#13 bug 7: a stray horizontal scrollbar in the Graph panel at 80×24 that no key can
+    scroll; lines cut without a sign. The line under the cursor is readable in full below."""
+    app = make_app(LECTURE.parent / "logistic.yaml", watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f", "f")
+        tree = app.query_one("#tree")
+        assert not tree.show_horizontal_scrollbar
+        cut = [line for line in tree_lines(app) if line.endswith("…")]
+        assert cut, tree_lines(app)
+        detail = " ".join(widget_text(app, "#detail").split())
+        assert "∂L/∂L = 1" in detail and "note:" in detail  # the output's line, in full, with its note
+        await pilot.press("down", "down")
+        assert tree.cursor_node.data.name == "a"
+        full = " ".join(widget_text(app, "#detail").split())
+        assert "∂L/∂a = " in full and "← sigmoid(z)" in full

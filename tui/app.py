@@ -30,7 +30,7 @@ from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Footer, Input, Static, Tree
 
@@ -127,10 +127,15 @@ class CgtuiApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield GraphTree(self.session, id="tree")
+                yield TextView(id="detail")  # the line under the cursor in full, and its note
                 yield Vertical(id="descent")  # the plot is mounted here on the first d
             with Vertical(id="right"):
-                yield StepPanel(id="step")
-                yield FdPanel(id="fd")
+                # in scrolling boxes: on a short screen a panel scrolls (mouse wheel) instead of
+                # being cut, and the transcript keeps its lines
+                with VerticalScroll(id="step", can_focus=False):
+                    yield StepPanel()
+                with VerticalScroll(id="fd", can_focus=False):
+                    yield FdPanel()
                 yield Transcript(id="transcript")
         editor = InputEditor(id="editor")
         editor.display = False
@@ -171,7 +176,9 @@ class CgtuiApp(App[None]):
         unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
         self.query_one("#title", TextView).show_text(
             Text.assemble(("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (session.source, "italic")))
-        self.query_one(GraphTree).redraw()
+        tree = self.query_one(GraphTree)
+        tree.redraw()
+        self.query_one("#detail", TextView).show_text(tree.detail())
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
         self.query_one(FdPanel).show(session, self.selected)
@@ -251,6 +258,7 @@ class CgtuiApp(App[None]):
         ref: NodeRef | None = event.node.data
         if ref is not None and ref.name is not None:
             self.selected = ref.name
+        self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
 
     @on(InputEditor.ValueEdited)
     def _value_edited(self, event: InputEditor.ValueEdited) -> None:

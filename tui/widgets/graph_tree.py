@@ -70,6 +70,9 @@ class GraphTree(Tree[NodeRef]):
     # The cursor line: a dark grey band, so every colour in tui.widgets.styles keeps
     # 4.5 : 1 on it (Textual's default, white on blue, has 3.8 : 1).
     DEFAULT_CSS = """
+    GraphTree {
+        overflow-x: hidden;  /* a line too long ends in "…"; the detail line under the tree has it in full */
+    }
     GraphTree > .tree--cursor {
         background: #404040;
         color: $foreground;
@@ -312,7 +315,7 @@ class GraphTree(Tree[NodeRef]):
         ref = node.data
         if ref is None or ref.name is None:
             return Text(ref.heading if ref else str(node.label), style=MUTED)
-        width = self.size.width - self.guide_depth * max(0, ref.depth - 1) - 2
+        width = self.scrollable_content_region.width - self.guide_depth * max(0, ref.depth - 1) - 2
         if ref.see_above and not ref.below:
             own = self.primary.get(ref.name)
             label = reference_label(ref.name, hidden=own is None or own.line < 0)
@@ -330,7 +333,28 @@ class GraphTree(Tree[NodeRef]):
         label.stylize(style)
         if node._allow_expand:
             icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
-            return Text.assemble((icon, base_style), label)
+            label = Text.assemble((icon, base_style), label)
+        room = self._room(node)
+        if label.cell_len > room:  # never cut silently: the detail line under the tree has it all
+            label.truncate(max(room, 1), overflow="ellipsis")
+        return label
+
+    def _room(self, node: TreeNode[NodeRef]) -> int:
+        """The columns a line's label has, right of its guides."""
+        return self.scrollable_content_region.width - self.guide_depth * max(0, self._depth(node) - 1)
+
+    def detail(self) -> Text:
+        """The line under the cursor in full, and its note: what a cut line leaves out."""
+        node = self.cursor_node
+        ref = node.data if node is not None else None
+        if ref is None or ref.name is None:
+            return Text(ref.heading if ref is not None else "")
+        label = node_label(self.session, NodeRef(ref.name, depth=1, continues=ref.continues), 10**6)
+        graph = self.session.graph
+        item = graph.node_by_name.get(ref.name) or graph.input_by_name.get(ref.name)
+        if item is not None and item.note:
+            label.append("\n")
+            label.append(f"note: {item.note}", MUTED)
         return label
 
 
