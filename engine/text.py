@@ -198,10 +198,15 @@ def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
                 else f"{why.count:,} paths; the first {len(why.paths)}:")
     paths = []
     for path in why.paths:
-        route = " → ".join(path_names(path))
-        symbols = " · ".join(d(h.child, h.parent) for h in path.hops)
-        formulas = " · ".join(_wrap(pretty(h.formula)) for h in path.hops)
-        numbers = " × ".join(_factor(h.local) for h in path.hops)
+        # a path through a deep graph is written as its first and last hops, and how many between
+        parts = _shown_hops(path.hops)
+        gap = len(path.hops) - sum(len(p) for p in parts)
+        names = [[p[0].child] + [h.parent for h in p] for p in parts]
+        route = f" → … {gap:,} more hops … → ".join(" → ".join(n) for n in names)
+        symbols, formulas, numbers = (
+            f"{sep}…{sep}".join(sep.join(fmt(h) for h in p) for p in parts)
+            for fmt, sep in ((lambda h: d(h.child, h.parent), " · "), (lambda h: _wrap(pretty(h.formula)), " · "),
+                             (lambda h: _factor(h.local), " × ")))
         line = f"    {symbols}"
         if formulas != numbers.replace(" × ", " · "):
             line += f" = {formulas}"
@@ -217,8 +222,24 @@ def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
     return head, paths, foot
 
 
+PATH_HOPS_SHOWN = 12
+"""A longer path is written as its first and last six hops, and how many are left out between."""
+
+
+def _shown_hops(hops) -> list[list]:
+    """The hops of a path to write out: all of them, or the first and the last few (two runs)."""
+    n = len(hops)
+    if n <= PATH_HOPS_SHOWN + 1:
+        return [list(hops)]
+    cut = PATH_HOPS_SHOWN // 2
+    return [list(hops[:cut]), list(hops[n - cut:])]
+
+
 def path_names(path) -> list[str]:
     """The names along a :class:`~engine.paths.GradientPath`, from the output down."""
+    names = getattr(path.hops, "names", None)
+    if names is not None:
+        return names()
     return [path.hops[0].child] + [h.parent for h in path.hops] if path.hops else []
 
 
