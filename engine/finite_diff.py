@@ -332,8 +332,15 @@ class Sweep:
         return min(finite, key=lambda p: p.error_central if central else p.error_forward, default=None)
 
 
-def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS) -> Sweep:
-    """Nudge ``var`` by each h in ``hs``, one-sided and central, as :func:`finite_difference` does."""
+def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS,
+            tick: Callable[[int, int], None] | None = None) -> Sweep:
+    """Nudge ``var`` by each h in ``hs``, one-sided and central, as :func:`finite_difference` does.
+
+    One copy of the slots serves every nudge: each run of the path's
+    instructions writes every slot it reads back before reading it (the
+    instructions are in dependency order), so nothing of the last nudge is left
+    to read. ``tick`` is called before each h with (done, all); it may raise to stop.
+    """
     graph = walk.graph
     out = graph.output
     tape = tape_of(graph)
@@ -344,14 +351,25 @@ def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS) -> Sweep:
     out_slot = tape.slot[out]
     out_before = walk.values[out]
     grad = walk.grads[var]
+    v = list(walk.slots) if moves else []
+    var_slot = tape.slot[var]
+
+    def out_at(nudged: float) -> float:
+        if not moves:
+            return out_before
+        v[var_slot] = nudged
+        run(code, v)
+        return v[out_slot]
 
     def err(estimate: float) -> float:
         return abs(estimate - grad) if isfinite(estimate) and isfinite(grad) else math.nan
 
     points = []
-    for h in hs:
-        out_plus = _nudged(walk, var, x + h, code)[out_slot] if moves else out_before
-        out_minus = _nudged(walk, var, x - h, code)[out_slot] if moves else out_before
+    for k, h in enumerate(hs):
+        if tick is not None:
+            tick(k, len(hs))
+        out_plus = out_at(x + h)
+        out_minus = out_at(x - h)
         forward = ex._div(out_plus - out_before, (x + h) - x)
         central = ex._div(out_plus - out_minus, (x + h) - (x - h))
         points.append(SweepPoint(h, forward, central, err(forward), err(central)))
