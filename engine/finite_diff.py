@@ -157,10 +157,22 @@ def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDiffe
 
 
 class LazyTrail(Sequence):
-    """A trail worked out when first read (a batch of nudges need not list every path)."""
+    """A trail worked out when first read (a batch of nudges need not list every path).
 
-    def __init__(self, make) -> None:
+    Its length and its ends (:func:`trail_ends`) can come without the whole
+    trail: through a 100,000-node graph a trail has as many entries.
+    """
+
+    def __init__(self, make, length=None, ends=None) -> None:
+        """
+        Args:
+            make: Returns the whole trail.
+            length: Returns its length without making it, if given.
+            ends: ``ends(first, last)`` returns what :func:`trail_ends` does, if given.
+        """
         self._make = make
+        self._length = length
+        self._ends = ends
         self._entries: tuple[TrailEntry, ...] | None = None
 
     def _get(self) -> tuple[TrailEntry, ...]:
@@ -169,6 +181,8 @@ class LazyTrail(Sequence):
         return self._entries
 
     def __len__(self) -> int:
+        if self._entries is None and self._length is not None:
+            return self._length()
         return len(self._get())
 
     def __getitem__(self, k):
@@ -176,6 +190,95 @@ class LazyTrail(Sequence):
 
     def __eq__(self, other) -> bool:
         return tuple(self) == tuple(other)
+
+    def ends(self, first: int, last: int):
+        if self._entries is None and self._ends is not None:
+            return self._ends(first, last)
+        return _slice_ends(self._get(), first, last)
+
+
+def _slice_ends(trail: Sequence[TrailEntry], first: int, last: int):
+    n = len(trail)
+    if n <= first + last:
+        return tuple(trail), (), 0
+    return tuple(trail[:first]), tuple(trail[n - last:]), n - first - last
+
+
+def trail_ends(trail: Sequence[TrailEntry], first: int, last: int) -> tuple[tuple[TrailEntry, ...], tuple[TrailEntry, ...], int]:
+    """A trail's first ``first`` and last ``last`` entries, and how many lie between them.
+
+    A trail no longer than ``first + last`` comes whole, as the first part, with
+    nothing left out. A :class:`LazyTrail` answers without listing its middle.
+    """
+    ends = getattr(trail, "ends", None)
+    return ends(first, last) if ends is not None else _slice_ends(trail, first, last)
+
+
+class _BatchTrails:
+    """The trails of a batch of nudges, each worked out when read.
+
+    One pass over the graph marks, for every node, which of the nudged variables
+    it depends on (one bit each, in a Python int); a variable's trail is then the
+    marked nodes, and its numbers one run of their instructions, nudged by +h as
+    :func:`finite_difference` does (the same arithmetic, so the same floats).
+    """
+
+    def __init__(self, walk: Walk, names: list[str], h: float) -> None:
+        self.walk, self.names, self.h = walk, names, h
+        self._marks: list[int] | None = None
+        self._lengths: dict[int, int] = {}
+
+    def _on_path(self) -> list[int]:
+        if self._marks is None:
+            graph = self.walk.graph
+            bit = {name: 1 << j for j, name in enumerate(self.names)}
+            reach = {i.name: bit.get(i.name, 0) for i in graph.inputs}
+            needed = graph.needed
+            marks = []
+            for node in graph.nodes:
+                m = 0
+                for o in node.operands:
+                    m |= reach[o]
+                marks.append(m if node.name in needed else 0)
+                reach[node.name] = m | bit.get(node.name, 0)
+            self._marks = marks
+        return self._marks
+
+    def _positions(self, j: int) -> list[int]:
+        """The node indexes on variable j's path to the output, in evaluation order."""
+        b = 1 << j
+        positions = [k for k, m in enumerate(self._on_path()) if m & b]
+        self._lengths[j] = len(positions)
+        return positions
+
+    def _length(self, j: int) -> int:
+        if j not in self._lengths:
+            self._positions(j)
+        return 1 + self._lengths[j]
+
+    def _entries(self, j: int, first: int | None = None, last: int | None = None):
+        walk, var, h = self.walk, self.names[j], self.h
+        tape = tape_of(walk.graph)
+        positions = self._positions(j)
+        v = list(walk.slots)
+        x = walk.values[var]
+        v[tape.slot[var]] = x + h
+        nodes, slot, values = walk.graph.nodes, tape.slot, walk.values
+        entries = [TrailEntry(var, x, x + h)]
+        if first is None or last is None or 1 + len(positions) <= first + last:
+            run(tape.node_instructions(positions), v)
+            entries += [TrailEntry(n, values[n], v[slot[n]]) for n in (nodes[k].name for k in positions)]
+            return tuple(entries) if first is None else (tuple(entries), (), 0)
+        run(tape.node_instructions(positions), v)
+        head = [nodes[k].name for k in positions[:first - 1]]
+        tail = [nodes[k].name for k in positions[len(positions) - last:]]
+        entries += [TrailEntry(n, values[n], v[slot[n]]) for n in head]
+        return tuple(entries), tuple(TrailEntry(n, values[n], v[slot[n]]) for n in tail), 1 + len(positions) - first - last
+
+    def trail(self, j: int) -> LazyTrail:
+        """The trail of the j-th variable of the batch."""
+        return LazyTrail(lambda: self._entries(j), lambda: self._length(j),
+                         lambda first, last: self._entries(j, max(first, 1), last))
 
 
 BATCH_MIN, BATCH_MAX = 8, 512
@@ -265,6 +368,7 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
             if nudged_nodes and o in nudged_nodes:
                 nudge(o)
     out = v[tape.output_slot]
+    trails = _BatchTrails(walk, names, h)
     results = {}
     for j, name in enumerate(names):
         if isinstance(out, np.ndarray):
@@ -272,7 +376,7 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
         else:
             out_plus = out_minus = float(out)
         kink = graph.nodes[kink_at[j]].name if j in kink_at else None
-        trail = LazyTrail(lambda name=name: finite_difference(walk, name, h).trail)
+        trail = trails.trail(j)
         results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink)
     return results
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
 from engine import text as tx
-from engine.finite_diff import FiniteDifference
+from engine.finite_diff import FiniteDifference, trail_ends
 from engine.steps import Walk
+
+TRAIL_KEEP = 8
+"""Headless output lists a nudge trail's first 8 and last 8 entries, and how many it leaves out between
+(through a 100,000-node graph a trail has as many entries, and every variable has one)."""
 
 
 def _j(x: float) -> float | str:
@@ -21,6 +26,12 @@ def _j(x: float) -> float | str:
 
 def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
     """One strict JSON object describing the whole walk."""
+    return "".join(iter_json(walk, fds, h, source))
+
+
+def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str):
+    """:func:`to_json` in pieces, to write as they come: the steps of a 100,000-node graph are
+    never all held at once (the text is the same as ``json.dumps(…, indent=2)`` of the whole)."""
     g = walk.graph
     doc = {
         "source": source,
@@ -31,7 +42,7 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
         "nodes": [n.name for n in g.nodes],
         "values": {k: _j(walk.values[k]) for k in g.names},
         "grads": {k: _j(walk.grads[k]) for k in g.names},
-        "forward_steps": [
+        "forward_steps": _Each(
             {
                 "index": s.index,
                 "node": s.node,
@@ -41,8 +52,8 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
                 "value": _j(s.value),
             }
             for s in walk.forward_steps
-        ],
-        "backward_steps": [
+        ),
+        "backward_steps": _Each(
             {
                 "index": s.index,
                 "child": s.child,
@@ -58,7 +69,7 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
                 "text": tx.backward_line(s, g.output),
             }
             for s in walk.backward_steps
-        ],
+        ),
         "h": h,
         "fd": {
             name: {
@@ -70,13 +81,56 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
                 "rel_error_central": _j(fd.rel_error_central),
                 "status": fd.status,
                 "kink": fd.kink,
-                "trail": [{"node": e.node, "before": _j(e.before), "after": _j(e.after)} for e in fd.trail],
+                **_trail(fd),
             }
             for name, fd in fds.items()
         },
         "warnings": list(walk.warnings),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+    return _stream(doc)
+
+
+def _trail(fd: FiniteDifference) -> dict:
+    """A trail for JSON: its first and last :data:`TRAIL_KEEP` entries, and how many are left out between."""
+    head, tail, omitted = trail_ends(fd.trail, TRAIL_KEEP, TRAIL_KEEP)
+    return {"trail": [{"node": e.node, "before": _j(e.before), "after": _j(e.after)} for e in head + tail],
+            "trail_omitted": omitted}
+
+
+class _Each:
+    """A list written to JSON one item at a time, never held whole."""
+
+    def __init__(self, items) -> None:
+        self.items = items
+
+
+_FLAT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",\n      ", ": ")).encode
+"""A flat dict as ``indent=2`` writes it two levels down, but by the C encoder (indent turns it off):
+the separators carry the line breaks, so only the braces need theirs."""
+
+
+def _item(item) -> str:
+    """A step of a list two levels down, as ``json.dumps(doc, indent=2)`` writes it."""
+    if isinstance(item, dict) and item and not any(isinstance(v, (dict, list, tuple)) for v in item.values()):
+        return "{\n      " + _FLAT(item)[1:-1] + "\n    }"
+    return json.dumps(item, indent=2, ensure_ascii=False, allow_nan=False).replace("\n", "\n    ")
+
+
+def _stream(doc: dict):
+    """``json.dumps(doc, indent=2)`` in pieces; values that are :class:`_Each` are written item by item."""
+    dumps = functools.partial(json.dumps, indent=2, ensure_ascii=False, allow_nan=False)
+    yield "{"
+    for k, (key, value) in enumerate(doc.items()):
+        yield ("\n  " if k == 0 else ",\n  ") + dumps(key) + ": "
+        if isinstance(value, _Each):
+            empty = True
+            for item in value.items:
+                yield ("[\n    " if empty else ",\n    ") + _item(item)
+                empty = False
+            yield "[]" if empty else "\n  ]"
+        else:
+            yield dumps(value).replace("\n", "\n  ")
+    yield "\n}" if doc else "}"
 
 
 def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
@@ -118,7 +172,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         which = "each variable" if len(fds) == len(g.names) else "each input"
         add(f"Finite differences: nudge {which} by h = {tx.num(h)} and watch {out} move")
         for name, fd in fds.items():
-            add(f"  {tx.trail_text(fd)}")
+            add(f"  {tx.trail_text(fd, limit=2 * TRAIL_KEEP)}")
             add(f"      one-sided ({tx.num(fd.out_plus)} − {tx.num(fd.out_before)}) / {tx.num(h)}"
                 f" = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
             add(f"      backprop {tx.d(out, name)} = {tx.num(fd.grad)}   relative error"

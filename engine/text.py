@@ -10,7 +10,7 @@ import math
 import re
 
 from engine import expr as ex
-from engine.finite_diff import FiniteDifference, Sweep
+from engine.finite_diff import FiniteDifference, Sweep, trail_ends
 from engine.steps import BackwardStep, ForwardStep
 
 _DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
@@ -160,12 +160,15 @@ def _factor(x: float) -> str:
 
 def trail_text(fd: FiniteDifference, limit: int | None = None) -> str:
     """``b: 3 → 3.001, u: 6 → 6.002, …``; with ``limit``, the first and last few and "… k more"."""
-    entries = [f"{e.node}: {num(e.before)} → {num(e.after)}" for e in fd.trail]
-    if limit is not None and len(entries) > limit:
-        head = max(1, (limit + 1) // 2)
-        tail = max(1, limit - head)
-        hidden = len(entries) - head - tail
-        entries = entries[:head] + [f"… {hidden} more"] + entries[-tail:]
+    if limit is None:
+        parts, hidden = [tuple(fd.trail)], 0
+    else:
+        head, tail, hidden = trail_ends(fd.trail, max(1, (limit + 1) // 2), max(1, limit - (limit + 1) // 2))
+        parts = [head, tail]
+    entries = [f"{e.node}: {num(e.before)} → {num(e.after)}" for e in parts[0]]
+    if hidden:
+        entries.append(f"… {hidden} more")
+    entries += [f"{e.node}: {num(e.before)} → {num(e.after)}" for e in parts[-1]] if len(parts) > 1 else []
     return ", ".join(entries)
 
 
