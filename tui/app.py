@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -164,6 +165,14 @@ class CgtuiApp(App[None]):
         if self.watch_file:
             self.set_interval(self.POLL_SECONDS, self.check_disk)
         self.redraw()
+        self._freeze()
+
+    def _freeze(self) -> None:
+        """Put a big graph, its tape and the tree's lines out of the collector's reach: they live as
+        long as the app, and a full collection walking them took 0.1–0.8 s at a random key on a
+        100,000-node graph. (Small graphs are left alone: frozen objects are never collected.)"""
+        if len(self.session.graph.names) > FdPanel.INLINE_LIMIT:
+            gc.freeze()
 
     # ------------------------------------------------------------------ state down
 
@@ -617,3 +626,4 @@ class CgtuiApp(App[None]):
             self.selected = self.session.graph.output
         what = "; ".join(changes) if changes else "nothing in the graph changed"
         self.say(f"Reloaded {new.source}: {what}.")
+        self._freeze()
