@@ -71,8 +71,8 @@ def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: st
             for s in walk.backward_steps
         ),
         "h": h,
-        "fd": {
-            name: {
+        "fd": _Each((
+            (name, {
                 "h": fd.h,
                 "forward": _j(fd.forward),
                 "central": _j(fd.central),
@@ -82,9 +82,9 @@ def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: st
                 "status": fd.status,
                 "kink": fd.kink,
                 **_trail(fd),
-            }
+            })
             for name, fd in fds.items()
-        },
+        ), mapping=True),
         "warnings": list(walk.warnings),
     }
     return _stream(doc)
@@ -98,10 +98,12 @@ def _trail(fd: FiniteDifference) -> dict:
 
 
 class _Each:
-    """A list written to JSON one item at a time, never held whole."""
+    """A list (or, with ``mapping``, a dict given as its items) written to JSON one item at a time,
+    never held whole."""
 
-    def __init__(self, items) -> None:
+    def __init__(self, items, mapping: bool = False) -> None:
         self.items = items
+        self.mapping = mapping
 
 
 _FLAT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",\n      ", ": ")).encode
@@ -124,10 +126,16 @@ def _stream(doc: dict):
         yield ("\n  " if k == 0 else ",\n  ") + dumps(key) + ": "
         if isinstance(value, _Each):
             empty = True
+            opening, closing = "{}" if value.mapping else "[]"
             for item in value.items:
-                yield ("[\n    " if empty else ",\n    ") + _item(item)
+                if value.mapping:
+                    key, item = item
+                    item = dumps(key) + ": " + _item(item)
+                else:
+                    item = _item(item)
+                yield (f"{opening}\n    " if empty else ",\n    ") + item
                 empty = False
-            yield "[]" if empty else "\n  ]"
+            yield opening + closing if empty else f"\n  {closing}"
         else:
             yield dumps(value).replace("\n", "\n  ")
     yield "\n}" if doc else "}"
