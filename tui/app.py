@@ -24,6 +24,7 @@
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -505,12 +506,19 @@ class CgtuiApp(App[None]):
         def tick(done: int, total: int) -> None:
             if worker.is_cancelled:
                 raise JobCancelled
+            time.sleep(0)  # lets the UI thread take the GIL now, not when the interpreter next switches
             tenth = 10 * done // max(total, 1)
             if tenth > shown[0]:
                 shown[0] = tenth
-                self.call_from_thread(self.say, message(10 * tenth))
+                self.call_from_thread(self._progress, message(10 * tenth))
 
         return tick
+
+    def _progress(self, message: str) -> None:
+        """Say how far long work got: the message line only (a redraw of every view would cost a frame)."""
+        if self._job_running():
+            self.message = message
+            self.query_one("#message", TextView).show_text(Text(message))
 
     def _job_running(self) -> bool:
         return self._job is not None and self._job.is_running

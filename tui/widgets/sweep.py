@@ -7,6 +7,7 @@ sixth of a second to import, which startup should not pay.
 from __future__ import annotations
 
 import math
+import time
 from functools import partial
 from typing import ClassVar
 
@@ -112,6 +113,7 @@ class SweepScreen(OverlayScreen):
         def tick(done: int, total: int) -> None:
             if worker.is_cancelled:
                 raise _Closed
+            time.sleep(0)  # lets the UI thread take the GIL now
             self.app.call_from_thread(self._progress, f"nudging {name} by {total} values of h … {done} done;"
                                                       " esc stops this.")
 
