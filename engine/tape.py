@@ -139,43 +139,33 @@ class _Shape:
 
 
 class Rows(Sequence):
-    """Rows of a few ints (instructions, edges, ranges), held flat in one ``array('i')``.
+    """Rows of a few ints (instructions, edges, ranges), held as one ``array('i')`` per column.
 
-    Reads as a list of tuples does: iterating yields tuples (made on the fly by
-    ``zip`` over strided copies, as fast as a list's own), an index gives a tuple,
-    a slice a list of them. A 100,000-node graph has ~600,000 instructions: as
-    tuples of boxed ints they took ~110 MiB, here ~10 MiB.
+    Reads as a list of tuples does: iterating yields tuples (``zip`` over the
+    columns, as fast as a list's own), an index gives a tuple, a slice a list of
+    them. A 100,000-node graph has ~600,000 instructions: as tuples of boxed ints
+    they took ~110 MiB, here ~10 MiB.
     """
 
-    __slots__ = ("width", "flat")
+    __slots__ = ("cols",)
 
     def __init__(self, width: int) -> None:
-        self.width = width
-        self.flat = array("i")
+        self.cols = tuple(array("i") for _ in range(width))
 
     def append(self, row: tuple[int, ...]) -> None:
-        self.flat.extend(row)
+        for col, x in zip(self.cols, row):
+            col.append(x)
 
     def __len__(self) -> int:
-        return len(self.flat) // self.width
+        return len(self.cols[0])
 
     def __iter__(self):
-        flat, w = self.flat, self.width
-        return zip(*(flat[j::w] for j in range(w)))
+        return zip(*self.cols)
 
     def __getitem__(self, k):
-        w = self.width
-        if isinstance(k, slice):
-            start, stop, step = k.indices(len(self))
-            if step != 1:
-                return [self[i] for i in range(start, stop, step)]
-            part = self.flat[start * w: max(start, stop) * w]
-            return list(zip(*(part[j::w] for j in range(w))))
-        if k < 0:
-            k += len(self)
-        if not 0 <= k < len(self):
-            raise IndexError("row index out of range")
-        return tuple(self.flat[k * w: k * w + w])
+        if k.__class__ is slice:
+            return list(zip(*[col[k] for col in self.cols]))
+        return tuple([col[k] for col in self.cols])  # IndexError past the end, as a list's
 
 
 class Tape:
@@ -277,10 +267,10 @@ class Tape:
         needed = self.graph.needed
         indexes = [k for k, node in enumerate(self.graph.nodes) if node.name in needed]
         code = self.node_instructions(indexes)
-        ranges = self.node_code.flat
+        starts, ends = self.node_code.cols
         owner: list[int] = []
         for k in indexes:
-            owner.extend([k] * (ranges[2 * k + 1] - ranges[2 * k]))
+            owner.extend([k] * (ends[k] - starts[k]))
         return code, owner
 
     def forward(self, inputs: list[float]) -> list[float]:
@@ -301,11 +291,13 @@ class Tape:
 
     def node_instructions(self, node_indexes) -> Rows:
         """The instructions of some nodes, in the order given."""
-        flat, ranges = self.code.flat, self.node_code.flat
+        starts, ends = self.node_code.cols
         out = Rows(4)
-        part = out.flat
+        pairs = tuple(zip(self.code.cols, out.cols))
         for k in node_indexes:
-            part += flat[4 * ranges[2 * k]: 4 * ranges[2 * k + 1]]
+            a, b = starts[k], ends[k]
+            for col, into in pairs:
+                into += col[a:b]
         return out
 
     def local_tree(self, edge: int) -> ex.Expr:
