@@ -450,7 +450,7 @@ def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS,
     tape = tape_of(graph)
     x = walk.values[var]
     path = path_to_output(walk, var)
-    code = list(tape.node_instructions(graph.position[n] for n in path))  # tuples: quicker to run 50 times
+    code = tape.node_instructions(graph.position[n] for n in path)
     moves = var == out or out in path
     out_slot = tape.slot[out]
     out_before = walk.values[out]
