@@ -257,23 +257,28 @@ class _BatchTrails:
         return 1 + self._lengths[j]
 
     def _entries(self, j: int, first: int | None = None, last: int | None = None):
+        """Variable j's whole trail; or, given ``first`` (≥ 1) and ``last``, what :func:`trail_ends` returns."""
         walk, var, h = self.walk, self.names[j], self.h
         tape = tape_of(walk.graph)
         positions = self._positions(j)
         v = list(walk.slots)
         x = walk.values[var]
         v[tape.slot[var]] = x + h
-        nodes, slot, values = walk.graph.nodes, tape.slot, walk.values
-        entries = [TrailEntry(var, x, x + h)]
-        if first is None or last is None or 1 + len(positions) <= first + last:
-            run(tape.node_instructions(positions), v)
-            entries += [TrailEntry(n, values[n], v[slot[n]]) for n in (nodes[k].name for k in positions)]
-            return tuple(entries) if first is None else (tuple(entries), (), 0)
         run(tape.node_instructions(positions), v)
-        head = [nodes[k].name for k in positions[:first - 1]]
-        tail = [nodes[k].name for k in positions[len(positions) - last:]]
-        entries += [TrailEntry(n, values[n], v[slot[n]]) for n in head]
-        return tuple(entries), tuple(TrailEntry(n, values[n], v[slot[n]]) for n in tail), 1 + len(positions) - first - last
+        nodes, slot, values = walk.graph.nodes, tape.slot, walk.values
+
+        def entry(k: int) -> TrailEntry:
+            name = nodes[k].name
+            return TrailEntry(name, values[name], v[slot[name]])
+
+        start = TrailEntry(var, x, x + h)
+        if first is None or last is None:
+            return (start, *map(entry, positions))
+        n = 1 + len(positions)
+        if n <= first + last:
+            return (start, *map(entry, positions)), (), 0
+        return ((start, *map(entry, positions[:first - 1])), tuple(map(entry, positions[n - 1 - last:])),
+                n - first - last)
 
     def trail(self, j: int) -> LazyTrail:
         """The trail of the j-th variable of the batch."""
