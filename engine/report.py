@@ -47,8 +47,8 @@ def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: st
                 "index": s.index,
                 "node": s.node,
                 "expr": s.expr,
-                "substituted": s.substituted(tx.num),
-                "text": tx.forward_line(s),
+                "substituted": (sub := s.substituted(tx.num)),
+                "text": tx.forward_line(s, sub),
                 "value": _j(s.value),
             }
             for s in walk.forward_steps

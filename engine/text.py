@@ -69,11 +69,11 @@ def pretty(tree: ex.Expr) -> str:
     return ex.to_text(tree, times=" · ", power="^")
 
 
-def forward_line(step: ForwardStep) -> str:
-    """``u = b · c = 3 × 2 = 6``."""
+def forward_line(step: ForwardStep, substituted: str | None = None) -> str:
+    """``u = b · c = 3 × 2 = 6`` (``substituted``: ``step.substituted(num)``, if the caller has it already)."""
     parts = [step.node, pretty(step.tree)]
     if step.operands:
-        parts.append(step.substituted(num))
+        parts.append(substituted if substituted is not None else step.substituted(num))
     if parts[-1] != num(step.value):
         parts.append(num(step.value))
     return " = ".join(parts)
