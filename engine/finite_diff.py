@@ -261,10 +261,22 @@ def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDiffe
 
 
 class LazyTrail(Sequence):
-    """A trail worked out when first read (a batch of nudges need not list every path)."""
+    """A trail worked out when first read (a batch of nudges need not list every path).
 
-    def __init__(self, make) -> None:
+    Its length and its ends (:func:`trail_ends`) can come without the whole
+    trail: through a 100,000-node graph a trail has as many entries.
+    """
+
+    def __init__(self, make, length=None, ends=None) -> None:
+        """
+        Args:
+            make: Returns the whole trail.
+            length: Returns its length without making it, if given.
+            ends: ``ends(first, last)`` returns what :func:`trail_ends` does, if given.
+        """
         self._make = make
+        self._length = length
+        self._ends = ends
         self._entries: tuple[TrailEntry, ...] | None = None
 
     def _get(self) -> tuple[TrailEntry, ...]:
@@ -273,6 +285,8 @@ class LazyTrail(Sequence):
         return self._entries
 
     def __len__(self) -> int:
+        if self._entries is None and self._length is not None:
+            return self._length()
         return len(self._get())
 
     def __getitem__(self, k):
@@ -280,6 +294,100 @@ class LazyTrail(Sequence):
 
     def __eq__(self, other) -> bool:
         return tuple(self) == tuple(other)
+
+    def ends(self, first: int, last: int):
+        if self._entries is None and self._ends is not None:
+            return self._ends(first, last)
+        return _slice_ends(self._get(), first, last)
+
+
+def _slice_ends(trail: Sequence[TrailEntry], first: int, last: int):
+    n = len(trail)
+    if n <= first + last:
+        return tuple(trail), (), 0
+    return tuple(trail[:first]), tuple(trail[n - last:]), n - first - last
+
+
+def trail_ends(trail: Sequence[TrailEntry], first: int, last: int) -> tuple[tuple[TrailEntry, ...], tuple[TrailEntry, ...], int]:
+    """A trail's first ``first`` and last ``last`` entries, and how many lie between them.
+
+    A trail no longer than ``first + last`` comes whole, as the first part, with
+    nothing left out. A :class:`LazyTrail` answers without listing its middle.
+    """
+    ends = getattr(trail, "ends", None)
+    return ends(first, last) if ends is not None else _slice_ends(trail, first, last)
+
+
+class _BatchTrails:
+    """The trails of a batch of nudges, each worked out when read.
+
+    One pass over the graph marks, for every node, which of the nudged variables
+    it depends on (one bit each, in a Python int); a variable's trail is then the
+    marked nodes, and its numbers one run of their instructions, nudged by +h as
+    :func:`finite_difference` does (the same arithmetic, so the same floats).
+    """
+
+    def __init__(self, walk: Walk, names: list[str], h: float) -> None:
+        self.walk, self.names, self.h = walk, names, h
+        self._marks: list[int] | None = None
+        self._lengths: dict[int, int] = {}
+
+    def _on_path(self) -> list[int]:
+        if self._marks is None:
+            graph = self.walk.graph
+            bit = {name: 1 << j for j, name in enumerate(self.names)}
+            reach = {i.name: bit.get(i.name, 0) for i in graph.inputs}
+            needed = graph.needed
+            marks = []
+            for node in graph.nodes:
+                m = 0
+                for o in node.operands:
+                    m |= reach[o]
+                marks.append(m if node.name in needed else 0)
+                reach[node.name] = m | bit.get(node.name, 0)
+            self._marks = marks
+        return self._marks
+
+    def _positions(self, j: int) -> list[int]:
+        """The node indexes on variable j's path to the output, in evaluation order."""
+        b = 1 << j
+        positions = [k for k, m in enumerate(self._on_path()) if m & b]
+        self._lengths[j] = len(positions)
+        return positions
+
+    def _length(self, j: int) -> int:
+        if j not in self._lengths:
+            self._positions(j)
+        return 1 + self._lengths[j]
+
+    def _entries(self, j: int, first: int | None = None, last: int | None = None):
+        """Variable j's whole trail; or, given ``first`` (≥ 1) and ``last``, what :func:`trail_ends` returns."""
+        walk, var, h = self.walk, self.names[j], self.h
+        tape = tape_of(walk.graph)
+        positions = self._positions(j)
+        v = list(walk.slots)
+        x = walk.values[var]
+        v[tape.slot[var]] = x + h
+        run(tape.node_instructions(positions), v)
+        nodes, slot, values = walk.graph.nodes, tape.slot, walk.values
+
+        def entry(k: int) -> TrailEntry:
+            name = nodes[k].name
+            return TrailEntry(name, values[name], v[slot[name]])
+
+        start = TrailEntry(var, x, x + h)
+        if first is None or last is None:
+            return (start, *map(entry, positions))
+        n = 1 + len(positions)
+        if n <= first + last:
+            return (start, *map(entry, positions)), (), 0
+        return ((start, *map(entry, positions[:first - 1])), tuple(map(entry, positions[n - 1 - last:])),
+                n - first - last)
+
+    def trail(self, j: int) -> LazyTrail:
+        """The trail of the j-th variable of the batch."""
+        return LazyTrail(lambda: self._entries(j), lambda: self._length(j),
+                         lambda first, last: self._entries(j, max(first, 1), last))
 
 
 BATCH_MIN, BATCH_MAX = 8, 512
@@ -310,11 +418,12 @@ def finite_differences(walk: Walk, which: str = "all", h: float = DEFAULT_H) -> 
 def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifference]:
     out, kink_at = _columns(walk, [(name, walk.values[name] + h, walk.values[name] - h) for name in names])
     graph = walk.graph
+    trails = _BatchTrails(walk, names, h)
     results = {}
     for j, name in enumerate(names):
         out_plus, out_minus = _pair(out, j)
         kink = graph.nodes[kink_at[j]].name if j in kink_at else None
-        trail = LazyTrail(lambda name=name: finite_difference(walk, name, h).trail)
+        trail = trails.trail(j)
         results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink, explain=False)
     # why the suspect ones are off: every re-estimate in one more pass (as suspect_reason does one at a time)
     suspects = [name for name, fd in results.items() if fd.status == "suspect"]
@@ -463,8 +572,15 @@ class Sweep:
         return min(finite, key=lambda p: p.error_central if central else p.error_forward, default=None)
 
 
-def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS) -> Sweep:
-    """Nudge ``var`` by each h in ``hs``, one-sided and central, as :func:`finite_difference` does."""
+def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS,
+            tick: Callable[[int, int], None] | None = None) -> Sweep:
+    """Nudge ``var`` by each h in ``hs``, one-sided and central, as :func:`finite_difference` does.
+
+    One copy of the slots serves every nudge: each run of the path's
+    instructions writes every slot it reads back before reading it (the
+    instructions are in dependency order), so nothing of the last nudge is left
+    to read. ``tick`` is called before each h with (done, all); it may raise to stop.
+    """
     graph = walk.graph
     out = graph.output
     tape = tape_of(graph)
@@ -475,14 +591,25 @@ def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS) -> Sweep:
     out_slot = tape.slot[out]
     out_before = walk.values[out]
     grad = walk.grads[var]
+    v = list(walk.slots) if moves else []
+    var_slot = tape.slot[var]
+
+    def out_at(nudged: float) -> float:
+        if not moves:
+            return out_before
+        v[var_slot] = nudged
+        run(code, v)
+        return v[out_slot]
 
     def err(estimate: float) -> float:
         return abs(estimate - grad) if isfinite(estimate) and isfinite(grad) else math.nan
 
     points = []
-    for h in hs:
-        out_plus = _nudged(walk, var, x + h, code)[out_slot] if moves else out_before
-        out_minus = _nudged(walk, var, x - h, code)[out_slot] if moves else out_before
+    for k, h in enumerate(hs):
+        if tick is not None:
+            tick(k, len(hs))
+        out_plus = out_at(x + h)
+        out_minus = out_at(x - h)
         forward = ex._div(out_plus - out_before, (x + h) - x)
         central = ex._div(out_plus - out_minus, (x + h) - (x - h))
         points.append(SweepPoint(h, forward, central, err(forward), err(central)))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 
 from engine import ops
 from engine import text as tx
-from engine.finite_diff import FiniteDifference
+from engine.finite_diff import FiniteDifference, trail_ends
 from engine.steps import Walk
+
+TRAIL_KEEP = 8
+"""Headless output lists a nudge trail's first 8 and last 8 entries, and how many it leaves out between
+(through a 100,000-node graph a trail has as many entries, and every variable has one)."""
 
 
 def _j(x: float | None) -> float | str | None:
@@ -24,6 +29,12 @@ def _j(x: float | None) -> float | str | None:
 
 def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
     """One strict JSON object describing the whole walk."""
+    return "".join(iter_json(walk, fds, h, source))
+
+
+def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str):
+    """:func:`to_json` in pieces, to write as they come: the steps of a 100,000-node graph are
+    never all held at once (the text is the same as ``json.dumps(…, indent=2)`` of the whole)."""
     g = walk.graph
     doc = {
         "source": source,
@@ -34,18 +45,18 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
         "nodes": [n.name for n in g.nodes],
         "values": {k: _j(walk.values[k]) for k in g.names},
         "grads": {k: _j(walk.grads[k]) for k in g.names},
-        "forward_steps": [
+        "forward_steps": _Each(
             {
                 "index": s.index,
                 "node": s.node,
                 "expr": s.expr,
-                "substituted": s.substituted(tx.num),
-                "text": tx.forward_line(s),
+                "substituted": (sub := s.substituted(tx.num)),
+                "text": tx.forward_line(s, sub),
                 "value": _j(s.value),
             }
             for s in walk.forward_steps
-        ],
-        "backward_steps": [
+        ),
+        "backward_steps": _Each(
             {
                 "index": s.index,
                 "child": s.child,
@@ -61,10 +72,10 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
                 "text": tx.backward_line(s, g.output),
             }
             for s in walk.backward_steps
-        ],
+        ),
         "h": h,
-        "fd": {
-            name: {
+        "fd": _Each((
+            (name, {
                 "h": fd.h,
                 "forward": _j(fd.forward),
                 "central": _j(fd.central),
@@ -74,13 +85,64 @@ def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str)
                 "status": fd.status,
                 "kink": fd.kink,
                 "reason": fd.reason,
-                "trail": [{"node": e.node, "before": _j(e.before), "after": _j(e.after)} for e in fd.trail],
-            }
+                **_trail(fd),
+            })
             for name, fd in fds.items()
-        },
+        ), mapping=True),
         "warnings": list(walk.warnings),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+    return _stream(doc)
+
+
+def _trail(fd: FiniteDifference) -> dict:
+    """A trail for JSON: its first and last :data:`TRAIL_KEEP` entries, and how many are left out between."""
+    head, tail, omitted = trail_ends(fd.trail, TRAIL_KEEP, TRAIL_KEEP)
+    return {"trail": [{"node": e.node, "before": _j(e.before), "after": _j(e.after)} for e in head + tail],
+            "trail_omitted": omitted}
+
+
+class _Each:
+    """A list (or, with ``mapping``, a dict given as its items) written to JSON one item at a time,
+    never held whole."""
+
+    def __init__(self, items, mapping: bool = False) -> None:
+        self.items = items
+        self.mapping = mapping
+
+
+_FLAT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",\n      ", ": ")).encode
+"""A flat dict as ``indent=2`` writes it two levels down, but by the C encoder (indent turns it off):
+the separators carry the line breaks, so only the braces need theirs."""
+
+
+def _item(item) -> str:
+    """A step of a list two levels down, as ``json.dumps(doc, indent=2)`` writes it."""
+    if isinstance(item, dict) and item and not any(isinstance(v, (dict, list, tuple)) for v in item.values()):
+        return "{\n      " + _FLAT(item)[1:-1] + "\n    }"
+    return json.dumps(item, indent=2, ensure_ascii=False, allow_nan=False).replace("\n", "\n    ")
+
+
+def _stream(doc: dict):
+    """``json.dumps(doc, indent=2)`` in pieces; values that are :class:`_Each` are written item by item."""
+    dumps = functools.partial(json.dumps, indent=2, ensure_ascii=False, allow_nan=False)
+    yield "{"
+    for k, (key, value) in enumerate(doc.items()):
+        yield ("\n  " if k == 0 else ",\n  ") + dumps(key) + ": "
+        if isinstance(value, _Each):
+            empty = True
+            opening, closing = "{}" if value.mapping else "[]"
+            for item in value.items:
+                if value.mapping:
+                    key, item = item
+                    item = dumps(key) + ": " + _item(item)
+                else:
+                    item = _item(item)
+                yield (f"{opening}\n    " if empty else ",\n    ") + item
+                empty = False
+            yield opening + closing if empty else f"\n  {closing}"
+        else:
+            yield dumps(value).replace("\n", "\n  ")
+    yield "\n}" if doc else "}"
 
 
 def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
@@ -122,7 +184,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         which = "each variable" if len(fds) == len(g.names) else "each input"
         add(f"Finite differences: nudge {which} by h = {tx.num(h)} and watch {out} move")
         for name, fd in fds.items():
-            add(f"  {tx.trail_text(fd)}")
+            add(f"  {tx.trail_text(fd, limit=2 * TRAIL_KEEP)}")
             if fd.forward is None or fd.central is None:
                 add(f"      no estimate; backprop {tx.d(out, name)} = {tx.num(fd.grad)}   {tx.status_text(fd)}")
                 continue

@@ -284,6 +284,8 @@ class DebugSession:
         arrived = bisect.bisect_left(indexes, taken)
         if arrived == 0:
             return None
+        if arrived == len(indexes):  # complete: the tape's own sum, the same floats in the same order
+            return GradView(self.walk.grads[name], arrived, arrived)
         return GradView(self.walk.backward_steps.accumulated(indexes[arrived - 1]), arrived, len(indexes))
 
     def changed_by_last_step(self) -> tuple[set[str], set[str]]:

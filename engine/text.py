@@ -10,7 +10,7 @@ import math
 import re
 
 from engine import expr as ex
-from engine.finite_diff import FiniteDifference, Sweep
+from engine.finite_diff import FiniteDifference, Sweep, trail_ends
 from engine.steps import BackwardStep, ForwardStep
 
 _DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
@@ -73,11 +73,11 @@ def pretty(tree: ex.Expr) -> str:
     return ex.to_text(tree, times=" · ", power="^")
 
 
-def forward_line(step: ForwardStep) -> str:
-    """``u = b · c = 3 × 2 = 6``."""
+def forward_line(step: ForwardStep, substituted: str | None = None) -> str:
+    """``u = b · c = 3 × 2 = 6`` (``substituted``: ``step.substituted(num)``, if the caller has it already)."""
     parts = [step.node, pretty(step.tree)]
     if step.operands:
-        parts.append(step.substituted(num))
+        parts.append(substituted if substituted is not None else step.substituted(num))
     if parts[-1] != num(step.value):
         parts.append(num(step.value))
     return " = ".join(parts)
@@ -235,12 +235,15 @@ def _bracket(text: str) -> str:
 
 def trail_text(fd: FiniteDifference, limit: int | None = None) -> str:
     """``b: 3 → 3.001, u: 6 → 6.002, …``; with ``limit``, the first and last few and "… k more"."""
-    entries = [trail_entry(e) for e in fd.trail]
-    if limit is not None and len(entries) > limit:
-        head = max(1, (limit + 1) // 2)
-        tail = max(1, limit - head)
-        hidden = len(entries) - head - tail
-        entries = entries[:head] + [f"… {hidden} more"] + entries[-tail:]
+    if limit is None:
+        parts, hidden = [tuple(fd.trail)], 0
+    else:
+        head, tail, hidden = trail_ends(fd.trail, max(1, (limit + 1) // 2), max(1, limit - (limit + 1) // 2))
+        parts = [head, tail]
+    entries = [trail_entry(e) for e in parts[0]]
+    if hidden:
+        entries.append(f"… {hidden} more")
+    entries += [trail_entry(e) for e in parts[-1]] if len(parts) > 1 else []
     return ", ".join(entries)
 
 
@@ -276,10 +279,15 @@ def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
                 else f"{why.count:,} paths; the first {len(why.paths)}:")
     paths = []
     for path in why.paths:
-        route = " → ".join(path_names(path))
-        symbols = " · ".join(d(h.child, h.parent) for h in path.hops)
-        formulas = " · ".join(_wrap(pretty(h.formula)) for h in path.hops)
-        numbers = " × ".join(_factor(h.local) for h in path.hops)
+        # a path through a deep graph is written as its first and last hops, and how many between
+        parts = _shown_hops(path.hops)
+        gap = len(path.hops) - sum(len(p) for p in parts)
+        names = [[p[0].child] + [h.parent for h in p] for p in parts]
+        route = f" → … {gap:,} more hops … → ".join(" → ".join(n) for n in names)
+        symbols, formulas, numbers = (
+            f"{sep}…{sep}".join(sep.join(fmt(h) for h in p) for p in parts)
+            for fmt, sep in ((lambda h: d(h.child, h.parent), " · "), (lambda h: _wrap(pretty(h.formula)), " · "),
+                             (lambda h: _factor(h.local), " × ")))
         line = f"    {symbols}"
         if formulas != numbers.replace(" × ", " · "):
             line += f" = {formulas}"
@@ -295,8 +303,24 @@ def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
     return head, paths, foot
 
 
+PATH_HOPS_SHOWN = 12
+"""A longer path is written as its first and last six hops, and how many are left out between."""
+
+
+def _shown_hops(hops) -> list[list]:
+    """The hops of a path to write out: all of them, or the first and the last few (two runs)."""
+    n = len(hops)
+    if n <= PATH_HOPS_SHOWN + 1:
+        return [list(hops)]
+    cut = PATH_HOPS_SHOWN // 2
+    return [list(hops[:cut]), list(hops[n - cut:])]
+
+
 def path_names(path) -> list[str]:
     """The names along a :class:`~engine.paths.GradientPath`, from the output down."""
+    names = getattr(path.hops, "names", None)
+    if names is not None:
+        return names()
     return [path.hops[0].child] + [h.parent for h in path.hops] if path.hops else []
 
 

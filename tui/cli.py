@@ -157,15 +157,19 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 2
 
     if args.json or args.trace or args.markdown:
-        from engine.report import to_json, to_markdown, to_trace
+        from engine.report import iter_json, to_markdown, to_trace
 
         walk = compute(loaded.graph, overrides)
         fd_mode = args.fd or ("all" if len(loaded.graph.names) <= FD_ALL_LIMIT else "inputs")
         fds = finite_differences(walk, fd_mode, h)
-        render = to_json if args.json else to_markdown if args.markdown else to_trace
-        text = render(walk, fds, h, loaded.source)
+        if args.json:  # written as it is made: the whole text of a 100,000-node graph is never held
+            chunks = iter_json(walk, fds, h, loaded.source)
+        else:
+            chunks = ((to_markdown if args.markdown else to_trace)(walk, fds, h, loaded.source),)
         try:
-            sys.stdout.write(text + "\n")
+            for chunk in chunks:
+                sys.stdout.write(chunk)
+            sys.stdout.write("\n")
             sys.stdout.flush()
         except BrokenPipeError:  # `cgtui --trace | head`
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -232,15 +232,15 @@ def row_step(n: int, repeat: int, goal_ms: float, ratio_goal: float | None) -> R
                f"{ratio:.2f}×", goal, "yes" if met else "no")
 
 
-def row_memory(n: int) -> Row:
+def row_memory(n: int, kind: str = "dag") -> Row:
     code = textwrap.dedent(f"""
         import asyncio, resource, sys
         sys.path.insert(0, {str(ROOT)!r})
         from engine import load_bytes
-        from engine.examples import dag
+        from engine.examples import {kind}
         from engine.session import DebugSession
         from tui.app import CgtuiApp
-        text = dag({n}) if sys.argv[1] == "big" else open({str(ROOT / 'graphs' / 'lecture.yaml')!r}).read()
+        text = {kind}({n}) if sys.argv[1] == "big" else open({str(ROOT / 'graphs' / 'lecture.yaml')!r}).read()
         async def go():
             app = CgtuiApp(DebugSession(load_bytes(text.encode(), "m")), watch_file=False)
             async with app.run_test(size=(120, 40)) as pilot:
@@ -252,8 +252,73 @@ def row_memory(n: int) -> Row:
     """)
     big = float(subprocess.run([sys.executable, "-c", code, "big"], capture_output=True, text=True).stdout.split()[-1])
     small = float(subprocess.run([sys.executable, "-c", code, "small"], capture_output=True, text=True).stdout.split()[-1])
-    return Row(f"peak memory, {n:,}-node graph open in the app", f"{big:.0f} MiB", f"lecture graph {small:.0f} MiB",
+    what = f"peak memory, {n:,}-node graph open in the app" + (" (chain)" if kind == "chain" else "")
+    return Row(what, f"{big:.0f} MiB", f"lecture graph {small:.0f} MiB",
                f"{big / small:.1f}×", "≤ 300 MiB", "yes" if big <= 300 else "no")
+
+
+def _chain_walk(n: int):
+    walk = compute(load_bytes(chain(n).encode(), "chain").graph)
+    from engine.finite_diff import path_to_output
+
+    path_to_output(walk, "x")  # the graph's caches (what depends on what), as the app has them
+    return walk
+
+
+def row_why(n: int, repeat: int) -> Row:
+    """y on the input of a deep chain: every path down to x (the first 12 listed), written out."""
+    from engine.paths import why_gradient
+    from engine.text import why_parts
+
+    walk = _chain_walk(n)
+    out = walk.graph.output
+    run = lambda: timed(lambda: why_parts(why_gradient(walk, "x"), out))  # noqa: E731
+    base = lambda: timed(lambda: compute(walk.graph))  # noqa: E731
+    t, b = median_pair(run, base, repeat)
+    return Row(f"y (why this gradient) on x of a {n:,}-node chain: 12 paths of ~{n:,} hops", ms(t),
+               f"one forward + backward {ms(b)}", f"{t / b:.2f}×", "≤ 3× a forward + backward, in a worker",
+               "yes" if t <= 3 * b else "no")
+
+
+def row_sweep(n: int, repeat: int) -> Row:
+    """s on the input of a deep chain: 25 values of h, each nudged both ways through every node."""
+    from engine.finite_diff import finite_difference, h_sweep
+
+    walk = _chain_walk(n)
+    run = lambda: timed(lambda: h_sweep(walk, "x"))  # noqa: E731
+    base = lambda: timed(lambda: finite_difference(walk, "x"))  # noqa: E731
+    t, b = median_pair(run, base, repeat)
+    return Row(f"s (the h sweep) on x of a {n:,}-node chain", ms(t), f"one nudge, both ways {ms(b)}",
+               f"{t / b:.1f}×", "≤ 25× one nudge (25 h), in a worker", "yes" if t <= 25 * b else "no")
+
+
+def _child(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak resident MiB of one child process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{cmd} exited with {proc.returncode}")
+    return time.perf_counter() - t, usage.ru_maxrss / 1024
+
+
+def row_headless_big(kind: str, n: int, repeat: int) -> Row:
+    """--json on a big generated graph (default --fd), against loading and computing it."""
+    cmd = cgtui_cmd() + ["--example", kind, "--size", str(n), "--json"]
+    base_cmd = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+                f"from engine import compute, load_bytes; from engine.examples import generate; "
+                f"compute(load_bytes(generate({kind!r}, {n}).encode(), 'x').graph)"]
+    runs, bases = [], []
+    for _ in range(repeat):
+        runs.append(_child(cmd))
+        bases.append(_child(base_cmd))
+    t = statistics.median(r[0] for r in runs)
+    mem = max(r[1] for r in runs)
+    b = statistics.median(r[0] for r in bases)
+    met = t <= 20 and mem <= 1024
+    return Row(f"headless --json, {kind} {n:,} nodes (default --fd), wall and peak RSS", f"{ms(t)}, {mem:.0f} MiB",
+               f"load + forward + backward {ms(b)}", f"{t / b:.1f}×", "≤ 20 s and ≤ 1 GiB", "yes" if met else "no")
 
 
 BARE_APP = """
@@ -328,6 +393,11 @@ def main(argv: list[str] | None = None) -> int:
         lambda: row_load(big, repeat),
         lambda: row_refuse(repeat),
         lambda: row_memory(big),
+        lambda: row_memory(big, "chain"),
+        lambda: row_why(big, 3 if args.quick else 5),
+        lambda: row_sweep(big, 3 if args.quick else 5),
+        lambda: row_headless_big("chain", big, 1 if args.quick else 3),
+        lambda: row_headless_big("dag", big, 1 if args.quick else 3),
     ]
     done = []
     for make in rows:

@@ -107,6 +107,8 @@ class GraphTree(Tree[NodeRef]):
     """Deeper subtrees start again at the left, as top-level entries that say what they feed."""
     EAGER = 2000
     """Lines built at once; the rest are built when their parent is expanded (space)."""
+    LIGHT_LIMIT = 200
+    """How many names of a "why" path :meth:`light_path` marks at most (a screenful or two)."""
 
     def _plan(self) -> None:
         """Where every name goes, as plain data: a depth-first walk from the output.
@@ -258,12 +260,14 @@ class GraphTree(Tree[NodeRef]):
         """Mark the lines along a path from the output down (``names[0]`` is the output); [] clears.
 
         Where the path passes a ``↪ x, see above`` line, that line and x's own line are both marked.
+        A path through a deep graph is marked along its first :data:`LIGHT_LIMIT` names: marking
+        all 100,000 of a deep chain would build as many lines.
         """
         lit: set[int] = set()
         line = self.reveal(names[0]) if names else None
         if line is not None:
             lit.add(line._id)
-        for name in names[1:]:
+        for name in names[1:self.LIGHT_LIMIT]:
             if line is None:
                 break
             if line._id in self._unbuilt:

@@ -5,6 +5,7 @@ Each is handed the session and draws from it; none holds state of its own.
 
 from __future__ import annotations
 
+import bisect
 from functools import partial
 
 from rich.text import Text
@@ -138,19 +139,25 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         text.append("Hidden until you guess: the nudge would give the answer away.", MUTED)
         return text
     fd = session.fd(name)
-    shown = [e for e in fd.trail if session.value_shown(e.node)]
-    hidden = [e.node for e in fd.trail if not session.value_shown(e.node)]
-    entries = [tx.trail_entry(e) for e in shown]
-    if len(entries) > trail_limit:
+    trail = fd.trail
+    # the trail is in evaluation order, so what is shown is its beginning: found by bisection,
+    # and only the entries drawn are written (a trail through a 100,000-node chain has 100,000)
+    n_shown = bisect.bisect_left(trail, True, key=lambda e: not session.value_shown(e.node))
+    hidden = [e.node for e in trail[n_shown:n_shown + 4]]
+    n_hidden = len(trail) - n_shown
+    if n_shown > trail_limit:
         head = trail_limit // 2
         tail = trail_limit - head
-        entries = entries[:head] + [f"… {len(entries) - trail_limit} more"] + entries[-tail:]
+        shown = [*trail[:head], None, *trail[n_shown - tail:n_shown]]
+    else:
+        shown = list(trail[:n_shown])
+    entries = [tx.trail_entry(e) if e is not None else f"… {n_shown - trail_limit} more" for e in shown]
     if entries:
         text.append_text(flow([e + "," for e in entries[:-1]] + entries[-1:], width, indent=""))
     else:
         text.append("(nothing evaluated yet)")
     if hidden:
-        names = ", ".join(hidden[:4]) + (f" and {len(hidden) - 4} more" if len(hidden) > 4 else "")
+        names = ", ".join(hidden) + (f" and {n_hidden - 4} more" if n_hidden > 4 else "")
         text.append("\n")
         text.append_text(flow([Text(f"{names}: not evaluated yet.", MUTED),
                                Text("The estimates appear when the forward pass is done.", MUTED)], width))

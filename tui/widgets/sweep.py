@@ -7,6 +7,8 @@ sixth of a second to import, which startup should not pay.
 from __future__ import annotations
 
 import math
+import time
+from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -14,12 +16,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Static
+from textual.worker import get_current_worker
 from textual_plotext import PlotextPlot
 
 from engine import text as tx
 from engine.finite_diff import SWEEP_HS, Sweep, h_sweep
 from engine.session import DebugSession
 from tui.widgets.pages import OverlayScreen
+
+class _Closed(Exception):
+    """Raised in the sweep's worker once its screen has closed."""
+
 
 FLOOR = 1e-17
 """An error of exactly 0 has no logarithm: it is drawn here, and the caption says so."""
@@ -95,9 +102,31 @@ class SweepScreen(OverlayScreen):
         if len(session.graph.names) <= INLINE_LIMIT:
             self.show(h_sweep(session.walk, name, hs))
         else:
-            walk = session.walk
-            self.run_worker(lambda: self.app.call_from_thread(self.show, h_sweep(walk, name, hs)),
-                            thread=True, exclusive=True, group="sweep")
+            # described: Textual would otherwise describe the worker by repr() of the partial, walk and all (1.5 s)
+            self.run_worker(partial(self._sweep, session.walk, name, hs), description="h sweep", thread=True,
+                            exclusive=True, group="sweep", exit_on_error=False)
+
+    def _sweep(self, walk, name: str, hs: list[float]) -> None:
+        """In a worker thread: sweep, saying how far it got; closing the screen (esc) stops it."""
+        worker = get_current_worker()
+
+        def tick(done: int, total: int) -> None:
+            if worker.is_cancelled:
+                raise _Closed
+            time.sleep(0)  # lets the UI thread take the GIL now
+            self.app.call_from_thread(self._progress, f"nudging {name} by {total} values of h … {done} done;"
+                                                      " esc stops this.")
+
+        try:
+            sweep = h_sweep(walk, name, hs, tick)
+        except _Closed:
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self.show, sweep)
+
+    def _progress(self, message: str) -> None:
+        if self.sweep is None and self.is_attached:
+            self.query_one("#sweep-caption", Static).update(Text(message, style="italic"))
 
     def show(self, sweep: Sweep) -> None:
         """Draw the sweep and write its caption."""
