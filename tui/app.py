@@ -37,6 +37,7 @@ from textual.widgets import Footer, Input, Static, Tree
 from engine import SourceError, load_path
 from engine import text as tx
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
+from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
 
 SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5), "alpha_up": ("alpha", 2.0)}
@@ -157,10 +158,11 @@ class CgtuiApp(App[None]):
         session = self.session
         if session.pending is None and self._editing() and self._editor.guessing:
             self._close_editor()  # its question was answered elsewhere, or the graph changed
-        title = session.graph.title or "computation graph"
+        # the title and the file name come from the file: shown with their control characters escaped
+        title = printable(session.graph.title or "computation graph", one_line=True)
         unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
-        self.query_one("#title", TextView).show_text(
-            Text.assemble(("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (session.source, "italic")))
+        self.query_one("#title", TextView).show_text(Text.assemble(
+            ("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (printable(session.source, one_line=True), "italic")))
         self.query_one(GraphTree).redraw()
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
@@ -180,8 +182,11 @@ class CgtuiApp(App[None]):
         self.redraw()
 
     def say(self, message: str) -> None:
-        """Show one line under the panels until the next message."""
-        self.message = message
+        """Show one line under the panels until the next message.
+
+        File names and refusals quoting a file may hold control characters: they are shown escaped.
+        """
+        self.message = printable(message, one_line=True)
         self._quit_armed = False
         self.redraw()
 
@@ -478,7 +483,7 @@ class CgtuiApp(App[None]):
         except ChangedOnDisk:
             from tui.widgets.dialogs import ConflictScreen
 
-            self.push_screen(ConflictScreen(session.source), self._conflict_chosen)
+            self.push_screen(ConflictScreen(printable(session.source, one_line=True)), self._conflict_chosen)
             return
         except (SaveError, SourceError) as err:
             self.say(f"cgtui: {err}. Your edits are kept; nothing was written.")
@@ -508,7 +513,7 @@ class CgtuiApp(App[None]):
 
         from tui.widgets.dialogs import SaveAsScreen
 
-        self.push_screen(SaveAsScreen(why, suggestion), chosen)
+        self.push_screen(SaveAsScreen(printable(why, one_line=True), suggestion), chosen)
 
     def check_disk(self, force: bool = False) -> None:
         """Reload the graph file if it changed on disk; keep the last good graph if it broke."""

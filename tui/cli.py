@@ -15,6 +15,7 @@ from engine import DEFAULT_H, SourceError, __version__, compute, finite_differen
 from engine import GraphError
 from engine.examples import KINDS, generate
 from engine.graphfile import load_bytes, write_new
+from engine.safe import json_printable, printable
 from engine.text import parse_number
 
 
@@ -142,6 +143,11 @@ def _generated(text: bytes, name: str, save: str | None):
     return load_path(save)
 
 
+def say(message: str) -> None:
+    """One ``cgtui:`` line on stderr; control characters (from a file or its name) escaped."""
+    print(f"cgtui: {printable(message, one_line=True)}", file=sys.stderr)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
     try:
@@ -149,11 +155,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         h = _fd_step(args.fd_step)
         loaded = _load(args)
         overrides = _overrides(args.set, loaded.graph)
-    except UsageError as err:
-        print(f"cgtui: {err}", file=sys.stderr)
-        return 2
-    except SourceError as err:
-        print(f"cgtui: {err}", file=sys.stderr)
+    except (UsageError, SourceError) as err:
+        say(str(err))
         return 2
 
     if args.json or args.trace or args.markdown:
@@ -162,8 +165,11 @@ def run(argv: Sequence[str] | None = None) -> int:
         walk = compute(loaded.graph, overrides)
         fd_mode = args.fd or ("all" if len(loaded.graph.names) <= FD_ALL_LIMIT else "inputs")
         fds = finite_differences(walk, fd_mode, h)
-        render = to_json if args.json else to_markdown if args.markdown else to_trace
-        text = render(walk, fds, h, loaded.source)
+        if args.json:  # JSON escapes C0 itself; json_printable the rest, and the data stay the same
+            text = json_printable(to_json(walk, fds, h, loaded.source))
+        else:  # nothing from the file reaches the terminal as a control character
+            render = to_markdown if args.markdown else to_trace
+            text = printable(render(walk, fds, h, printable(loaded.source, one_line=True)))
         try:
             sys.stdout.write(text + "\n")
             sys.stdout.flush()
