@@ -203,6 +203,8 @@ class CgtuiApp(App[None]):
         if event.guess:
             self._guessed(event.value)
             return
+        if self._vanished(event.name):
+            return
         old = self.session.inputs[event.name]
         values, grads = self.session.set_input(event.name, event.value)
         self._close_editor()
@@ -217,6 +219,8 @@ class CgtuiApp(App[None]):
         if event.guess:
             self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
             return
+        if self._vanished(event.name):
+            return
         self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
     @on(InputEditor.Cancelled)
@@ -224,8 +228,23 @@ class CgtuiApp(App[None]):
         if event.guess:
             self._guessed(None)
             return
+        if self._vanished(event.name):
+            return
         self._close_editor()
         self.say(f"Edit cancelled; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
+
+    def _vanished(self, name: str) -> bool:
+        """Whether the input an editor message names is gone (the file was reloaded meanwhile); if so, say so.
+
+        The reload closes an editor whose input went, but a message posted just before it can
+        still arrive after it.
+        """
+        if name in self.session.inputs:
+            return False
+        if self._editing() and not self._editor.guessing:
+            self._close_editor()
+        self.say(f"{name} is no longer an input (the file was reloaded): nothing was changed.")
+        return True
 
     def action_skip_guess(self) -> None:
         """Escape with the focus away from the guess field: show the answer, unscored."""
@@ -546,8 +565,12 @@ class CgtuiApp(App[None]):
         while len(self.screen_stack) > 1 and getattr(self.screen, "SHOWS_THE_WALK", False):
             self.pop_screen()  # "why" and the h sweep explain the old graph's numbers
         here = self.selected
+        editing = self._editor.name_edited if self._editing() and not self._editor.guessing else None
         changes = self.session.replace_graph(new)
         tree.build()
+        if editing is not None and editing not in self.session.inputs:
+            self._close_editor()  # its input went: a commit would have nothing to change
+            changes.append(f"{editing} is no longer an input, so its edit is closed")
         if here in self.session.graph.names:
             tree.select_name(here)
         else:
