@@ -96,3 +96,97 @@ async def test_an_input_that_became_a_node_closes_its_editor(lecture_copy):
         await pilot.press("7", "enter")
         assert app.is_running
         assert "z" in app.session.inputs and "a" not in app.session.inputs
+
+
+# --------------------------------------------------------------------------- 3: save-as with an odd name
+
+
+def odd_names(tmp_path: Path) -> list[str]:
+    (tmp_path / "somefile").write_text("a regular file, not a folder\n")
+    return ["~nosuchuser_cgtui/x.yaml", str(tmp_path / ("x" * 300 + ".yaml")), str(tmp_path / "somefile" / "x.yaml")]
+
+
+async def save_as(pilot, name: str) -> None:
+    await pilot.press("ctrl+u", *name, "enter")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("which", [0, 1, 2])
+async def test_save_as_an_odd_name_from_the_built_in_graph_keeps_the_edits(tmp_path, which):
+    name = odd_names(tmp_path)[which]
+    app = CgtuiApp(DebugSession(load_builtin()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session.set_input("a", 6.0)
+        await pilot.press("w")
+        assert isinstance(app.screen, SaveAsScreen)
+        await save_as(pilot, name)
+        assert app.is_running
+        message = app.message
+        assert message.startswith("cgtui: cannot save") and "edits are kept" in message, message
+        assert app.session.unsaved and app.session.inputs["a"] == 6.0
+        await pilot.press("w")  # and the user can try again
+        assert isinstance(app.screen, SaveAsScreen)
+        target = tmp_path / "good.yaml"
+        await save_as(pilot, str(target))
+        assert "  a: 6\n" in target.read_text() and not app.session.unsaved
+    assert app.return_code in (0, None)
+
+
+async def test_save_as_into_a_folder_that_refuses(tmp_path, monkeypatch):
+    import tempfile
+
+    app = CgtuiApp(DebugSession(load_builtin()))
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session.set_input("a", 6.0)
+
+        def refuse(*args, **kwargs):
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)  # tests run as root: refuse as the OS would
+        await pilot.press("w")
+        await save_as(pilot, str(tmp_path / "x.yaml"))
+        assert app.is_running and "Permission denied" in app.message and app.session.unsaved
+
+
+@pytest.mark.parametrize("source, suggestion", [
+    ("(example chain)", "example-chain.yaml"), ("(example mlp)", "example-mlp.yaml"), ("(expression)", "expression.yaml"),
+])
+async def test_generated_graphs_propose_their_own_name_and_survive_odd_ones(tmp_path, source, suggestion):
+    if source == "(expression)":
+        from engine import oneliner
+
+        text = oneliner.graph_text("J = 3*(a + b*c)", {"a": 5, "b": 3, "c": 2})
+    else:
+        text = generate(source[9:-1], 5, [2, 1] if "mlp" in source else None)
+    app = CgtuiApp(DebugSession(load_bytes(text.encode(), source)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        first = next(iter(app.session.inputs))
+        app.session.set_input(first, 0.125)
+        await pilot.press("w")
+        assert isinstance(app.screen, SaveAsScreen)
+        assert app.screen.suggestion == suggestion
+        assert "lecture" not in app.screen.why
+        for name in odd_names(tmp_path):
+            await save_as(pilot, name)
+            assert app.is_running and "cgtui: cannot save" in app.message and app.session.unsaved
+            await pilot.press("w")
+        await save_as(pilot, str(tmp_path / suggestion))
+        assert load_path(tmp_path / suggestion).graph.input_by_name[first].value == 0.125
+        assert not app.session.unsaved
+
+
+async def test_save_as_an_odd_name_from_the_conflict_dialog(lecture_copy, tmp_path):
+    app = make_app(lecture_copy, watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.session.set_input("a", 7.0)
+        changed = LECTURE.read_text() + "# changed elsewhere\n"
+        lecture_copy.write_text(changed)
+        for name in odd_names(tmp_path):
+            await pilot.press("w")
+            assert isinstance(app.screen, ConflictScreen)
+            await pilot.press("s")
+            assert isinstance(app.screen, SaveAsScreen)
+            await save_as(pilot, name)
+            assert app.is_running and "cgtui: cannot save" in app.message
+            assert app.session.inputs["a"] == 7.0 and app.session.unsaved
+        assert lecture_copy.read_text() == changed

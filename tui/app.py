@@ -34,7 +34,7 @@ from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Footer, Input, Static, Tree
 
-from engine import SourceError, load_path
+from engine import BUILTIN_NAME, SourceError, load_path
 from engine import text as tx
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
 from engine.safe import printable
@@ -50,6 +50,29 @@ from tui.widgets.panels import FdPanel, StepPanel, TextView, Transcript
 # The help and "why" pages, the save dialogs and engine.paths are imported when first
 # opened: the first frame does not need them, and every module costs startup time.
 
+
+
+def unsaved_graph(source: str) -> tuple[str, str]:
+    """Why a graph with no file of its own needs a name, and the name to propose.
+
+    The built-in graph proposes ``lecture.yaml``, ``--example chain`` ``example-chain.yaml``,
+    ``-e`` ``expression.yaml`` (the names the CLI gives them as sources).
+    """
+    if source == BUILTIN_NAME:
+        return "The built-in lecture graph is part of cgtui, not a file of yours.", "lecture.yaml"
+    if source.startswith("(example ") and source.endswith(")"):
+        kind = source[len("(example "):-1]
+        return f"The generated graph (--example {kind}) has no file yet.", f"example-{kind}.yaml"
+    if source == "(expression)":
+        return "The graph made from the expression (-e) has no file yet.", "expression.yaml"
+    return f"{source} has no file yet.", "graph.yaml"
+
+
+def refusal(err: BaseException) -> str:
+    """Why the system refused a file name, in a few words."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err).rstrip(".") or type(err).__name__
 
 
 class CgtuiApp(App[None]):
@@ -491,7 +514,7 @@ class CgtuiApp(App[None]):
 
     def action_save(self) -> None:
         if self.session.loaded.path is None:
-            self._ask_save_as("The built-in lecture graph is part of cgtui, not a file of yours.", "lecture.yaml")
+            self._ask_save_as(*unsaved_graph(self.session.source))
         else:
             self._save(None)
 
@@ -506,6 +529,9 @@ class CgtuiApp(App[None]):
             return
         except (SaveError, SourceError) as err:
             self.say(f"cgtui: {err}. Your edits are kept; nothing was written.")
+            return
+        except (OSError, RuntimeError, ValueError) as err:  # a name the system refuses, however it refuses it
+            self.say(f"cgtui: cannot save {path}: {refusal(err)}. Your edits are kept; nothing was written.")
             return
         session.replace_graph(new, saved=True)
         self._disk_stamp = disk_stamp(new.path) if new.path else None
@@ -525,10 +551,17 @@ class CgtuiApp(App[None]):
         def chosen(path: str | None) -> None:
             if path is None:
                 self.say("Not saved; your edits are kept.")
-            elif Path(path).expanduser().exists():
+                return
+            try:  # ~nosuchuser, a 300-character name, a NUL: each refused in its own way
+                target = Path(path).expanduser()
+                exists = target.exists()
+            except (OSError, RuntimeError, ValueError) as err:
+                self.say(f"cgtui: cannot save as {path}: {refusal(err)}. Your edits are kept; nothing was written.")
+                return
+            if exists:
                 self.say(f"{path} already exists: w again, and choose a new name.")
             else:
-                self._save(path)
+                self._save(str(target))
 
         from tui.widgets.dialogs import SaveAsScreen
 
