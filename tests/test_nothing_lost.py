@@ -190,3 +190,98 @@ async def test_save_as_an_odd_name_from_the_conflict_dialog(lecture_copy, tmp_pa
             assert app.is_running and "cgtui: cannot save" in app.message
             assert app.session.inputs["a"] == 7.0 and app.session.unsaved
         assert lecture_copy.read_text() == changed
+
+
+# --------------------------------------------------------------------------- 9: a crash says where the edits went
+
+
+def crash_on_mount(monkeypatch, edit: dict[str, float]) -> None:
+    """Make the app crash once it is up, after the user made ``edit``; run it headless."""
+    from textual.app import App
+
+    def mounted(self):
+        for name, value in edit.items():
+            self.session.set_input(name, value)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(CgtuiApp, "on_mount", mounted)
+    monkeypatch.setattr(CgtuiApp, "run", lambda self: App.run(self, headless=True))
+
+
+def cgtui_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("cgtui:")]
+
+
+def test_a_crash_exits_non_zero_and_keeps_the_edits_beside_the_file(lecture_copy, monkeypatch, capsys):
+    from tui.cli import run
+
+    crash_on_mount(monkeypatch, {"a": 7.0, "c": 0.1})
+    status = run([str(lecture_copy)])
+    err = capsys.readouterr().err
+    assert status == 1
+    recovered = lecture_copy.with_name("w.yaml.cgtui-recovered")
+    lines = cgtui_lines(err)
+    assert len(lines) == 1 and str(recovered) in lines[0] and "crashed" in lines[0], err
+    assert lecture_copy.read_text() == LECTURE.read_text()  # the file itself is not touched
+    graph = load_path(recovered).graph  # the recovery file is a graph file with the edits in place
+    assert {i.name: i.value for i in graph.inputs} == {"a": 7.0, "b": 3.0, "c": 0.1}
+    assert recovered.read_text() == LECTURE.read_text().replace("  a: 5\n", "  a: 7\n").replace("  c: 2\n", "  c: 0.1\n")
+
+    status = run([str(lecture_copy)])  # a second crash does not overwrite the first recovery
+    err = capsys.readouterr().err
+    assert status == 1
+    again = lecture_copy.with_name("w.yaml.cgtui-recovered.2")
+    assert str(again) in cgtui_lines(err)[0] and again.exists() and recovered.exists()
+
+
+def test_a_crash_without_edits_exits_non_zero_and_says_nothing_was_lost(lecture_copy, monkeypatch, capsys):
+    from tui.cli import run
+
+    crash_on_mount(monkeypatch, {})
+    assert run([str(lecture_copy)]) == 1
+    lines = cgtui_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "no unsaved edits" in lines[0]
+    assert [p.name for p in lecture_copy.parent.iterdir()] == ["w.yaml"]
+
+
+def test_a_crash_on_a_generated_graph_recovers_into_the_current_folder(tmp_path, monkeypatch, capsys):
+    from tui.cli import run
+
+    monkeypatch.chdir(tmp_path)
+    crash_on_mount(monkeypatch, {"a": 9.0})
+    assert run(["-e", "J = 3*(a + b*c)", "--set", "a=5", "--set", "b=3", "--set", "c=2"]) == 1
+    lines = cgtui_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "expression.yaml.cgtui-recovered" in lines[0]
+    assert load_path(tmp_path / "expression.yaml.cgtui-recovered").graph.input_by_name["a"].value == 9.0
+
+
+def test_a_crash_where_nothing_can_be_written_prints_the_edits(tmp_path, monkeypatch, capsys):
+    from tui import cli
+
+    monkeypatch.chdir(tmp_path)
+    crash_on_mount(monkeypatch, {"b": 4.5})
+
+    def refuse(path, data):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli, "write_new", refuse)
+    assert cli.run([]) == 1
+    lines = cgtui_lines(capsys.readouterr().err)
+    assert len(lines) == 1 and "Permission denied" in lines[0] and "b = 4.5" in lines[0], lines
+
+
+async def test_a_crash_inside_a_key_handler_is_reported_too(lecture_copy, monkeypatch, capsys):
+    from tui.cli import after_app
+
+    def broken(self):
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(CgtuiApp, "action_reset", broken)
+    app = make_app(lecture_copy, watch_file=False)
+    with pytest.raises(ZeroDivisionError):  # run_test raises it again on leaving
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.session.set_input("b", 4.0)
+            await pilot.press("n", "r")
+    assert app.return_code == 1
+    assert after_app(app) == 1
+    assert load_path(lecture_copy.with_name("w.yaml.cgtui-recovered")).graph.input_by_name["b"].value == 4.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 from engine import DEFAULT_H, SourceError, __version__, compute, finite_differences, load_builtin, load_path
@@ -185,8 +186,59 @@ def _open_app(loaded, overrides: dict[str, float], h: float) -> int:
     from engine.session import DebugSession
     from tui.app import CgtuiApp
 
-    CgtuiApp(DebugSession(loaded, overrides, h)).run()
-    return 0
+    app = CgtuiApp(DebugSession(loaded, overrides, h))
+    app.run()
+    return after_app(app)
+
+
+RECOVERED = ".cgtui-recovered"
+"""What a crash appends to the graph file's name to keep the unsaved edits beside it."""
+
+
+def after_app(app) -> int:
+    """The exit status once the app is closed; after a crash, keep the unsaved edits and say where.
+
+    Textual has already printed the traceback; this adds one ``cgtui:`` line under it.
+    """
+    if not app.return_code:
+        return 0
+    session = app.session
+    if not session.unsaved:
+        say("cgtui crashed (the error is above); there were no unsaved edits, so nothing was lost.")
+        return 1
+    try:
+        where = _recover(session)
+    except Exception as err:  # the last resort: the values themselves, in the message
+        values = ", ".join(f"{n} = {v!r}" for n, v in session.inputs.items())
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+        say(f"cgtui crashed (the error is above) and could not write the recovery file ({reason}); "
+            f"your input values were: {values}")
+        return 1
+    say(f"cgtui crashed (the error is above); your unsaved edits are in {where} (the graph file with your "
+        "input values; rename it to use it).")
+    return 1
+
+
+def _recover(session) -> str:
+    """Write the session's input values into a copy of its graph file beside it, a new file; return its name.
+
+    The text is what ``w`` would have written; graphs without a file go to the current folder
+    under the name ``w`` proposes for them.
+    """
+    from engine.graphfile import with_inputs
+    from tui.app import unsaved_graph
+
+    loaded = session.loaded
+    data = (b"\xef\xbb\xbf" if loaded.bom else b"") + with_inputs(loaded, session.inputs).encode("utf-8")
+    base = loaded.path if loaded.path is not None else Path(unsaved_graph(loaded.source)[1])
+    for k in range(1, 100):
+        target = base.with_name(base.name + RECOVERED + (f".{k}" if k > 1 else ""))
+        try:
+            write_new(target, data)
+        except FileExistsError:
+            continue
+        return str(target)
+    raise FileExistsError(f"{base.name}{RECOVERED} … .99 all exist")
 
 
 def main() -> None:
