@@ -556,7 +556,8 @@ class CgtuiApp(App[None]):
                 target = Path(path).expanduser()
                 exists = target.exists()
             except (OSError, RuntimeError, ValueError) as err:
-                self.say(f"cgtui: cannot save as {path}: {refusal(err)}. Your edits are kept; nothing was written.")
+                reason = f"there is no home folder {path.split('/')[0]}" if isinstance(err, RuntimeError) else refusal(err)
+                self.say(f"cgtui: cannot save as {path}: {reason}. Your edits are kept; nothing was written.")
                 return
             if exists:
                 self.say(f"{path} already exists: w again, and choose a new name.")
