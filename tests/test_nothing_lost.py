@@ -287,3 +287,19 @@ async def test_a_crash_inside_a_key_handler_is_reported_too(lecture_copy, monkey
     assert app.return_code == 1
     assert after_app(app) == 1
     assert load_path(lecture_copy.with_name("w.yaml.cgtui-recovered")).graph.input_by_name["b"].value == 4.0
+
+
+def test_a_crash_outside_the_app_loop_is_rescued_too(lecture_copy, monkeypatch, capsys):
+    from tui.cli import run
+
+    def run_then_fail(self):
+        self.session.set_input("a", 8.0)
+        raise OSError(5, "Input/output error")  # e.g. the terminal went away
+
+    monkeypatch.setattr(CgtuiApp, "run", run_then_fail)
+    assert run([str(lecture_copy)]) == 1
+    err = capsys.readouterr().err
+    assert "Input/output error" in err  # the traceback
+    lines = cgtui_lines(err)
+    assert len(lines) == 1 and "w.yaml.cgtui-recovered" in lines[0]
+    assert load_path(lecture_copy.with_name("w.yaml.cgtui-recovered")).graph.input_by_name["a"].value == 8.0

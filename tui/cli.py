@@ -187,7 +187,13 @@ def _open_app(loaded, overrides: dict[str, float], h: float) -> int:
     from tui.app import CgtuiApp
 
     app = CgtuiApp(DebugSession(loaded, overrides, h))
-    app.run()
+    try:
+        app.run()
+    except Exception:  # outside the app's own handling (the driver, the terminal): the same rescue
+        import traceback
+
+        traceback.print_exc()
+        return after_app(app, crashed=True)
     return after_app(app)
 
 
@@ -195,12 +201,16 @@ RECOVERED = ".cgtui-recovered"
 """What a crash appends to the graph file's name to keep the unsaved edits beside it."""
 
 
-def after_app(app) -> int:
+def after_app(app, *, crashed: bool = False) -> int:
     """The exit status once the app is closed; after a crash, keep the unsaved edits and say where.
 
-    Textual has already printed the traceback; this adds one ``cgtui:`` line under it.
+    The traceback is already printed (by Textual, or by ``_open_app``); this adds one ``cgtui:``
+    line under it.
+
+    Args:
+        crashed: The app's ``run()`` itself raised (Textual's return code is then not set).
     """
-    if not app.return_code:
+    if not crashed and not app.return_code:
         return 0
     session = app.session
     if not session.unsaved:
