@@ -214,17 +214,17 @@ def after_app(app, *, crashed: bool = False) -> int:
         return 0
     session = app.session
     if not session.unsaved:
-        say("cgtui crashed (the error is above); there were no unsaved edits, so nothing was lost.")
+        say("crashed (the error is above); there were no unsaved edits, so nothing was lost.")
         return 1
     try:
         where = _recover(session)
     except Exception as err:  # the last resort: the values themselves, in the message
         values = ", ".join(f"{n} = {v!r}" for n, v in session.inputs.items())
         reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
-        say(f"cgtui crashed (the error is above) and could not write the recovery file ({reason}); "
+        say(f"crashed (the error is above) and could not write the recovery file ({reason}); "
             f"your input values were: {values}")
         return 1
-    say(f"cgtui crashed (the error is above); your unsaved edits are in {where} (the graph file with your "
+    say(f"crashed (the error is above); your unsaved edits are in {where} (the graph file with your "
         "input values; rename it to use it).")
     return 1
 
