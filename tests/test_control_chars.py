@@ -124,3 +124,17 @@ async def test_the_conflict_and_save_as_dialogs_show_the_file_name_escaped(hosti
         assert not RAW.search(screen_text(app)) and "evil\\x1b[31m\\nname.yaml" in screen_text(app)
         await pilot.press("escape")
         assert app.session.unsaved
+
+
+@pytest.mark.parametrize("text", [
+    'inputs:\n  a: 1\nnodes:\n  J: "a + \\e]2;PWNED\\a"\n',  # an expression quoted in the refusal
+    'inputs:\n  a: 1\nnodes:\n  J: a\n"\\e]52;c;eA==\\a": 1\n',  # an unknown key quoted in the refusal
+    'title: "\\x9b2J"\ninputs:\n  a: "\\e[31m"\nnodes:\n  J: a\n',  # a value that is not a number
+])
+def test_a_refusal_quoting_the_file_is_one_safe_line(tmp_path, text, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    assert run([str(bad), "--trace"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("cgtui: ") and err.count("\n") == 1, err
+    assert not RAW.search(err), err
