@@ -38,9 +38,10 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input, Static, Tree
 from textual.worker import Worker, get_current_worker
 
-from engine import SourceError, load_path
+from engine import BUILTIN_NAME, SourceError, load_path
 from engine import text as tx
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
+from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
 
 SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5), "alpha_up": ("alpha", 2.0)}
@@ -67,6 +68,27 @@ def _why(walk, name: str, tick=None) -> tuple:
     head, paths, foot = tx.why_parts(why, walk.graph.output)
     named = [(lines, tx.path_names(path)) for lines, path in zip(paths, why.paths)]
     return walk, name, why, head, named, foot
+def unsaved_graph(source: str) -> tuple[str, str]:
+    """Why a graph with no file of its own needs a name, and the name to propose.
+
+    The built-in graph proposes ``lecture.yaml``, ``--example chain`` ``example-chain.yaml``,
+    ``-e`` ``expression.yaml`` (the names the CLI gives them as sources).
+    """
+    if source == BUILTIN_NAME:
+        return "The built-in lecture graph is part of cgtui, not a file of yours.", "lecture.yaml"
+    if source.startswith("(example ") and source.endswith(")"):
+        kind = source[len("(example "):-1]
+        return f"The generated graph (--example {kind}) has no file yet.", f"example-{kind}.yaml"
+    if source == "(expression)":
+        return "The graph made from the expression (-e) has no file yet.", "expression.yaml"
+    return f"{source} has no file yet.", "graph.yaml"
+
+
+def refusal(err: BaseException) -> str:
+    """Why the system refused a file name, in a few words."""
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err).rstrip(".") or type(err).__name__
 
 
 class CgtuiApp(App[None]):
@@ -200,10 +222,11 @@ class CgtuiApp(App[None]):
         session = self.session
         if session.pending is None and self._editing() and self._editor.guessing:
             self._close_editor()  # its question was answered elsewhere, or the graph changed
-        title = session.graph.title or "computation graph"
+        # the title and the file name come from the file: shown with their control characters escaped
+        title = printable(session.graph.title or "computation graph", one_line=True)
         unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
-        self.query_one("#title", TextView).show_text(
-            Text.assemble(("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (session.source, "italic")))
+        self.query_one("#title", TextView).show_text(Text.assemble(
+            ("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (printable(session.source, one_line=True), "italic")))
         tree = self.query_one(GraphTree)
         tree.redraw()
         self.query_one("#detail", TextView).show_text(tree.detail())
@@ -256,8 +279,11 @@ class CgtuiApp(App[None]):
             self.query_one(GraphTree).focus()
 
     def say(self, message: str) -> None:
-        """Show one line under the panels until the next message."""
-        self.message = message
+        """Show one line under the panels until the next message.
+
+        File names and refusals quoting a file may hold control characters: they are shown escaped.
+        """
+        self.message = printable(message, one_line=True)
         self._quit_armed = False
         self.redraw()
 
@@ -293,6 +319,8 @@ class CgtuiApp(App[None]):
         if event.guess:
             self._guessed(event.value)
             return
+        if self._vanished(event.name):
+            return
         old = self.session.inputs[event.name]
         values, grads = self.session.set_input(event.name, event.value)
         self._close_editor()
@@ -307,6 +335,8 @@ class CgtuiApp(App[None]):
         if event.guess:
             self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
             return
+        if self._vanished(event.name):
+            return
         self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
     @on(InputEditor.Cancelled)
@@ -314,8 +344,23 @@ class CgtuiApp(App[None]):
         if event.guess:
             self._guessed(None)
             return
+        if self._vanished(event.name):
+            return
         self._close_editor()
         self.say(f"Edit cancelled; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
+
+    def _vanished(self, name: str) -> bool:
+        """Whether the input an editor message names is gone (the file was reloaded meanwhile); if so, say so.
+
+        The reload closes an editor whose input went, but a message posted just before it can
+        still arrive after it.
+        """
+        if name in self.session.inputs:
+            return False
+        if self._editing() and not self._editor.guessing:
+            self._close_editor()
+        self.say(f"{name} is no longer an input (the file was reloaded): nothing was changed.")
+        return True
 
     def action_skip_guess(self) -> None:
         """Escape with the focus away from the guess field: cancel long work (y), or show the answer, unscored."""
@@ -621,7 +666,7 @@ class CgtuiApp(App[None]):
 
     def action_save(self) -> None:
         if self.session.loaded.path is None:
-            self._ask_save_as("The built-in lecture graph is part of cgtui, not a file of yours.", "lecture.yaml")
+            self._ask_save_as(*unsaved_graph(self.session.source))
         else:
             self._save(None)
 
@@ -632,10 +677,13 @@ class CgtuiApp(App[None]):
         except ChangedOnDisk:
             from tui.widgets.dialogs import ConflictScreen
 
-            self.push_screen(ConflictScreen(session.source), self._conflict_chosen)
+            self.push_screen(ConflictScreen(printable(session.source, one_line=True)), self._conflict_chosen)
             return
         except (SaveError, SourceError) as err:
             self.say(f"cgtui: {err}. Your edits are kept; nothing was written.")
+            return
+        except (OSError, RuntimeError, ValueError) as err:  # a name the system refuses, however it refuses it
+            self.say(f"cgtui: cannot save {path}: {refusal(err)}. Your edits are kept; nothing was written.")
             return
         session.replace_graph(new, saved=True)
         self._disk_stamp = disk_stamp(new.path) if new.path else None
@@ -655,14 +703,22 @@ class CgtuiApp(App[None]):
         def chosen(path: str | None) -> None:
             if path is None:
                 self.say("Not saved; your edits are kept.")
-            elif Path(path).expanduser().exists():
+                return
+            try:  # ~nosuchuser, a 300-character name, a NUL: each refused in its own way
+                target = Path(path).expanduser()
+                exists = target.exists()
+            except (OSError, RuntimeError, ValueError) as err:
+                reason = f"there is no home folder {path.split('/')[0]}" if isinstance(err, RuntimeError) else refusal(err)
+                self.say(f"cgtui: cannot save as {path}: {reason}. Your edits are kept; nothing was written.")
+                return
+            if exists:
                 self.say(f"{path} already exists: w again, and choose a new name.")
             else:
-                self._save(path)
+                self._save(str(target))
 
         from tui.widgets.dialogs import SaveAsScreen
 
-        self.push_screen(SaveAsScreen(why, suggestion), chosen)
+        self.push_screen(SaveAsScreen(printable(why, one_line=True), suggestion), chosen)
 
     def check_disk(self, force: bool = False) -> None:
         """Reload the graph file if it changed on disk; keep the last good graph if it broke."""
@@ -695,8 +751,12 @@ class CgtuiApp(App[None]):
         while len(self.screen_stack) > 1 and getattr(self.screen, "SHOWS_THE_WALK", False):
             self.pop_screen()  # "why" and the h sweep explain the old graph's numbers
         here = self.selected
+        editing = self._editor.name_edited if self._editing() and not self._editor.guessing else None
         changes = self.session.replace_graph(new)
         tree.build()
+        if editing is not None and editing not in self.session.inputs:
+            self._close_editor()  # its input went: a commit would have nothing to change
+            changes.append(f"{editing} is no longer an input, so its edit is closed")
         if here in self.session.graph.names:
             tree.select_name(here)
         else:

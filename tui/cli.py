@@ -9,12 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn, Sequence
 
 from engine import DEFAULT_H, SourceError, __version__, compute, finite_differences, load_builtin, load_path
 from engine import GraphError
 from engine.examples import KINDS, generate
 from engine.graphfile import load_bytes, write_new
+from engine.safe import json_printable, printable
 from engine.text import parse_number
 
 
@@ -142,6 +144,11 @@ def _generated(text: bytes, name: str, save: str | None):
     return load_path(save)
 
 
+def say(message: str) -> None:
+    """One ``cgtui:`` line on stderr; control characters (from a file or its name) escaped."""
+    print(f"cgtui: {printable(message, one_line=True)}", file=sys.stderr)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
     try:
@@ -149,11 +156,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         h = _fd_step(args.fd_step)
         loaded = _load(args)
         overrides = _overrides(args.set, loaded.graph)
-    except UsageError as err:
-        print(f"cgtui: {err}", file=sys.stderr)
-        return 2
-    except SourceError as err:
-        print(f"cgtui: {err}", file=sys.stderr)
+    except (UsageError, SourceError) as err:
+        say(str(err))
         return 2
 
     if args.json or args.trace or args.markdown:
@@ -162,10 +166,13 @@ def run(argv: Sequence[str] | None = None) -> int:
         walk = compute(loaded.graph, overrides)
         fd_mode = args.fd or ("all" if len(loaded.graph.names) <= FD_ALL_LIMIT else "inputs")
         fds = finite_differences(walk, fd_mode, h)
-        if args.json:  # written as it is made: the whole text of a 100,000-node graph is never held
-            chunks = iter_json(walk, fds, h, loaded.source)
-        else:
-            chunks = ((to_markdown if args.markdown else to_trace)(walk, fds, h, loaded.source),)
+        if args.json:
+            # written as it is made (the whole text of a 100,000-node graph is never held); JSON
+            # escapes C0 itself, json_printable the rest, character by character, so chunk by chunk
+            chunks = map(json_printable, iter_json(walk, fds, h, loaded.source))
+        else:  # nothing from the file reaches the terminal as a control character
+            render = to_markdown if args.markdown else to_trace
+            chunks = (printable(render(walk, fds, h, printable(loaded.source, one_line=True))),)
         try:
             for chunk in chunks:
                 sys.stdout.write(chunk)
@@ -183,8 +190,69 @@ def _open_app(loaded, overrides: dict[str, float], h: float) -> int:
     from engine.session import DebugSession
     from tui.app import CgtuiApp
 
-    CgtuiApp(DebugSession(loaded, overrides, h)).run()
-    return 0
+    app = CgtuiApp(DebugSession(loaded, overrides, h))
+    try:
+        app.run()
+    except Exception:  # outside the app's own handling (the driver, the terminal): the same rescue
+        import traceback
+
+        traceback.print_exc()
+        return after_app(app, crashed=True)
+    return after_app(app)
+
+
+RECOVERED = ".cgtui-recovered"
+"""What a crash appends to the graph file's name to keep the unsaved edits beside it."""
+
+
+def after_app(app, *, crashed: bool = False) -> int:
+    """The exit status once the app is closed; after a crash, keep the unsaved edits and say where.
+
+    The traceback is already printed (by Textual, or by ``_open_app``); this adds one ``cgtui:``
+    line under it.
+
+    Args:
+        crashed: The app's ``run()`` itself raised (Textual's return code is then not set).
+    """
+    if not crashed and not app.return_code:
+        return 0
+    session = app.session
+    if not session.unsaved:
+        say("crashed (the error is above); there were no unsaved edits, so nothing was lost.")
+        return 1
+    try:
+        where = _recover(session)
+    except Exception as err:  # the last resort: the values themselves, in the message
+        values = ", ".join(f"{n} = {v!r}" for n, v in session.inputs.items())
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else str(err) or type(err).__name__
+        say(f"crashed (the error is above) and could not write the recovery file ({reason}); "
+            f"your input values were: {values}")
+        return 1
+    say(f"crashed (the error is above); your unsaved edits are in {where} (the graph file with your "
+        "input values; rename it to use it).")
+    return 1
+
+
+def _recover(session) -> str:
+    """Write the session's input values into a copy of its graph file beside it, a new file; return its name.
+
+    The text is what ``w`` would have written; graphs without a file go to the current folder
+    under the name ``w`` proposes for them.
+    """
+    from engine.graphfile import with_inputs
+    from tui.app import unsaved_graph
+
+    loaded = session.loaded
+    data = (b"\xef\xbb\xbf" if loaded.bom else b"") + with_inputs(loaded, session.inputs).encode("utf-8")
+    base = loaded.path if loaded.path is not None else Path(unsaved_graph(loaded.source)[1])
+    for k in range(1, 100):
+        target = base.with_name(base.name + RECOVERED + (f".{k}" if k > 1 else ""))
+        try:
+            write_new(target, data)
+        except FileExistsError:
+            continue
+        return str(target)
+    raise FileExistsError(f"{base.name}{RECOVERED} … .99 all exist")
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from engine import text as tx
+from engine.safe import printable
 from engine.session import DebugSession
 from engine.steps import BackwardStep, ForwardStep
 from tui.widgets.styles import GRAD, VALUE
@@ -358,7 +359,7 @@ class GraphTree(Tree[NodeRef]):
         item = graph.node_by_name.get(ref.name) or graph.input_by_name.get(ref.name)
         if item is not None and item.note:
             label.append("\n")
-            label.append(f"note: {item.note}", MUTED)
+            label.append(f"note: {printable(item.note)}", MUTED)  # from the file: no control character gets through
         return label
 
 
