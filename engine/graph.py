@@ -260,8 +260,20 @@ def _dependency_order(nodes: list[Node], inputs: set[str]) -> list[Node]:
     if len(order) < len(nodes):
         cycle = _find_cycle(nodes, index, {n.name for n in order} | inputs)
         start = nodes[index[cycle[0]]]
-        raise GraphError(f"cycle: {' → '.join(cycle)}", start.line, cycle[0])
+        raise GraphError(f"cycle: {_cycle_text(cycle)}", start.line, cycle[0])
     return order
+
+
+CYCLE_SHOWN = 8
+"""A cycle of more nodes is named by its first few and its length, not node by node."""
+
+
+def _cycle_text(cycle: list[str]) -> str:
+    """``u → v → w → u``; a long one ``u1 → u2 → u3 → u4 → u5 → … → u1 (50,000 nodes)``."""
+    length = len(cycle) - 1  # the first name closes the cycle again
+    if length <= CYCLE_SHOWN:
+        return " → ".join(cycle)
+    return f"{' → '.join(cycle[:5])} → … → {cycle[0]} ({length:,} nodes)"
 
 
 def _find_cycle(nodes: list[Node], index: dict[str, int], resolved: set[str]) -> list[str]:
