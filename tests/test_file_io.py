@@ -324,3 +324,21 @@ def test_did_you_mean_still_finds_a_typo_in_a_small_graph():
         load_bytes(b"inputs:\n  alpha1: 1\n  beta: 2\nnodes:\n  J: alhpa1 * beta\n", "t.yaml")
     with pytest.raises(SourceError, match="did you mean 'w1'"):
         load_bytes(b"inputs:\n  w1: 1\nnodes:\n  J: w1\nparams: [w11]\n", "t.yaml")
+
+
+def test_long_expressions_are_walked_once(monkeypatch):
+    """The depth of a long expression is measured while it is converted, not by a walk of its own first."""
+    from engine import expr as ex
+
+    walks = []
+    real = ex._ast_depth
+    monkeypatch.setattr(ex, "_ast_depth", lambda tree: walks.append(1) or real(tree))
+    deep = "(" * 24 + "a" + "+a)" * 24
+    body = "+".join([deep] * 40)
+    text = "inputs:\n  a: 1\nnodes:\n" + "".join(f"  n{k}: {body}\n" for k in range(20)) + "  bad: a +\n"
+    with pytest.raises(SourceError, match="line 24: node 'bad': syntax error"):
+        load_bytes(text.encode(), "long.yaml")
+    assert walks == []
+    too_deep = "inputs:\n  a: 1\nnodes:\n  J: " + "+".join(["a"] * 300) + "\n"
+    with pytest.raises(SourceError, match="nested too deeply \\(more than 200 levels\\)"):
+        load_bytes(too_deep.encode(), "deep.yaml")
