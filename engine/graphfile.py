@@ -427,8 +427,9 @@ def _number(node: _Y, name: str) -> float:
         raise GraphError(f"input {name!r}: the value must be a number, not {_describe(value)}", node.line, name)
     if not math.isfinite(value):
         shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
-        why = ", and this one is too large" if _OCT.match(node.value) or _HEX.match(node.value) else ""
-        raise GraphError(f"input {name!r}: the value must be a finite number, not {shown!r}{why}", node.line, name)
+        if _OCT.match(node.value) or _HEX.match(node.value):
+            raise GraphError(f"input {name!r}: the number {shown!r} is too large (at most about 1.8e308)", node.line, name)
+        raise GraphError(f"input {name!r}: the value must be a finite number, not {shown!r}", node.line, name)
     return value
 
 
@@ -499,6 +500,9 @@ def parse_graph(text: str) -> Graph:
     if "alpha" in top:
         node = top["alpha"]
         alpha, alpha_line = _resolve(node) if node.kind == "scalar" else None, node.line
+        if alpha == math.inf and (_OCT.match(node.value) or _HEX.match(node.value)):
+            shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
+            raise GraphError(f"alpha (the learning rate): the number {shown!r} is too large", node.line, "alpha")
         if not isinstance(alpha, float) or isinstance(alpha, bool) or not (math.isfinite(alpha) and alpha > 0):
             raise GraphError("alpha (the learning rate) must be a positive number such as 0.1", node.line, "alpha")
     return build_graph(inputs, nodes, output, output_line, title, description, params, alpha, alpha_line)

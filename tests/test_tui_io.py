@@ -219,3 +219,18 @@ async def test_negative_zero_typed_in_the_editor_is_saved_as_negative_zero(tmp_p
         await pilot.press("escape")
     assert path.read_text() == "inputs:\n  a: -0.0\nnodes:\n  J: 1 / a\n"
     assert math.copysign(1, load_path(path).graph.input_by_name["a"].value) == -1
+
+
+async def test_zero_made_negative_is_an_unsaved_edit(tmp_path):
+    path = tmp_path / "inv.yaml"
+    path.write_text("inputs:\n  a: 0\nnodes:\n  J: 1 / a\n")
+    app = make_app(path, watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("a")
+        await pilot.press("e", "ctrl+u", "-", "0", "enter")
+        assert app.session.unsaved and app.session.edited == {"a": -0.0}
+        await pilot.press("q")
+        assert app.is_running  # asks first: the edit would be lost
+        await pilot.press("w")
+        assert not app.session.unsaved
+    assert path.read_text() == "inputs:\n  a: -0.0\nnodes:\n  J: 1 / a\n"
