@@ -283,13 +283,17 @@ def _convert(node: ast.AST, source: str, depth: int) -> Expr:
             raise GraphError(f"operator {symbol!r} is not allowed (in {_piece(node, source)!r})")
         return Bin(op, _convert(node.left, source, depth + 1), _convert(node.right, source, depth + 1))
     if cls is ast.Name:
+        known = _LEAVES.get(node.id)
+        if known is not None:
+            return known
         if not NAME_RE.match(node.id):
             raise GraphError(f"{node.id!r} is not a valid name")
-        if node.id in CONSTANTS:
-            return Const(node.id)
         if node.id in FUNCTIONS or node.id in FORMULA_FUNCTIONS:
             raise GraphError(f"{node.id!r} is a function: write {node.id}(...)")
-        return Name(node.id)
+        if len(_LEAVES) >= 100_000:
+            _LEAVES.clear()
+        leaf = _LEAVES[node.id] = Const(node.id) if node.id in CONSTANTS else Name(node.id)
+        return leaf
     if cls is ast.Constant:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -321,6 +325,11 @@ def _convert(node: ast.AST, source: str, depth: int) -> Expr:
         return Call(func.id, _convert(node.args[0], source, depth + 1))
     construct = _CONSTRUCTS.get(cls, cls.__name__)
     raise GraphError(f"{_piece(node, source)!r} is not allowed ({construct})")
+
+
+_LEAVES: dict[str, Expr] = {}
+"""Each name read so far, checked, as its (immutable) leaf: a long expression names the same few
+again and again, and checking and building each took half of its conversion."""
 
 
 def _piece(node: ast.AST, source: str) -> str:
