@@ -298,6 +298,7 @@ def _events_to_tree(text: str) -> _Y:
 
 
 _SEPARATORS = re.compile("[\u2028\u2029\x85]")
+_BREAKS = re.compile("[\r\n]")
 _BLANKED = str.maketrans({"\u2028": " ", "\u2029": " ", "\x85": " "})
 
 
@@ -311,7 +312,7 @@ def _comment_separators_blanked(text: str) -> str:
     told by the YAML scanner itself: a comment is a ``#`` between tokens, up to the
     end of its line. Elsewhere they are left to the YAML reader, as before.
     """
-    if _SEPARATORS.search(text) is None:
+    if _SEPARATORS.search(text) is None or "#" not in text:
         return text
     positions = [m.start() for m in _SEPARATORS.finditer(text)]
     candidate = text.translate(_BLANKED)
@@ -327,6 +328,8 @@ def _comment_separators_blanked(text: str) -> str:
         complete = False  # classify what was scanned; the reader will say what is wrong
     finally:
         loader.dispose()
+    breaks = [m.start() for m in _BREAKS.finditer(candidate)]
+    first_hash: dict[int, int] = {}  # where a stretch between tokens starts on its line -> its first '#', or -1
     chars = list(text)
     for pos in positions:
         k = bisect.bisect_right(starts, pos) - 1
@@ -334,9 +337,12 @@ def _comment_separators_blanked(text: str) -> str:
             continue  # before the first token, or inside one (a scalar)
         if not complete and starts[-1] <= pos:
             continue  # the scanner stopped before getting past it
-        gap = candidate[ends[k]:pos]
-        line_start = max(gap.rfind("\n"), gap.rfind("\r")) + 1
-        if "#" in gap[line_start:]:
+        b = bisect.bisect_left(breaks, pos)  # the line's end, and the break before it
+        line_start = breaks[b - 1] + 1 if b > 0 else 0
+        region = max(line_start, ends[k])
+        if region not in first_hash:  # each stretch is searched once, to its line's end
+            first_hash[region] = candidate.find("#", region, breaks[b] if b < len(breaks) else len(candidate))
+        if 0 <= first_hash[region] < pos:
             chars[pos] = " "
     return "".join(chars)
 

@@ -266,6 +266,15 @@ def test_line_separators_inside_comments_are_ordinary_characters(sep, tmp_path):
     assert path.read_text(encoding="utf-8") == text.replace("a: 1 ", "a: 7 ")  # every other character kept
 
 
+def test_a_long_comment_full_of_separators_is_one_comment():
+    from engine.graphfile import _comment_separators_blanked
+
+    text = "inputs: {a: 1}  # \u2028b: 2\nnodes: {J: a}\n# " + "\u2028x: y" * 20_000 + "\n"
+    loaded = load_bytes(text.encode(), "long.yaml")
+    assert [i.name for i in loaded.graph.inputs] == ["a"] and loaded.text == text
+    assert _comment_separators_blanked(text) == text.replace("\u2028", " ")
+
+
 def test_a_hash_inside_quotes_does_not_start_a_comment():
     text = "title: 'x # y\u2028z: 1'\ninputs:\n  a: 1\nnodes:\n  J: a\n"
     loaded = load_bytes(text.encode(), "q.yaml")  # the quoted scalar is left to YAML as it was
