@@ -494,7 +494,10 @@ class CgtuiApp(App[None]):
 
         async def after_the_last():
             if before is not None and not before.is_finished:
-                await before.wait()
+                try:
+                    await before.wait()
+                except Exception:  # noqa: BLE001 - it said what went wrong itself; this one goes on
+                    pass
             await work
 
         self._disk_work = self.run_worker(after_the_last(), name=name, group="disk", exit_on_error=True)
