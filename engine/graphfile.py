@@ -648,7 +648,7 @@ def _atomic_write(target: Path, data: bytes) -> None:
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise SaveError(f"cannot save: {target} is {_kind(st.st_mode)}, not a regular file")
     if st is not None and st.st_nlink > 1:
-        _write_in_place(target, real, st, data)
+        _write_in_place(target, real, data)
     else:
         _replace_atomically(target, real, st, data)
 
@@ -667,7 +667,7 @@ def _replace_atomically(target: Path, real: Path, st: os.stat_result | None, dat
         if st is None:
             os.chmod(tmp, 0o644)
         else:
-            if (st.st_uid, st.st_gid) != (os.stat(tmp).st_uid, os.stat(tmp).st_gid):
+            if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.stat(tmp).st_uid, os.stat(tmp).st_gid):
                 try:  # only root (or a member of the group) may; otherwise the saver owns it
                     os.chown(tmp, st.st_uid, st.st_gid)
                 except OSError:
@@ -690,7 +690,7 @@ def _replace_atomically(target: Path, real: Path, st: os.stat_result | None, dat
                 pass
 
 
-def _write_in_place(target: Path, real: Path, st: os.stat_result, data: bytes) -> None:
+def _write_in_place(target: Path, real: Path, data: bytes) -> None:
     try:
         fd = os.open(real, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as err:
@@ -705,9 +705,10 @@ def _write_in_place(target: Path, real: Path, st: os.stat_result, data: bytes) -
         except OSError as err:
             if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
                 raise
+        os.lseek(fd, 0, os.SEEK_SET)
         view = memoryview(data)
         while view:
-            view = view[os.pwrite(fd, view, len(data) - len(view)):]
+            view = view[os.write(fd, view):]
         os.ftruncate(fd, len(data))
         os.fsync(fd)
     except OSError as err:

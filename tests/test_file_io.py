@@ -139,6 +139,19 @@ def test_saving_a_hard_linked_file_keeps_the_link(graph_file, tmp_path):
     assert other.read_text() == LECTURE.read_text().replace("  a: 5\n", "  a: 7\n")
 
 
+def test_a_full_disk_leaves_a_hard_linked_file_as_it_was(graph_file, tmp_path, monkeypatch):
+    os.link(graph_file, tmp_path / "other.yaml")
+    loaded = load_path(graph_file)
+
+    def full(fd, offset, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full)
+    with pytest.raises(Exception, match="No space left on device"):
+        save_inputs(loaded, {"a": 12345678.25, "b": 3.0, "c": 2.0})  # longer than "5": needs room
+    assert graph_file.read_text() == LECTURE.read_text()
+
+
 def test_saving_keeps_the_mode(graph_file):
     graph_file.chmod(0o640)
     save_inputs(load_path(graph_file), {"a": 7.0, "b": 3.0, "c": 2.0})
