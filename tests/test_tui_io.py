@@ -16,9 +16,8 @@ from textual.widgets import Input
 
 from engine import load_path
 from engine.examples import chain
-from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree
-from tui_helpers import LECTURE, ROOT, make_app, tree_line, widget_text
+from tui_helpers import LECTURE, ROOT, make_app, reload_now, tree_line, widget_text
 
 HUGE_HEX = "inputs:\n  a: 0x" + "f" * 300 + "\n  b: 3\n  c: 2\nnodes:\n  u: b * c\n  v: a + u\n  J: 3 * v\n"
 
@@ -34,10 +33,6 @@ def message_of(app) -> str:
     return " ".join(widget_text(app, "#message").split())
 
 
-async def reload(app, pilot) -> None:
-    """What the 1 s poll does, now: read the file in a thread, take the result on the UI thread."""
-    await app.check_disk(force=True).wait()
-    await pilot.pause()
 
 
 # --------------------------------------------------------------------------- reloading hostile files
@@ -49,7 +44,7 @@ async def test_a_huge_hex_number_on_reload_keeps_the_last_good_graph(lecture_cop
         app.query_one(GraphTree).select_name("b")
         await pilot.press("e", "ctrl+u", "4", "enter", "f")
         lecture_copy.write_text(HUGE_HEX)
-        await reload(app, pilot)
+        await reload_now(app, pilot)
         assert app.is_running
         message = message_of(app)
         assert message.startswith("cgtui:") and "line 2" in message and "too large" in message
@@ -66,7 +61,7 @@ async def test_a_file_replaced_by_a_fifo_neither_freezes_nor_loses_the_graph(lec
         lecture_copy.unlink()
         os.mkfifo(lecture_copy)
         started = time.monotonic()
-        await reload(app, pilot)
+        await reload_now(app, pilot)
         assert time.monotonic() - started < 20  # it used to block the UI thread forever
         assert "is a FIFO" in message_of(app) and "last good" in message_of(app)
         assert "J = 33" in tree_line(app, "J")
@@ -80,7 +75,7 @@ async def test_a_file_replaced_by_a_directory_is_named_so(lecture_copy):
     async with app.run_test(size=(120, 40)) as pilot:
         lecture_copy.unlink()
         lecture_copy.mkdir()
-        await reload(app, pilot)
+        await reload_now(app, pilot)
         assert "is a directory" in message_of(app)
         assert app.session.graph.output == "J"
 
@@ -117,7 +112,7 @@ async def test_a_big_file_is_reloaded_in_a_thread(tmp_path, monkeypatch):
             return real(*args, **kwargs)
 
         monkeypatch.setattr(gf, "load_bytes", spy)
-        await reload(app, pilot)
+        await reload_now(app, pilot)
         assert on_main_thread == [False]
         assert "Reloaded" in message_of(app)
 
