@@ -99,14 +99,17 @@ def load_path(path: str | os.PathLike[str]) -> LoadedGraph:
 def read_regular(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
     """The bytes of a regular file, refusing anything else without blocking.
 
-    The file is opened without waiting (``O_NONBLOCK``: opening a FIFO with no
-    writer would block) and its kind is checked on the open descriptor, so a
-    file swapped for a FIFO between a check and the open cannot hang the read.
+    Its kind is checked before it is opened, and again on the open descriptor: the
+    file is opened without waiting (``O_NONBLOCK``: opening a FIFO with no writer
+    would block), so one swapped for a FIFO after the first check cannot hang the read.
 
     Raises:
         GraphError: no such file, permission denied, not a regular file, too large.
     """
     try:
+        mode = os.stat(path).st_mode  # a device is not even opened (opening some has effects)
+        if not stat.S_ISREG(mode):
+            raise GraphError(f"is {_kind(mode)}, not a graph file")
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise GraphError("no such file") from None

@@ -78,6 +78,17 @@ def test_a_fifo_is_refused_at_once(tmp_path):
     assert "is a FIFO" in err
 
 
+def test_a_file_swapped_for_a_fifo_after_the_check_is_refused_on_the_open_file(tmp_path, monkeypatch):
+    fifo = tmp_path / "f.yaml"
+    os.mkfifo(fifo)
+    regular = (tmp_path / "r.yaml")
+    regular.write_text("x")
+    real_stat = os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: real_stat(regular) if Path(path) == fifo else real_stat(path, *a, **k))
+    with pytest.raises(SourceError, match="is a FIFO"):
+        load_path(fifo)
+
+
 def test_a_device_and_a_directory_are_refused_naming_their_kind(tmp_path):
     with pytest.raises(SourceError, match="is a character device"):
         load_path("/dev/null")
