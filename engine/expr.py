@@ -114,17 +114,19 @@ def names(expr: Expr) -> tuple[str, ...]:
         return tuple(dict.fromkeys(found))
     seen: dict[str, None] = {}
     stack = [expr]
-    while stack:
-        e = stack.pop()
-        if isinstance(e, Name):
+    pop, push = stack.pop, stack.append
+    while stack:  # (exact classes: the expression types are final)
+        e = pop()
+        cls = type(e)
+        if cls is Bin:
+            push(e.right)
+            push(e.left)
+        elif cls is Name:
             seen.setdefault(e.id, None)
-        elif isinstance(e, Neg):
-            stack.append(e.operand)
-        elif isinstance(e, Bin):
-            stack.append(e.right)
-            stack.append(e.left)
-        elif isinstance(e, Call):
-            stack.append(e.arg)
+        elif cls is Neg:
+            push(e.operand)
+        elif cls is Call:
+            push(e.arg)
     return tuple(seen)
 
 
@@ -260,10 +262,21 @@ def _parse_full(text: str) -> Expr:
         raise GraphError(f"expression {_short(text)!r} is too long or too deep to read") from None
     # Below the root, every level of the tree but the last (a name's context, an
     # operator) is written with at least one character of its own, so a short
-    # text cannot be too deep: walk only long ones (the walk dominates parsing).
-    if len(source) + 2 > MAX_DEPTH and _ast_depth(tree) > MAX_DEPTH:
-        raise GraphError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)")
-    return _convert(tree.body, source)
+    # text cannot be too deep. A long one is measured while it is converted
+    # (``depth`` is the level in ``ast``'s tree, as ``_ast_depth`` counts it), not
+    # by a walk of its own first: that walk took as long as the conversion.
+    try:
+        return _convert(tree.body, source, 2)
+    except _TooDeep:
+        raise GraphError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)") from None
+    except GraphError:
+        if len(source) + 2 > MAX_DEPTH and _ast_depth(tree) > MAX_DEPTH:  # too deep is said first
+            raise GraphError(f"expression is nested too deeply (more than {MAX_DEPTH} levels)") from None
+        raise
+
+
+class _TooDeep(Exception):
+    """The expression's tree goes deeper than ``MAX_DEPTH`` levels."""
 
 
 def _short(text: str, limit: int = 40) -> str:
@@ -271,53 +284,75 @@ def _short(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _convert(node: ast.AST, source: str) -> Expr:
-    def piece() -> str:
-        return _short(ast.get_source_segment(source, node) or type(node).__name__)
+def _convert(node: ast.AST, source: str, depth: int) -> Expr:
+    """The whitelisted :data:`Expr` for an ``ast`` node at level ``depth`` of its tree.
 
-    if isinstance(node, ast.Constant):
+    Raises:
+        GraphError: for anything not whitelisted.
+        _TooDeep: below ``MAX_DEPTH`` levels (so the recursion stays bounded).
+    """
+    cls = type(node)
+    if depth >= MAX_DEPTH and cls is not ast.Constant:  # its children (a name's context, an operator) are deeper
+        raise _TooDeep
+    if cls is ast.BinOp:
+        op = _BINOPS.get(type(node.op))
+        if op is None:
+            symbol = _FORBIDDEN_OPS.get(type(node.op), type(node.op).__name__)
+            raise GraphError(f"operator {symbol!r} is not allowed (in {_piece(node, source)!r})")
+        return Bin(op, _convert(node.left, source, depth + 1), _convert(node.right, source, depth + 1))
+    if cls is ast.Name:
+        known = _LEAVES.get(node.id)
+        if known is not None:
+            return known
+        if not NAME_RE.match(node.id):
+            raise GraphError(f"{node.id!r} is not a valid name")
+        if node.id in FUNCTIONS or node.id in FORMULA_FUNCTIONS:
+            raise GraphError(f"{node.id!r} is a function: write {node.id}(...)")
+        if len(_LEAVES) >= 100_000:
+            _LEAVES.clear()
+        leaf = _LEAVES[node.id] = Const(node.id) if node.id in CONSTANTS else Name(node.id)
+        return leaf
+    if cls is ast.Constant:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise GraphError(f"{piece()!r} is not allowed: an expression holds numbers, names, + - * / ** and functions")
+            raise GraphError(f"{_piece(node, source)!r} is not allowed: an expression holds numbers, names, + - * / ** and functions")
         try:
             number = float(value)
         except OverflowError:
             number = math.inf
         if not math.isfinite(number):
-            raise GraphError(f"number {piece()!r} is too large")
+            raise GraphError(f"number {_piece(node, source)!r} is too large")
         return Num(number)
-    if isinstance(node, ast.Name):
-        if not NAME_RE.match(node.id):
-            raise GraphError(f"{node.id!r} is not a valid name")
-        if node.id in CONSTANTS:
-            return Const(node.id)
-        if node.id in FUNCTIONS or node.id in FORMULA_FUNCTIONS:
-            raise GraphError(f"{node.id!r} is a function: write {node.id}(...)")
-        return Name(node.id)
-    if isinstance(node, ast.BinOp):
-        op = _BINOPS.get(type(node.op))
-        if op is None:
-            symbol = _FORBIDDEN_OPS.get(type(node.op), type(node.op).__name__)
-            raise GraphError(f"operator {symbol!r} is not allowed (in {piece()!r})")
-        return Bin(op, _convert(node.left, source), _convert(node.right, source))
-    if isinstance(node, ast.UnaryOp):
+    if cls is ast.UnaryOp:
         if isinstance(node.op, ast.USub):
-            return Neg(_convert(node.operand, source))
+            return Neg(_convert(node.operand, source, depth + 1))
         if isinstance(node.op, ast.UAdd):
-            return _convert(node.operand, source)
+            return _convert(node.operand, source, depth + 1)
         symbol = {ast.Not: "not", ast.Invert: "~"}.get(type(node.op), type(node.op).__name__)
-        raise GraphError(f"operator {symbol!r} is not allowed (in {piece()!r})")
-    if isinstance(node, ast.Call):
+        raise GraphError(f"operator {symbol!r} is not allowed (in {_piece(node, source)!r})")
+    if cls is ast.Call:
         func = node.func
         if not isinstance(func, ast.Name):
-            raise GraphError(f"{piece()!r} is not allowed: only the functions {', '.join(FUNCTIONS)} can be called")
+            raise GraphError(f"{_piece(node, source)!r} is not allowed: only the functions {', '.join(FUNCTIONS)} can be called")
         if func.id not in FUNCTIONS:
             raise GraphError(f"unknown function {func.id!r}: the functions are {', '.join(FUNCTIONS)}")
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
-            raise GraphError(f"{func.id!r} takes exactly one argument (in {piece()!r})")
-        return Call(func.id, _convert(node.args[0], source))
-    construct = _CONSTRUCTS.get(type(node), type(node).__name__)
-    raise GraphError(f"{piece()!r} is not allowed ({construct})")
+            raise GraphError(f"{func.id!r} takes exactly one argument (in {_piece(node, source)!r})")
+        if depth + 1 >= MAX_DEPTH:  # the function's name has a context below it
+            raise _TooDeep
+        return Call(func.id, _convert(node.args[0], source, depth + 1))
+    construct = _CONSTRUCTS.get(cls, cls.__name__)
+    raise GraphError(f"{_piece(node, source)!r} is not allowed ({construct})")
+
+
+_LEAVES: dict[str, Expr] = {}
+"""Each name read so far, checked, as its (immutable) leaf: a long expression names the same few
+again and again, and checking and building each took half of its conversion."""
+
+
+def _piece(node: ast.AST, source: str) -> str:
+    """The text of ``node`` in ``source``, shortened, for a message."""
+    return _short(ast.get_source_segment(source, node) or type(node).__name__)
 
 
 # --------------------------------------------------------------------------- evaluation

@@ -14,10 +14,13 @@ loaded into Python objects, so that:
 
 from __future__ import annotations
 
+import bisect
+import errno
 import gc
 import math
 import os
 import re
+import stat
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -78,28 +81,67 @@ class SourceError(Exception):
 def load_path(path: str | os.PathLike[str]) -> LoadedGraph:
     """Read and check a graph file.
 
+    Only a regular file is read (or a link to one): a FIFO would block the read
+    forever and a device has no end, so they are refused by their kind before
+    anything is read.
+
     Raises:
         SourceError: for a file that cannot be read or used; its text names the file.
     """
-    p = Path(path)
     source = str(path)
     try:
-        if p.is_dir():
-            raise GraphError("is a folder, not a graph file")
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise GraphError(f"file is too large ({size / 1048576:.1f} MiB; at most 20 MiB)")
-        with p.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise SourceError(source, GraphError("no such file")) from None
-    except PermissionError:
-        raise SourceError(source, GraphError("permission denied")) from None
+        data = read_regular(path)
     except GraphError as err:
         raise SourceError(source, err) from None
+    return load_bytes(data, source, Path(path))
+
+
+def read_regular(path: str | os.PathLike[str], limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file, refusing anything else without blocking.
+
+    Its kind is checked before it is opened, and again on the open descriptor: the
+    file is opened without waiting (``O_NONBLOCK``: opening a FIFO with no writer
+    would block), so one swapped for a FIFO after the first check cannot hang the read.
+
+    Raises:
+        GraphError: no such file, permission denied, not a regular file, too large.
+    """
+    try:
+        mode = os.stat(path).st_mode  # a device is not even opened (opening some has effects)
+        if not stat.S_ISREG(mode):
+            raise GraphError(f"is {_kind(mode)}, not a graph file")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise GraphError("no such file") from None
+    except PermissionError:
+        raise GraphError("permission denied") from None
     except OSError as err:
-        raise SourceError(source, GraphError(f"cannot read the file ({err.strerror or err})")) from None
-    return load_bytes(data, source, p)
+        raise GraphError(f"cannot read the file ({err.strerror or err})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise GraphError(f"is {_kind(st.st_mode)}, not a graph file")
+        if st.st_size > limit:
+            raise GraphError(f"file is too large ({st.st_size / 1048576:.1f} MiB; at most {limit // 1048576} MiB)")
+        chunks = []
+        left = limit + 1
+        while left > 0 and (chunk := os.read(fd, min(left, 1 << 20))):
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    except OSError as err:
+        raise GraphError(f"cannot read the file ({err.strerror or err})") from None
+    finally:
+        os.close(fd)
+
+
+_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, for a message: "a FIFO", "a directory"."""
+    return next((name for test, name in _KINDS if test(mode)), "a special file")
 
 
 def load_builtin() -> LoadedGraph:
@@ -145,14 +187,35 @@ def _decode(data: bytes) -> str:
         raise GraphError("file is too large (at most 20 MiB)")
     if not data.strip():
         raise GraphError("file is empty")
-    if b"\x00" in data:
-        raise GraphError("not a text file (it holds binary data)")
+    wide = _wide_encoding(data)
+    if wide:
+        raise GraphError(f"not a UTF-8 text file (it is {wide}: save it as UTF-8)", 1)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise GraphError("not a text file (it holds binary data)", data.count(b"\n", 0, nul) + 1)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = data[: err.start].count(b"\n") + 1
         raise GraphError("not a text file (not valid UTF-8)", line) from None
     return text
+
+
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+              (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """ "UTF-16" or "UTF-32" for text in those encodings (by their BOM, or ASCII with NUL bytes between), else None."""
+    for bom, name in _WIDE_BOMS:
+        if data.startswith(bom):
+            return name
+    head = data[:64]
+    if len(head) >= 8 and b"\x00" in head:
+        if head[1::2].count(0) == len(head[1::2]) or head[0::2].count(0) == len(head[0::2]):
+            zeros = head.count(0)
+            return "UTF-32" if zeros >= 3 * len(head) // 4 - 1 else "UTF-16"
+    return None
 
 
 # --------------------------------------------------------------------------- YAML events -> a small tree
@@ -237,6 +300,56 @@ def _events_to_tree(text: str) -> _Y:
     return root
 
 
+_SEPARATORS = re.compile("[\u2028\u2029\x85]")
+_BREAKS = re.compile("[\r\n]")
+_BLANKED = str.maketrans({"\u2028": " ", "\u2029": " ", "\x85": " "})
+
+
+def _comment_separators_blanked(text: str) -> str:
+    """``text`` with each U+2028, U+2029 and NEL inside a comment replaced by a space.
+
+    YAML 1.2 reads them as ordinary characters (1.1 read them as line breaks, and so
+    do PyYAML and libyaml): inside a comment, what follows one would otherwise be
+    read as YAML. A character becomes one character, so every offset stays where it
+    was and saving still writes the file's own text. Which ones are in comments is
+    told by the YAML scanner itself: a comment is a ``#`` between tokens, up to the
+    end of its line. Elsewhere they are left to the YAML reader, as before.
+    """
+    if _SEPARATORS.search(text) is None or "#" not in text:
+        return text
+    positions = [m.start() for m in _SEPARATORS.finditer(text)]
+    candidate = text.translate(_BLANKED)
+    starts: list[int] = []
+    ends: list[int] = []  # running maximum of the token ends up to each start
+    loader = _Loader(candidate)
+    complete = True
+    try:
+        while (token := loader.get_token()) is not None:
+            starts.append(token.start_mark.index)
+            ends.append(max(token.end_mark.index, ends[-1] if ends else 0))
+    except yaml.YAMLError:
+        complete = False  # classify what was scanned; the reader will say what is wrong
+    finally:
+        loader.dispose()
+    breaks = [m.start() for m in _BREAKS.finditer(candidate)]
+    first_hash: dict[int, int] = {}  # where a stretch between tokens starts on its line -> its first '#', or -1
+    chars = list(text)
+    for pos in positions:
+        k = bisect.bisect_right(starts, pos) - 1
+        if k < 0 or pos < ends[k]:
+            continue  # before the first token, or inside one (a scalar)
+        if not complete and starts[-1] <= pos:
+            continue  # the scanner stopped before getting past it
+        b = bisect.bisect_left(breaks, pos)  # the line's end, and the break before it
+        line_start = breaks[b - 1] + 1 if b > 0 else 0
+        region = max(line_start, ends[k])
+        if region not in first_hash:  # each stretch is searched once, to its line's end
+            first_hash[region] = candidate.find("#", region, breaks[b] if b < len(breaks) else len(candidate))
+        if 0 <= first_hash[region] < pos:
+            chars[pos] = " "
+    return "".join(chars)
+
+
 # --------------------------------------------------------------------------- YAML 1.2 core schema
 
 _INT = re.compile(r"[-+]?[0-9]+\Z")
@@ -267,10 +380,11 @@ def _resolve(node: _Y) -> object:
             return float(v)
         except OverflowError:  # pragma: no cover - float() gives inf instead
             return math.inf
-    if _OCT.match(v):
-        return float(int(v[2:], 8))
-    if _HEX.match(v):
-        return float(int(v[2:], 16))
+    if _OCT.match(v) or _HEX.match(v):
+        try:  # int() takes any length; float() of one beyond 1.8e308 raises
+            return float(int(v[2:], 8 if v[1] == "o" else 16))
+        except OverflowError:
+            return math.inf
     if _INF.match(v):
         return -math.inf if v.startswith("-") else math.inf
     if _NAN.match(v):
@@ -321,7 +435,10 @@ def _number(node: _Y, name: str) -> float:
     if not isinstance(value, float) or isinstance(value, bool):
         raise GraphError(f"input {name!r}: the value must be a number, not {_describe(value)}", node.line, name)
     if not math.isfinite(value):
-        raise GraphError(f"input {name!r}: the value must be a finite number, not {node.value!r}", node.line, name)
+        shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
+        if _OCT.match(node.value) or _HEX.match(node.value):
+            raise GraphError(f"input {name!r}: the number {shown!r} is too large (at most about 1.8e308)", node.line, name)
+        raise GraphError(f"input {name!r}: the value must be a finite number, not {shown!r}", node.line, name)
     return value
 
 
@@ -342,7 +459,7 @@ def parse_graph(text: str) -> Graph:
     Raises:
         GraphError: with the line where known.
     """
-    root = _events_to_tree(text)
+    root = _events_to_tree(_comment_separators_blanked(text))
     if root.kind != "map":
         raise GraphError("a graph file must be a YAML mapping with the keys inputs, nodes (and optionally title, description, output)", root.line)
     top: dict[str, _Y] = {}
@@ -392,6 +509,9 @@ def parse_graph(text: str) -> Graph:
     if "alpha" in top:
         node = top["alpha"]
         alpha, alpha_line = _resolve(node) if node.kind == "scalar" else None, node.line
+        if alpha == math.inf and (_OCT.match(node.value) or _HEX.match(node.value)):
+            shown = node.value if len(node.value) <= 40 else node.value[:39] + "…"
+            raise GraphError(f"alpha (the learning rate): the number {shown!r} is too large", node.line, "alpha")
         if not isinstance(alpha, float) or isinstance(alpha, bool) or not (math.isfinite(alpha) and alpha > 0):
             raise GraphError("alpha (the learning rate) must be a positive number such as 0.1", node.line, "alpha")
     return build_graph(inputs, nodes, output, output_line, title, description, params, alpha, alpha_line)
@@ -429,12 +549,28 @@ def with_inputs(loaded: LoadedGraph, values: dict[str, float]) -> str:
     text = loaded.text
     edits = []
     for i in loaded.graph.inputs:
-        new = values.get(i.name, i.value)
-        if new != i.value and i.span is not None:
-            edits.append((i.span, number_text(float(new))))
+        new = float(values.get(i.name, i.value))
+        if not same_float(new, i.value) and i.span is not None:
+            edits.append((i.span, value_text(new)))
     for (start, end), replacement in sorted(edits, reverse=True):
         text = text[:start] + replacement + text[end:]
     return text
+
+
+def same_float(a: float, b: float) -> bool:
+    """Whether two values are the same number, telling 0 from -0 (``0.0 == -0.0`` in Python)."""
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def value_text(value: float) -> str:
+    """A value as written into a graph file: the shortest text that reads back bit for bit.
+
+    Whole numbers are written bare (``7``), others by ``repr`` (``0.3333333333333333``);
+    negative zero is ``-0.0``, since ``-0`` is read as the integer 0 (and 1/a would flip sign).
+    """
+    if value == 0 and math.copysign(1.0, value) < 0:
+        return "-0.0"
+    return number_text(value)
 
 
 def disk_stamp(path: Path) -> tuple[int, int] | None:
@@ -447,12 +583,12 @@ def disk_stamp(path: Path) -> tuple[int, int] | None:
 
 
 def unchanged_on_disk(loaded: LoadedGraph) -> bool:
-    """Whether the file still holds exactly the text cgtui read."""
+    """Whether the file still holds exactly the text cgtui read (a FIFO or a device never does)."""
     if loaded.path is None:
         return True
     try:
-        data = loaded.path.read_bytes()
-    except OSError:
+        data = read_regular(loaded.path)
+    except GraphError:
         return False
     return data == _encode(loaded.text, loaded.bom)
 
@@ -495,31 +631,57 @@ def save_inputs(loaded: LoadedGraph, values: dict[str, float], path: str | os.Pa
 
 
 def _atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, then rename it over ``target``."""
-    folder = target.parent if str(target.parent) else Path(".")
+    """Write ``data`` into the file ``target`` names, keeping what makes it that file.
+
+    * A symbolic link stays a link: its target is written (the path is resolved first).
+    * A file with one name is replaced atomically: a temporary file beside it,
+      given the file's mode and (where permitted) its owner, is renamed over it.
+    * A file with several hard links is written in place, so that every name still
+      shows the same file: the room is reserved first (a full disk fails before a
+      byte changes), then the bytes are written and the rest cut off.
+    * Anything but a regular file (a FIFO, a device, a directory) is refused.
+    """
+    real = Path(os.path.realpath(target))
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise SaveError(f"cannot save {target}: {err.strerror or err}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise SaveError(f"cannot save: {target} is {_kind(st.st_mode)}, not a regular file")
+    if st is not None and st.st_nlink > 1:
+        _write_in_place(target, real, data)
+    else:
+        _replace_atomically(target, real, st, data)
+
+
+def _replace_atomically(target: Path, real: Path, st: os.stat_result | None, data: bytes) -> None:
+    folder = real.parent
     fd = None
     tmp = None
     try:
-        if target.is_dir():
-            raise SaveError(f"cannot save: {target} is a folder")
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{real.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             fd = None
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-        except FileNotFoundError:
+        if st is None:
             os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
+        else:
+            if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.stat(tmp).st_uid, os.stat(tmp).st_gid):
+                try:  # only root (or a member of the group) may; otherwise the saver owns it
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                except OSError:
+                    pass
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))  # after chown, which clears set-id bits
+        os.replace(tmp, real)
         tmp = None
-    except SaveError:
-        raise
     except OSError as err:
         reason = err.strerror or str(err)
         if isinstance(err, FileNotFoundError):
-            reason = f"the folder {folder} does not exist"
+            reason = f"the folder {target.parent} does not exist"
         raise SaveError(f"cannot save {target}: {reason}") from None
     finally:
         if fd is not None:
@@ -529,6 +691,33 @@ def _atomic_write(target: Path, data: bytes) -> None:
                 os.unlink(tmp)
             except OSError:
                 pass
+
+
+def _write_in_place(target: Path, real: Path, data: bytes) -> None:
+    try:
+        fd = os.open(real, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise SaveError(f"cannot save {target}: {err.strerror or err}") from None
+    try:
+        now = os.fstat(fd)
+        if not stat.S_ISREG(now.st_mode):
+            raise SaveError(f"cannot save: {target} is {_kind(now.st_mode)}, not a regular file")
+        try:
+            if len(data) > now.st_size and hasattr(os, "posix_fallocate"):
+                os.posix_fallocate(fd, 0, len(data))  # ENOSPC here, before any byte is changed
+        except OSError as err:
+            if err.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                raise
+        os.lseek(fd, 0, os.SEEK_SET)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.ftruncate(fd, len(data))
+        os.fsync(fd)
+    except OSError as err:
+        raise SaveError(f"cannot save {target}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
 
 
 def write_new(path: str | os.PathLike[str], data: bytes) -> None:

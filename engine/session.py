@@ -15,7 +15,7 @@ from typing import Mapping
 
 from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
 from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
-from engine.graphfile import LoadedGraph
+from engine.graphfile import LoadedGraph, same_float
 from engine.quiz import Answer, Score, answer_of, asks
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
 from engine.tape import tape_of
@@ -385,12 +385,12 @@ class DebugSession:
     @property
     def edited(self) -> dict[str, float]:
         """Inputs whose value differs from the file's."""
-        return {n: v for n, v in self.inputs.items() if v != self.graph.input_by_name[n].value}
+        return {n: v for n, v in self.inputs.items() if not same_float(v, self.graph.input_by_name[n].value)}
 
     @property
     def unsaved(self) -> bool:
         """Whether inputs were edited in the app since it opened or last saved."""
-        return self.inputs != self.saved_inputs
+        return any(not same_float(v, self.saved_inputs.get(n, math.nan)) for n, v in self.inputs.items())
 
     def replace_graph(self, loaded: LoadedGraph, *, saved: bool = False) -> list[str]:
         """Switch to a new version of the graph (reloaded, or just saved).

@@ -101,7 +101,7 @@ async def test_the_app_shows_the_hostile_file_escaped(hostile):
         # the file breaks: the refusal naming the file is one line, escaped
         hostile.write_text("inputs: [\n")
         app.watch_file = True
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()  # the reload runs in a thread
         await pilot.pause()
         message = widget_text(app, "#message")
         assert not RAW.search(message)

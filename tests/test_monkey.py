@@ -71,7 +71,7 @@ class Monkey:
         self.runs = 0
         self.edits = 0
 
-    def churn(self, app: CgtuiApp) -> None:
+    def churn(self, app: CgtuiApp):
         """Change the file underneath the app, then let it look."""
         rng = self.rng
         path = app.session.loaded.path
@@ -87,7 +87,7 @@ class Monkey:
             path.write_text(rng.choice(BROKEN))
         else:
             path.write_text(rng.choice(VARIANTS))
-        app.check_disk(force=rng.random() < 0.5)
+        return app.check_disk(force=rng.random() < 0.5)
 
     def check(self, app: CgtuiApp, before: dict[str, float], loaded_before, pressed: bool) -> None:
         session = app.session
@@ -131,7 +131,8 @@ class Monkey:
                     await pilot.resize_terminal(rng.randint(20, 200), rng.randint(5, 60))
                     pressed = False
                 elif what < 0.2:
-                    self.churn(app)
+                    if (reload := self.churn(app)) is not None:
+                        await reload.wait()
                     await pilot.pause()
                     pressed = False
                 elif what < 0.35:  # an edit as a person types it, somewhere down the tree

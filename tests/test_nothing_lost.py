@@ -43,7 +43,7 @@ async def test_an_input_renamed_under_its_open_editor(lecture_copy, keys):
         await pilot.press("e")
         assert app.query_one(InputEditor).name_edited == "a"
         lecture_copy.write_text(RENAMED)
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()
         await pilot.pause()
         assert "a is no longer an input" in message_of(app)
         await pilot.press(*keys)
@@ -62,7 +62,7 @@ async def test_a_late_message_about_a_vanished_input_is_answered_not_crashed(lec
     app = make_app(lecture_copy, watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
         lecture_copy.write_text(RENAMED)
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()
         app.query_one(InputEditor).post_message(event)
         await pilot.pause()
         assert app.is_running
@@ -77,7 +77,7 @@ async def test_an_editor_whose_input_is_still_there_stays_open(lecture_copy):
         app.query_one(GraphTree).select_name("a")
         await pilot.press("e", "ctrl+u", "9")
         lecture_copy.write_text(LECTURE.read_text().replace("J: 3 * v", "J: 4 * v"))
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()
         await pilot.pause()
         assert app.query_one(InputEditor).name_edited == "a"
         await pilot.press("enter")
@@ -91,7 +91,7 @@ async def test_an_input_that_became_a_node_closes_its_editor(lecture_copy):
         app.query_one(GraphTree).select_name("a")
         await pilot.press("e")
         lecture_copy.write_text(LECTURE.read_text().replace("  a: 5\n", "  z: 5\n").replace("  u: b * c", "  a: z\n  u: b * c"))
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()
         await pilot.pause()
         await pilot.press("7", "enter")
         assert app.is_running

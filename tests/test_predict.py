@@ -224,7 +224,7 @@ async def test_a_reload_while_guessing_closes_the_question(tmp_path):
         await pilot.press("g", "n")
         assert app.query_one(InputEditor).display
         path.write_text(LECTURE.read_text().replace("a: 5", "a: 6"))
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()
         await pilot.pause()
         assert app.session.pending is None and not app.query_one(InputEditor).display
         assert "Reloaded" in message(app)

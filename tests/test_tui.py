@@ -645,7 +645,7 @@ async def test_a_reload_closes_the_why_panel_and_clears_its_marks(tmp_path):
         await pilot.press("y", "down")
         assert isinstance(app.screen, WhyScreen) and "» " in widget_text(app, "#tree")
         path.write_text(original + "# edited elsewhere\n")
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()
         await pilot.pause()
         assert not isinstance(app.screen, WhyScreen)
         assert "» " not in widget_text(app, "#tree")

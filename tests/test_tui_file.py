@@ -13,7 +13,7 @@ from engine.session import DebugSession
 from tui.app import CgtuiApp
 from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.graph_tree import GraphTree
-from tui_helpers import LECTURE, make_app, tree_line, widget_text
+from tui_helpers import LECTURE, make_app, reload_now, tree_line, widget_text
 
 
 @pytest.fixture
@@ -190,14 +190,12 @@ async def test_a_file_that_breaks_keeps_the_last_good_graph_and_comes_back(lectu
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f")
         lecture_copy.write_text(LECTURE.read_text().replace("J: 3 * v", "J: 3 * (v"))
-        touch_later(lecture_copy)
-        await pilot.pause(2.5)
+        await reload_now(app, pilot)
         message = message_of(app)
         assert message.strip().startswith("cgtui:") and "syntax error" in message and "last good" in message
         assert "J = 33" in tree_line(app, "J")
         lecture_copy.write_text(LECTURE.read_text().replace("J: 3 * v", "J: 5 * v"))
-        touch_later(lecture_copy)
-        await pilot.pause(2.5)
+        await reload_now(app, pilot)
         assert "Reloaded" in message_of(app)
         assert "J = 55" in tree_line(app, "J")
         assert app.session.position == 3

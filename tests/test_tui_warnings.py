@@ -71,7 +71,7 @@ async def test_a_reload_that_brings_a_warning_says_so(tmp_path):
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("f")
         path.write_text(LOG_OF_ZERO)
-        app.check_disk(force=True)
+        await app.check_disk(force=True).wait()  # the reload runs in a thread
         await pilot.pause()
         assert "Reloaded" in message(app) and WARNING in message(app)
         assert "⚠ log of 0" in tree_line(app, "u")

@@ -49,3 +49,14 @@ def tree_line(app: CgtuiApp, name: str) -> str:
         if body.startswith(f"{name} = "):
             return line
     raise AssertionError(f"no tree line for {name!r} in:\n" + "\n".join(tree_lines(app)))
+
+
+async def reload_now(app: CgtuiApp, pilot) -> None:
+    """What the 1 s file poll does, at once: read the file in a thread, take the result, draw.
+
+    ``check_disk`` returns its worker; the reload is applied when it finishes, not before.
+    """
+    worker = app.check_disk(force=True)
+    if worker is not None:
+        await worker.wait()
+    await pilot.pause()

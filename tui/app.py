@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import time
 from collections.abc import Callable
@@ -40,7 +41,7 @@ from textual.worker import Worker, get_current_worker
 
 from engine import BUILTIN_NAME, SourceError, load_path
 from engine import text as tx
-from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, save_inputs
+from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, same_float, save_inputs, value_text
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
 
@@ -161,6 +162,8 @@ class CgtuiApp(App[None]):
         """The warnings revealed when the screen was last drawn (each is said once when it appears)."""
         self._job: Worker | None = None
         """Long work started by a key (y on a big graph), which esc cancels."""
+        self._disk_work: Worker | None = None
+        """The reload or save under way in a thread, if any: one at a time."""
 
     # ------------------------------------------------------------------ layout
 
@@ -322,12 +325,17 @@ class CgtuiApp(App[None]):
         if self._vanished(event.name):
             return
         old = self.session.inputs[event.name]
+        if same_float(old, event.value):  # committed unchanged: the walk, the descent run and the score stay
+            self._close_editor()
+            self.say(f"{event.name} stays {tx.num(old)}: nothing changed.")
+            return
         values, grads = self.session.set_input(event.name, event.value)
         self._close_editor()
         out = self.session.graph.output
         changed = len(values) + len(grads) - (1 if event.name in values else 0)
         note = f"; {changed} revealed number{'s' if changed != 1 else ''} changed (old → new)" if changed else ""
-        self.say(f"{event.name}: {tx.num(old)} → {tx.num(event.value)}. Everything recomputed{note}."
+        shown = tx.num if tx.num(old) != tx.num(event.value) else value_text  # 10 digits may not tell them apart
+        self.say(f"{event.name}: {shown(old)} → {shown(event.value)}. Everything recomputed{note}."
                  + (f" {out} = {tx.num(self.session.value(out))}." if self.session.value_shown(out) else ""))
 
     @on(InputEditor.Refused)
@@ -664,16 +672,40 @@ class CgtuiApp(App[None]):
 
     # ------------------------------------------------------------------ the file
 
-    def action_save(self) -> None:
+    async def action_save(self) -> None:
         if self.session.loaded.path is None:
             self._ask_save_as(*unsaved_graph(self.session.source))
         else:
-            self._save(None)
+            await self._save(None).wait()
 
-    def _save(self, path: str | None, overwrite: bool = False) -> None:
+    def _save(self, path: str | None, overwrite: bool = False) -> Worker:
+        """Write the inputs in a thread; the result is taken on the UI thread.
+
+        Returns the worker: a key or dialog that saves awaits it, so that the keys
+        after it wait for the save (the screen still draws meanwhile).
+        """
+        return self._disk_job(self._save_in_thread(path, overwrite), "save")
+
+    def _disk_job(self, work, name: str) -> Worker:
+        """Run ``work`` (a coroutine) as the one file job, after the one under way."""
+        before = self._disk_work
+
+        async def after_the_last():
+            if before is not None and not before.is_finished:
+                try:
+                    await before.wait()
+                except Exception:  # noqa: BLE001 - it said what went wrong itself; this one goes on
+                    pass
+            await work
+
+        self._disk_work = self.run_worker(after_the_last(), name=name, group="disk", exit_on_error=True)
+        return self._disk_work
+
+    async def _save_in_thread(self, path: str | None, overwrite: bool) -> None:
         session = self.session
+        loaded, inputs = session.loaded, dict(session.inputs)
         try:
-            new = save_inputs(session.loaded, session.inputs, path, overwrite_changes=overwrite)
+            new = await asyncio.to_thread(save_inputs, loaded, inputs, path, overwrite_changes=overwrite)
         except ChangedOnDisk:
             from tui.widgets.dialogs import ConflictScreen
 
@@ -689,18 +721,19 @@ class CgtuiApp(App[None]):
         self._disk_stamp = disk_stamp(new.path) if new.path else None
         self.say(f"Saved {', '.join(f'{n} = {tx.num(v)}' for n, v in session.inputs.items())} to {new.source}.")
 
-    def _conflict_chosen(self, choice: str | None) -> None:
+    async def _conflict_chosen(self, choice: str | None) -> None:
         if choice == "overwrite":
-            self._save(None, overwrite=True)
+            await self._save(None, overwrite=True).wait()
         elif choice == "reload":
-            self.check_disk(force=True)
+            if (reload := self.check_disk(force=True)) is not None:
+                await reload.wait()
         elif choice == "save_as":
             self._ask_save_as(f"{self.session.source} changed on disk; it stays as it is.", "")
         else:
             self.say("Not saved: the file on disk stays as it is; your edits are kept.")
 
     def _ask_save_as(self, why: str, suggestion: str) -> None:
-        def chosen(path: str | None) -> None:
+        async def chosen(path: str | None) -> None:
             if path is None:
                 self.say("Not saved; your edits are kept.")
                 return
@@ -714,18 +747,37 @@ class CgtuiApp(App[None]):
             if exists:
                 self.say(f"{path} already exists: w again, and choose a new name.")
             else:
-                self._save(str(target))
+                await self._save(str(target)).wait()
 
         from tui.widgets.dialogs import SaveAsScreen
 
         self.push_screen(SaveAsScreen(printable(why, one_line=True), suggestion), chosen)
 
-    def check_disk(self, force: bool = False) -> None:
-        """Reload the graph file if it changed on disk; keep the last good graph if it broke."""
+    def check_disk(self, force: bool = False) -> Worker | None:
+        """Reload the graph file if it changed on disk; keep the last good graph if it broke.
+
+        Only the file's size and time are looked at here; reading and checking it
+        happen in a thread (a big file takes seconds), and the result is taken on
+        the UI thread. While a reload or save is under way the poll waits for it.
+
+        Returns:
+            The worker doing it (a test awaits ``.wait()``), or None when there is nothing to do.
+        """
         session = self.session
         path = session.loaded.path
         if path is None:
-            return
+            return None
+        if self._disk_work is not None and not self._disk_work.is_finished:
+            return self._disk_job(self._reload(path, force), "reload") if force else None
+        stamp = disk_stamp(path)
+        if stamp == self._disk_stamp and not force:
+            return None
+        return self._disk_job(self._reload(path, force), "reload")
+
+    async def _reload(self, path: Path, force: bool) -> None:
+        session = self.session
+        if path != session.loaded.path:
+            return  # saved under another name meanwhile
         stamp = disk_stamp(path)
         if stamp == self._disk_stamp and not force:
             return
@@ -734,10 +786,16 @@ class CgtuiApp(App[None]):
             self.say(f"{session.source} is gone from disk; w writes it again.")
             return
         try:
-            new = load_path(path)
+            new = await asyncio.to_thread(load_path, path)
         except SourceError as err:
             self._file_broken = True
             self.say(f"cgtui: {err} (showing the last good version)")
+            return
+        except Exception as err:  # noqa: BLE001 - whatever a file does, the edits on screen stay
+            self._file_broken = True
+            self.say(f"cgtui: {session.source}: cannot read it ({type(err).__name__}: {err}) (showing the last good version)")
+            return
+        if path != session.loaded.path:
             return
         was_broken, self._file_broken = self._file_broken, False
         if new.text == session.loaded.text and not force:

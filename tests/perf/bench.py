@@ -185,6 +185,44 @@ def row_refuse(repeat: int) -> Row:
                f"{t / b:.1f}×", "< 1 s", "yes" if t < 1 else "no")
 
 
+def refusal_shapes() -> dict[str, bytes]:
+    """1 MiB files that used to take seconds to refuse (issue 11), each with its one mistake last."""
+    names = [f"a_rather_long_descriptive_name_for_variable_{k:05d}_" + "q" * 75 for k in range(5300)]
+    half = len(names) // 2
+    head = ["inputs:"] + [f"  {n}: 1" for n in names[:half]] + ["nodes:"]
+    head += [f"  {n}: {names[k - half]} + 1" for k, n in enumerate(names[half:], start=half)]
+    typo = names[7][:-1]
+    nested = "(" * 24 + "a" + "+a)" * 24
+    expression = "+".join([nested] * (4000 // (len(nested) + 1)))
+    exprs = ["inputs:", "  a: 1", "nodes:"] + [f"  n{k}: {expression}" for k in range(261)]
+    exprs[-1] += " +"
+    return {
+        f"{len(names):,} long names, one undefined": "\n".join(head + [f"  last: {typo} + 1"]) + "\n",
+        f"{len(names):,} long names, params: an unknown one": "\n".join(head + [f"params: [{typo}]"]) + "\n",
+        "261 balanced 4,000-character expressions": "\n".join(exprs) + "\n",
+    }
+
+
+def row_refuse_shape(what: str, text: str, repeat: int) -> Row:
+    """One of :func:`refusal_shapes`, timed against PyYAML reading the same bytes."""
+    data = text.encode()
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    def refuse():
+        try:
+            load_bytes(data, "big.yaml")
+        except Exception:
+            pass
+
+    run = lambda: timed(refuse)  # noqa: E731
+    base = lambda: timed(lambda: yaml.load(data, Loader=loader))  # noqa: E731
+    t, b = median_pair(run, base, max(3, repeat // 2))
+    return Row(f"refuse a {len(data) / 1048576:.2f} MiB file of {what}", ms(t), f"PyYAML full load {ms(b)}",
+               f"{t / b:.1f}×", "< 1 s", "yes" if t < 1 else "no")
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -392,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         lambda: row_fd(small, repeat),
         lambda: row_load(big, repeat),
         lambda: row_refuse(repeat),
+        *[lambda what=what, text=text: row_refuse_shape(what, text, repeat) for what, text in refusal_shapes().items()],
         lambda: row_memory(big),
         lambda: row_memory(big, "chain"),
         lambda: row_why(big, 3 if args.quick else 5),

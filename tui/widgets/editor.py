@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widgets import Input, Label
 
 from engine import text as tx
+from engine.graphfile import value_text
 
 
 class InputEditor(Horizontal):
@@ -66,7 +67,9 @@ class InputEditor(Horizontal):
 
     def open(self, name: str, value: float) -> None:
         """Show the field for ``name`` holding ``value``, and focus it."""
-        self._open(name, f" {name} = ", tx.num(value) if abs(value) < 1e15 else repr(value), guessing=False)
+        # every digit (the shortest text that reads back as the same float): a rounded text,
+        # committed unchanged, would change the value
+        self._open(name, f" {name} = ", value_text(value), guessing=False)
 
     def ask(self) -> None:
         """Show an empty field for a guess at the hidden step's number, and focus it."""
