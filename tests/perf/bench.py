@@ -575,7 +575,8 @@ def engine_rows(n: int, repeat: int, runs: int, gc_setting: str) -> list[Row]:
         t, b = med(c), med(m)
         rows.append(Row(f"engine forward + backward, {what}, random DAG {n:,} nodes "
                         f"(fresh processes, {gc_note}, {repeat} each)",
-                        ms(t), f"micrograd build + backward {ms(b)}", f"{b / t:.1f}× faster",
+                        ms(t), f"micrograd build + backward {ms(b)}",
+                        f"{b / t:.1f}× faster" if b >= t else f"{t / b:.1f}× slower",
                         f"≥ {goal}× faster than micrograd", yes_no(b / t >= goal), t, b, b / t,
                         {"samples": c, "baseline_samples": m}))
     return rows
@@ -601,9 +602,9 @@ def mistake_last(size: int) -> bytes:
 
 
 def long_names(size: int) -> bytes:
-    """``size`` bytes of nodes with ~95-character names, each using the one before; the
+    """``size`` bytes of nodes with ~95-character names (~5,300 in 1 MiB), each using the one before; the
     last uses a name never defined (a near miss, so "did you mean" has work to do)."""
-    stem = "activation_of_the_hidden_unit_in_layer_seven_after_normalisation_and_dropout_number_"
+    stem = "activation_of_the_hidden_unit_in_layer_seven_after_batch_normalisation_and_dropout_number_"
     lines = ["inputs:", f"  {stem}0: 1", "nodes:"]
     total, k = 40, 1
     while total < size - 300:
