@@ -326,6 +326,8 @@ class AppRun:
         self.pid: int | None = None
         self.first = 0.0
         """The last :meth:`press`'s first frame, seconds after the key."""
+        self.full_gc: list[float] = []
+        """The full garbage collections during the last :meth:`press`, in seconds."""
         probe = [sys.executable, str(HERE / "probe_app.py"), str(self.log), "--", *args]
         self.name = tm.launch(" ".join(map(shlex.quote, probe)))
         # started: the first frame, then quiet for a while (a 100k graph loads for seconds)
@@ -378,6 +380,7 @@ class AppRun:
             now = time.perf_counter()
             if mine and now - mine[-1] >= self.QUIET:
                 self.first = mine[0] - t0
+                self.full_gc = [float(n) for k, t, n in self.events if k == "gc2" and t0 < t <= mine[-1]]
                 return mine[-1] - t0
             if now - t0 > timeout:
                 raise RuntimeError(f"{self.label}: no frame for {key!r} within {timeout} s")
@@ -435,30 +438,35 @@ def step_rows(kind: str, n: int, positions: list[str], keys: int, fd_pairs: int)
             _goto(apps, position)
             got: dict[str, list[float]] = {"big": [], "lecture": []}
             first: dict[str, list[float]] = {"big": [], "lecture": []}
+            full_gc: list[float] = []  # the big graph's
             for k in range(keys):
                 key = "n" if k % 2 == 0 else "p"  # n then p: each key a step, the position kept
                 pair = [("big", big), ("lecture", lecture)]
                 for side, app in pair if k % 4 < 2 else pair[::-1]:
                     got[side].append(app.press(key))
                     first[side].append(app.first)
+                    if side == "big":
+                        full_gc += app.full_gc
             t, b = med(got["big"]), med(got["lecture"])
             worst = max(got["big"])
             ok = t / b <= 1.5 and worst <= 0.100
             why = ", ".join(x for x, bad in ((f"median {t / b:.1f}× the lecture", t / b > 1.5),
                                              (f"worst {ms(worst)}", worst > 0.100)) if bad)
             rows.append(Row(f"a step (n/p), key to last frame, {graph} at {position} (tmux, {keys} keys)",
-                            f"median {ms(t)}, worst {ms(worst)} (first frame: median {ms(med(first['big']))})",
+                            f"median {ms(t)}, worst {ms(worst)} (first frame: median {ms(med(first['big']))}; "
+                            + (f"{len(full_gc)} full GCs, up to {ms(max(full_gc))})" if full_gc else "no full GC)"),
                             f"lecture graph median {ms(b)}, worst {ms(max(got['lecture']))} "
                             f"(first frame {ms(med(first['lecture']))})",
                             f"{t / b:.2f}×", "median ≤ 1.5× the lecture's; every key ≤ 100 ms", yes_no(ok, why),
                             t, b, t / b, {"worst_s": worst, "baseline_worst_s": max(got["lecture"]),
-                                          "first_frame_s": med(first["big"]),
+                                          "first_frame_s": med(first["big"]), "full_gc_s": full_gc,
                                           "baseline_first_frame_s": med(first["lecture"]),
                                           "samples": got["big"], "baseline_samples": got["lecture"]}))
         if fd_pairs:
             rows.append(_fd_row(big, graph, fd_pairs))
         peak, lecture_peak = big.peak_mib(), lecture.peak_mib()
-        rows.append(Row(f"peak memory (VmHWM), {graph} open in the app and stepped as above", f"{peak:.0f} MiB",
+        rows.append(Row(f"peak memory (VmHWM), {graph} open in the app, stepped"
+                        + (" and nudged" if fd_pairs else "") + " as above", f"{peak:.0f} MiB",
                         f"lecture graph {lecture_peak:.0f} MiB", f"{peak / lecture_peak:.1f}×", "≤ 300 MiB",
                         yes_no(peak <= 300), peak * 2**20, lecture_peak * 2**20, peak / lecture_peak))
     finally:
@@ -475,6 +483,9 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
     F7 (tests/perf/probe_app.py) points the panel at the first input with nothing cached, as a
     cursor move onto a variable not nudged yet does, and holds the workers' results undrawn
     until F8: the frames after the key are the step's own, while the nudge holds the GIL.
+    The panel shows "nudging …" meanwhile, so the step without the worker is taken with the
+    panel on the output (F8), as at the start, whose nudge is drawn at once: both steps draw
+    a short panel, and the difference is the worker's share of the interpreter.
     """
     _goto([app], "after f")
     name = f"x{0 if graph.startswith('dag') else ''}"  # the first input, which F7 nudges
@@ -517,7 +528,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
             with_step.append(app.press(key))
             worker_with.append(workers_done(s) - s)
         release()
-        # the same step without it
+        # the same step without it (F8 put the panel on the output)
         without.append(app.press(key))
         app.press("p" if key == "n" else "n")  # back where the pair started (not timed)
     if not with_step:
