@@ -330,8 +330,14 @@ class AppRun:
         """The full garbage collections during the last :meth:`press`, in seconds."""
         probe = [sys.executable, str(HERE / "probe_app.py"), str(self.log), "--", *args]
         self.name = tm.launch(" ".join(map(shlex.quote, probe)))
-        # started: the first frame, then quiet for a while (a 100k graph loads for seconds)
-        self.settle(first_timeout=120, quiet=0.5)
+        # started: a 100k graph loads for seconds before the first frame; then the footer's
+        # keys, and a while without frames
+        deadline = time.perf_counter() + 120
+        while "q Quit" not in tm.screen(self.name):
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{label}: no complete screen after 120 s:\n" + tm.screen(self.name))
+            time.sleep(0.05)
+        self.settle(quiet=0.5)
 
     def poll(self) -> None:
         with open(self.log, "rb") as f:
@@ -349,7 +355,8 @@ class AppRun:
                 self.events.append((kind, float(value), rest[0] if rest else ""))
 
     def settle(self, first_timeout: float = 10, quiet: float = 0.3) -> None:
-        """Wait until the app has drawn and then been quiet for ``quiet`` seconds."""
+        """Wait until the app has drawn and then been quiet for ``quiet`` seconds (or has not
+        drawn at all for a second: a key that changes nothing, such as r at the start)."""
         start = time.perf_counter()
         seen = len(self.frames)
         while True:
@@ -363,12 +370,8 @@ class AppRun:
                 raise RuntimeError(f"{self.label}: no quiet screen after {first_timeout} s:\n"
                                    + self.tm.screen(self.name))
 
-    def press(self, key: str, until: float | None = None, timeout: float = 10) -> float:
-        """Seconds from just before sending ``key`` to the last frame it caused.
-
-        Args:
-            until: Count only frames before this time (another source of frames starts then).
-        """
+    def press(self, key: str, timeout: float = 10) -> float:
+        """Seconds from just before sending ``key`` to the last frame it caused."""
         self.poll()
         seen = len(self.frames)
         t0 = time.perf_counter()
@@ -376,7 +379,7 @@ class AppRun:
         while True:
             time.sleep(0.002)
             self.poll()
-            mine = [f for f in self.frames[seen:] if f > t0 and (until is None or f < until)]
+            mine = [f for f in self.frames[seen:] if f > t0]
             now = time.perf_counter()
             if mine and now - mine[-1] >= self.QUIET:
                 self.first = mine[0] - t0
@@ -613,17 +616,21 @@ def mistake_last(size: int) -> bytes:
 
 
 def long_names(size: int) -> bytes:
-    """``size`` bytes of nodes with ~95-character names (~5,300 in 1 MiB), each using the one before; the
-    last uses a name never defined (a near miss, so "did you mean" has work to do)."""
-    stem = "activation_of_the_hidden_unit_in_layer_seven_after_batch_normalisation_and_dropout_number_"
-    lines = ["inputs:", f"  {stem}0: 1", "nodes:"]
-    total, k = 40, 1
-    while total < size - 300:
-        line = f"  {stem}{k}: {stem}{k - 1} * 2"
-        lines.append(line)
-        total += len(line) + 1
-        k += 1
-    lines.append(f"  {stem}{k}: {stem}{k - 1}x * 2")
+    """``size`` bytes of inputs with random 186-character names (~5,400 in 1 MiB), then one node
+    using a name never defined: the last name with its last letter changed, so that "did you
+    mean" compares it with every name (random letters make each comparison as slow as it gets;
+    names sharing a long stem are matched faster)."""
+    import random
+
+    rnd = random.Random(1)
+    letters = "abcdefghijklmnopqrstuvwxyz_"
+    lines, names, total = ["inputs:"], [], 20
+    while total < size - 400:
+        name = "v" + "".join(rnd.choice(letters) for _ in range(185))
+        names.append(name)
+        lines.append(f"  {name}: 1")
+        total += len(lines[-1]) + 1
+    lines += ["nodes:", f"  out: {names[-1][:-1]}Q * 2"]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -639,7 +646,7 @@ def load_rows(sizes: tuple[int, ...], refuse_size: int, repeat: int) -> list[Row
         cases.append((f"refuse a {refuse_size / 2**20:.2g} MiB file ({count:,} nodes, the mistake last)",
                       "refuse", _write(data, tmp, "mistake.yaml"), 1.0))
         data = long_names(refuse_size)
-        count = data.count(b"\n") - 3
+        count = data.count(b"\n") - 3  # inputs:, nodes:, out
         cases.append((f"refuse a {refuse_size / 2**20:.2g} MiB file of {count:,} long names, the last one using "
                       "an undefined name (#11 item 8)", "refuse", _write(data, tmp, "names.yaml"), 1.0))
         for what, mode, path, goal in cases:
