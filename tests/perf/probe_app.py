@@ -89,7 +89,7 @@ import tui.app  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 from tui.widgets.panels import FdPanel  # noqa: E402
 
-_compute = FdPanel._compute
+_compute = FdPanel._compute  # the worker's body (tui/widgets/panels.py): nudge, then draw
 
 
 _held = False
