@@ -3,18 +3,20 @@
     python tests/perf/bench.py           # the full table (10 to 15 minutes)
     python tests/perf/bench.py --quick   # a smoke run on small graphs (under a minute)
     python tests/perf/bench.py --json    # the rows as JSON, with the figures as numbers
-    python tests/perf/bench.py --only step,memory   # some rows (names: see ROWS)
+    python tests/perf/bench.py --only startup,step  # some rows (the groups: see --help)
 
 Each row alternates the measurement and its baseline in the same run. The machine is
 noisy: trust the ratios more than the absolute figures.
 
-- The app is timed in a real terminal: tmux, one server per row, driven through one
-  control-mode client (no process spawned per key or per screen capture).
+- The app is timed in a real terminal: tmux, one server for both sides of a row, driven
+  through one control-mode client (no process spawned per key or per screen capture).
 - Startup runs to the complete screen: every panel's text and the footer's last key.
 - A step is timed from just before the key is sent to the last frame it caused (the
   next 150 ms are quiet), stamped where Textual's writer thread has flushed the frame
   to the terminal (tests/perf/probe_app.py), at four positions, with the median and
-  the worst key, against the lecture graph at the same position, key by key.
+  the worst key, against the lecture graph at the same position, key by key. The same
+  app runs give the finite-difference panel's row (a step while its worker nudges)
+  and peak memory.
 - Engine, load and refusal rows run each side in a fresh process with the same GC
   setting (tests/perf/child.py).
 
