@@ -1,6 +1,6 @@
 """cgtui's speed as a user gets it, measured side by side with a baseline in the same run.
 
-    python tests/perf/bench.py           # the full table (10 to 15 minutes)
+    python tests/perf/bench.py           # the full table (about 9 minutes)
     python tests/perf/bench.py --quick   # a smoke run on small graphs (under a minute)
     python tests/perf/bench.py --json    # the rows as JSON, with the figures as numbers
     python tests/perf/bench.py --only startup,step  # some rows (the groups: see --help)
@@ -459,7 +459,8 @@ def step_rows(kind: str, n: int, positions: list[str], keys: int, fd_pairs: int)
                                              (f"worst {ms(worst)}", worst > 0.100)) if bad)
             rows.append(Row(f"a step (n/p), key to last frame, {graph} at {position} (tmux, {keys} keys)",
                             f"median {ms(t)}, worst {ms(worst)} (first frame: median {ms(med(first['big']))}; "
-                            + (f"{len(full_gc)} full GCs, up to {ms(max(full_gc))})" if full_gc else "no full GC)"),
+                            + (f"{len(full_gc)} full GC{'s' if len(full_gc) > 1 else ''}, up to {ms(max(full_gc))})"
+                               if full_gc else "no full GC)"),
                             f"lecture graph median {ms(b)}, worst {ms(max(got['lecture']))} "
                             f"(first frame {ms(med(first['lecture']))})",
                             f"{t / b:.2f}×", "median ≤ 1.5× the lecture's; every key ≤ 100 ms", yes_no(ok, why),
