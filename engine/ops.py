@@ -390,4 +390,4 @@ def is_function(name: str) -> bool:
     return op is not None and op.kind in ("function", "formula")
 
 
-from engine import expr as ex  # noqa: E402  (see the note above the rules)
+from engine import expr as ex  # noqa: E402, F811  (see the note above the rules)

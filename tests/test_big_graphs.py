@@ -22,7 +22,7 @@ from engine.finite_diff import h_sweep, path_to_output, trail_ends
 from engine.paths import why_gradient
 from engine.report import TRAIL_KEEP, iter_json, to_json
 from engine.session import DebugSession
-from engine.tape import Rows, Tape, tape_of
+from engine.tape import Rows, Tape
 from engine.text import PATH_HOPS_SHOWN, path_names, why_parts
 from tui import cli
 from tui.app import CgtuiApp

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from tui.cli import run
+from paths import LECTURE, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-LECTURE = ROOT / "graphs" / "lecture.yaml"
 _SCRIPT = Path(sys.executable).with_name("cgtui")
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "tui"]
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8"}

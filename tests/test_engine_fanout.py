@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from engine import compute, finite_difference, load_bytes, load_path
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def walk_of(text: str):

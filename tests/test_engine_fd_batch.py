@@ -7,15 +7,14 @@ ulps and estimates to a few ulps of the output divided by h.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 from engine import compute, finite_difference, finite_differences, load_bytes, load_path
 from engine import finite_diff as fdm
 from engine.examples import dag, mlp
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 KINKS = """\
 inputs:

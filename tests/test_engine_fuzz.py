@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +12,8 @@ from hypothesis import strategies as st
 from engine import GraphError, SourceError, compute, finite_differences, load_bytes
 from engine import expr as ex
 from engine.report import to_json, to_trace
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "graphs").glob("*.yaml"))}
 # any warning (Python's own SyntaxWarning for "1if x else 2", say) would reach the
 # user's terminal: make it an error here

@@ -8,15 +8,13 @@ b = 3, c = 2; never from the program's own output.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
 import engine
 from engine import compute, finite_difference, finite_differences, load_path
+from paths import LECTURE, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-LECTURE = ROOT / "graphs" / "lecture.yaml"
 
 # The page: "a = 5, b = 3, c = 2", "u = bc" (6), "v = a + u" (11), "J = 3v" (33).
 PAGE_VALUES = {"a": 5, "b": 3, "c": 2, "u": 6, "v": 11, "J": 33}

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import re
-from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -23,8 +22,8 @@ from hypothesis import strategies as st
 import engine
 from engine import compute, finite_difference, load_bytes, load_path
 from engine import expr as ex
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 GRAPH_FILES = sorted((ROOT / "graphs").glob("*.yaml"))
 DIGITS = 30
 

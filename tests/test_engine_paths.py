@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from engine import compute, load_bytes, load_path
 from engine.examples import dag
 from engine.paths import why_gradient
 from engine.text import why_lines
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_lecture_c_has_one_path_3_times_1_times_b():

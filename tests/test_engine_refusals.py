@@ -12,14 +12,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from engine import GraphError, SourceError, load_bytes, load_path
 from tui.cli import run
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 OK = "inputs:\n  a: 5\n  b: 3\n  c: 2\nnodes:\n  u: b * c\n  v: a + u\n  J: 3 * v\n"
 
 

@@ -17,9 +17,8 @@ import pytest
 
 from engine import SourceError, load_bytes, load_path
 from engine.graphfile import save_inputs
+from paths import LECTURE, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-LECTURE = ROOT / "graphs" / "lecture.yaml"
 _SCRIPT = Path(sys.executable).with_name("cgtui")
 COMMAND = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "tui"]
 

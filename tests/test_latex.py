@@ -11,7 +11,6 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,8 +20,8 @@ from engine import compute, finite_differences, load_bytes
 from engine import expr as ex
 from engine.report import latex, tex_name, tex_num, to_markdown
 from tui.cli import run
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 KATEX_DIR = ROOT / "tests" / "katex"
 NODE = shutil.which("node")
 HAVE_KATEX = (KATEX_DIR / "node_modules" / "katex" / "package.json").exists()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,9 @@ from tui.app import CgtuiApp
 from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree
-from tui_helpers import LECTURE, make_app, widget_text
+from tui_helpers import LECTURE, make_app, message_of, submit_text
 
 RENAMED = LECTURE.read_text().replace("  a: 5\n", "  aa: 5\n").replace("v: a + u", "v: aa + u")
-
-
-@pytest.fixture
-def lecture_copy(tmp_path: Path) -> Path:
-    path = tmp_path / "w.yaml"
-    shutil.copy(LECTURE, path)
-    return path
-
-
-def message_of(app) -> str:
-    return " ".join(widget_text(app, "#message").split())
 
 
 # --------------------------------------------------------------------------- 1: the input goes while its editor is open
@@ -107,8 +95,7 @@ def odd_names(tmp_path: Path) -> list[str]:
 
 
 async def save_as(pilot, name: str) -> None:
-    await pilot.press("ctrl+u", *name, "enter")
-    await pilot.pause()
+    await submit_text(pilot.app, pilot, name)
 
 
 @pytest.mark.parametrize("which", [0, 1, 2])

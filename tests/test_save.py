@@ -10,8 +10,8 @@ import pytest
 
 from engine import load_bytes, load_path
 from engine.graphfile import ChangedOnDisk, SaveError, save_inputs
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 COMMENTED = """\
 # a graph with everything a person might write

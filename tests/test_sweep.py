@@ -7,9 +7,7 @@ matter; for tiny h, rounding error (about ε |f| / h) takes over: the V.
 
 from __future__ import annotations
 
-import math
 import re
-from pathlib import Path
 
 import pytest
 

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
-import pytest
 
 from engine import load_builtin
 from engine.session import DebugSession
 from tui.app import CgtuiApp
 from tui.widgets.dialogs import ConflictScreen, SaveAsScreen
 from tui.widgets.graph_tree import GraphTree
-from tui_helpers import LECTURE, make_app, reload_now, tree_line, widget_text
-
-
-@pytest.fixture
-def lecture_copy(tmp_path: Path) -> Path:
-    path = tmp_path / "lecture.yaml"
-    shutil.copy(LECTURE, path)
-    return path
+from tui_helpers import LECTURE, make_app, reload_now, submit_text, tree_line, widget_text
 
 
 async def edit(app, pilot, name: str, value: str) -> None:
@@ -123,7 +114,7 @@ async def test_conflict_save_as_writes_a_new_file(lecture_copy, tmp_path):
         await pilot.press("w", "s")
         assert isinstance(app.screen, SaveAsScreen)
         target = tmp_path / "mine.yaml"
-        await pilot.press(*str(target), "enter")
+        await submit_text(app, pilot, str(target))
         assert target.read_text() == LECTURE.read_text().replace("  c: 2\n", "  c: 5\n")
         assert lecture_copy.read_text().endswith("# changed\n")
         assert app.session.source == str(target)
@@ -138,7 +129,8 @@ async def test_the_built_in_graph_is_saved_under_a_name_the_user_gives(tmp_path)
         await pilot.press("escape")
         assert "Not saved" in message_of(app)
         target = tmp_path / "lecture-mine.yaml"
-        await pilot.press("w", "ctrl+u", *str(target), "enter")
+        await pilot.press("w")
+        await submit_text(app, pilot, str(target))
         assert target.exists()
         assert "  a: 6\n" in target.read_text()
         assert not app.session.unsaved
@@ -150,7 +142,8 @@ async def test_save_as_refuses_an_existing_file(lecture_copy, tmp_path):
     app = CgtuiApp(DebugSession(load_builtin()))
     async with app.run_test(size=(120, 40)) as pilot:
         await edit(app, pilot, "a", "6")
-        await pilot.press("w", "ctrl+u", *str(lecture_copy), "enter")
+        await pilot.press("w")
+        await submit_text(app, pilot, str(lecture_copy))
         assert "already exists" in message_of(app)
         assert lecture_copy.read_text() == LECTURE.read_text()
         assert app.session.unsaved

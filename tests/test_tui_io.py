@@ -9,28 +9,15 @@ import math
 import os
 import shutil
 import time
-from pathlib import Path
 
-import pytest
 from textual.widgets import Input
 
 from engine import load_path
 from engine.examples import chain
 from tui.widgets.graph_tree import GraphTree
-from tui_helpers import LECTURE, ROOT, make_app, reload_now, tree_line, widget_text
+from tui_helpers import ROOT, make_app, message_of, reload_now, tree_line
 
 HUGE_HEX = "inputs:\n  a: 0x" + "f" * 300 + "\n  b: 3\n  c: 2\nnodes:\n  u: b * c\n  v: a + u\n  J: 3 * v\n"
-
-
-@pytest.fixture
-def lecture_copy(tmp_path: Path) -> Path:
-    path = tmp_path / "w.yaml"
-    shutil.copy(LECTURE, path)
-    return path
-
-
-def message_of(app) -> str:
-    return " ".join(widget_text(app, "#message").split())
 
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from engine import load_bytes, load_path
 from engine.session import DebugSession
 from tui.app import CgtuiApp
+from paths import LECTURE, ROOT  # noqa: F401 (ROOT: for the tests that import it from here)
 
-ROOT = Path(__file__).resolve().parent.parent
-LECTURE = ROOT / "graphs" / "lecture.yaml"
 
 
 def make_app(path: Path = LECTURE, inputs: dict[str, float] | None = None, h: float = 1e-3, **kwargs) -> CgtuiApp:
@@ -59,4 +58,21 @@ async def reload_now(app: CgtuiApp, pilot) -> None:
     worker = app.check_disk(force=True)
     if worker is not None:
         await worker.wait()
+    await pilot.pause()
+
+
+def message_of(app: CgtuiApp) -> str:
+    """The message line's text, its wrapping undone."""
+    return " ".join(widget_text(app, "#message").split())
+
+
+async def submit_text(app: CgtuiApp, pilot, text: str) -> None:
+    """Put ``text`` in the focused field and press enter: a path typed key by key took seconds a test."""
+    from textual.widgets import Input
+
+    field = app.focused
+    assert isinstance(field, Input), field
+    field.value = text
+    field.cursor_position = len(text)
+    await pilot.press("enter")
     await pilot.pause()

@@ -36,7 +36,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, get_current_worker
 
 from engine import BUILTIN_NAME, SourceError, load_path
@@ -44,10 +44,6 @@ from engine import text as tx
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, same_float, save_inputs, value_text
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
-
-SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5), "alpha_up": ("alpha", 2.0)}
-"""The actions that scale h or α: what each multiplies, and by how much."""
-BOUNDS = {"h": (H_MIN, H_MAX), "alpha": (ALPHA_MIN, ALPHA_MAX)}
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
@@ -55,6 +51,9 @@ from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcrip
 # The help and "why" pages, the save dialogs and engine.paths are imported when first
 # opened: the first frame does not need them, and every module costs startup time.
 
+SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5), "alpha_up": ("alpha", 2.0)}
+"""The actions that scale h or α: what each multiplies, and by how much."""
+BOUNDS = {"h": (H_MIN, H_MAX), "alpha": (ALPHA_MIN, ALPHA_MAX)}
 
 
 class JobCancelled(Exception):

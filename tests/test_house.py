@@ -1,0 +1,31 @@
+"""The house stays clean: engine/ never loads Textual or Rich, and ruff finds nothing."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from paths import ROOT
+
+
+def test_every_engine_module_imports_without_textual_or_rich():
+    """Import every module under engine/ in a fresh interpreter (not a hand-picked list)."""
+    modules = sorted(f"engine.{p.stem}" for p in (ROOT / "engine").glob("*.py") if p.stem != "__init__")
+    assert len(modules) > 10
+    code = ("import importlib, sys\n"
+            f"for m in {modules!r}: importlib.import_module(m)\n"
+            "print(','.join(m for m in ('textual', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"engine/ loaded {out.stdout.strip()}"
+
+
+def test_ruff_finds_nothing():
+    ruff = shutil.which("ruff") or shutil.which("ruff", path=str(__import__("pathlib").Path(sys.executable).parent))
+    if ruff is None:
+        pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
+    out = subprocess.run([ruff, "check", "engine", "tui", "tests"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
