@@ -25,9 +25,10 @@ def parse_number(text: str) -> float:
     Raises:
         ValueError: with a message saying what is wrong.
     """
+    if not text.strip():
+        raise ValueError("nothing was typed: write a decimal number such as 5, -0.5 or 1e-3")
     if not _DECIMAL.match(text):
-        shown = text.strip() or "(empty)"
-        raise ValueError(f"{shown!r} is not a number (write a decimal number such as 5, -0.5 or 1e-3)")
+        raise ValueError(f"{text.strip()!r} is not a number (write a decimal number such as 5, -0.5 or 1e-3)")
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"{text.strip()!r} is too large")
@@ -86,8 +87,9 @@ def forward_line(step: ForwardStep, substituted: str | None = None) -> str:
 def backward_line(step: BackwardStep, output: str) -> str:
     """The multiplication itself: ``∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6``.
 
-    When the parent gets several contributions, ``+=`` and the running total:
-    ``∂J/∂x += ∂J/∂y · ∂y/∂x = 3 × 3 = 9 → 15   2 of 2``.
+    When the parent gets several contributions, ``+=`` and the running total in words:
+    ``∂J/∂x += ∂J/∂y · ∂y/∂x = 3 × 3 = 9;  ∂J/∂x = 9 so far (1 of 2)``, then
+    ``…;  ∂J/∂x = 15 (2 of 2: complete)`` (``→ 9   1 of 2`` read as nonsense).
     """
     total = d(output, step.parent)
     if step.child == output:
@@ -98,7 +100,10 @@ def backward_line(step: BackwardStep, output: str) -> str:
                 f" = {_factor(step.upstream)} × {_factor(step.local)} = {num(step.product)}")
     if step.of == 1:
         return f"{total} = {body}"
-    return f"{total} += {body} → {num(step.grad_after)}   {step.arrived} of {step.of}"
+    # the running total said as the lecture would: "= 6 so far", then "= 8 (2 of 2: complete)"
+    if step.arrived < step.of:
+        return f"{total} += {body};  {total} = {num(step.grad_after)} so far ({step.arrived} of {step.of})"
+    return f"{total} += {body};  {total} = {num(step.grad_after)} ({step.arrived} of {step.of}: complete)"
 
 
 def question_line(step: ForwardStep | BackwardStep, output: str) -> str:

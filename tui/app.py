@@ -43,7 +43,7 @@ from engine import BUILTIN_NAME, SourceError, load_path
 from engine import text as tx
 from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, same_float, save_inputs, value_text
 from engine.safe import printable
-from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession, scaled
+from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
@@ -414,9 +414,8 @@ class CgtuiApp(App[None]):
             return None if s.at_end else True
         if action in ("previous", "reset"):
             return None if s.position == 0 else True
-        if action in SCALES:
-            what, factor = SCALES[action]
-            return None if self._scaled(what, factor) is None else True
+        if action in SCALES and SCALES[action][0] == "alpha" and not s.graph.params:
+            return None  # no params: there is no learning rate to change
         return True
 
     # check_action greys these out where they cannot happen, so they always move
@@ -483,11 +482,7 @@ class CgtuiApp(App[None]):
         self.query_one(InputEditor).open(name, self.session.inputs[name])
         self.say(f"Editing {name}: type a number, enter commits, esc cancels.")
 
-    def _scaled(self, what: str, factor: float) -> float | None:
-        low, high = BOUNDS[what]
-        return scaled(getattr(self.session, what), factor, low, high)
-
-    # [ ] - + : check_action greys each out at its bound
+    # [ ] - + : at a bound each says so (- and + are greyed out on a graph without params)
     def action_h_down(self) -> None:
         self._scale("h_down")
 
@@ -502,7 +497,13 @@ class CgtuiApp(App[None]):
 
     def _scale(self, action: str) -> None:
         what, factor = SCALES[action]
-        getattr(self.session, f"scale_{what}")(factor)
+        if not getattr(self.session, f"scale_{what}")(factor):  # at a bound: say so, rather than nothing
+            low, high = BOUNDS[what]
+            edge, end = (low, "smallest") if factor < 1 else (high, "largest")
+            why = (" (below it rounding error swamps every estimate)" if what == "h" and factor < 1
+                   else " (above it the estimates are about the secant, not the slope)" if what == "h" else "")
+            self.say(f"{'h' if what == 'h' else 'α'} = {tx.num(edge)} is the {end} cgtui offers{why}.")
+            return
         if what == "h":
             self.say(f"h = {tx.num(self.session.h)}")
         else:
