@@ -19,6 +19,7 @@ from engine.graphfile import LoadedGraph, same_float
 from engine.quiz import Answer, Score, answer_of, asks
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
 from engine.tape import tape_of
+from engine.text import num
 
 H_MIN = 1e-12
 H_MAX = 1.0
@@ -554,9 +555,11 @@ def describe_changes(old, new) -> list[str]:
     rewritten = [n for n, node in new_nodes.items() if n in old_nodes and old_nodes[n].expr != node.expr]
     if rewritten:
         changes.append(f"expressions changed: {', '.join(rewritten)}")
-    revalued = [n for n, i in new_inputs.items() if n in old_inputs and old_inputs[n].value != i.value]
+    revalued = [f"{n} {num(old_inputs[n].value)} → {num(i.value)}" for n, i in new_inputs.items()
+                if n in old_inputs and old_inputs[n].value != i.value]
     if revalued:
-        changes.append(f"input values changed in the file: {', '.join(revalued)}")
+        changes.append(f"input values changed in the file: {', '.join(revalued[:8])}"
+                       + (f" and {len(revalued) - 8} more" if len(revalued) > 8 else ""))
     if old.output != new.output:
         changes.append(f"output: {old.output} → {new.output}")
     if old.params != new.params:

@@ -192,3 +192,12 @@ async def test_a_file_that_breaks_keeps_the_last_good_graph_and_comes_back(lectu
         assert "Reloaded" in message_of(app)
         assert "J = 55" in tree_line(app, "J")
         assert app.session.position == 3
+
+
+async def test_a_reload_says_what_each_input_was_and_is(lecture_copy):
+    """#13: a reload said 'input values changed in the file: b' without old → new."""
+    app = make_app(lecture_copy, watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        lecture_copy.write_text(LECTURE.read_text().replace("  b: 3\n", "  b: 4\n"))
+        await reload_now(app, pilot)
+        assert "input values changed in the file: b 3 → 4" in " ".join(widget_text(app, "#message").split())
