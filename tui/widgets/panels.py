@@ -53,6 +53,8 @@ def step_text(session: DebugSession) -> Text:
     out = graph.output
     text = Text()
     text.append(session.progress(), BOLD)
+    if session.position:  # the transcript numbers every step: say this one's number too
+        text.append(f" · step {session.position}/{session.total}", MUTED)
     if session.predicting:
         text.append(f"   predicting: {session.score(session.position > session.n_forward)}", MUTED)
     step = session.current
