@@ -315,3 +315,39 @@ async def test_a_big_graph_is_frozen_out_of_the_collectors_reach():
             assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+async def test_redraws_during_a_nudge_start_no_second_one(monkeypatch):
+    """While the finite-difference panel's worker nudges, steps and resizes redraw the panel:
+    each used to start the same nudge again in one more thread (all holding the interpreter)."""
+    from tui.widgets.panels import FdPanel
+
+    real = FdPanel._compute
+    calls: list[str] = []
+    go = threading.Event()
+    go.set()  # the output's nudge at the start runs freely
+
+    def held(self, session, name):
+        calls.append(name)
+        assert go.wait(10)
+        real(self, session, name)
+
+    monkeypatch.setattr(FdPanel, "_compute", held)
+    app = big_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)  # the output's nudge
+        calls.clear()
+        go.clear()
+        await pilot.press("f", "down")  # the cursor onto n2998: its nudge starts, and is held
+        await pilot.press("n", "p", "n")
+        await pilot.resize_terminal(110, 40)
+        await pilot.pause(0.1)
+        assert calls == ["n2998"], calls
+        assert "nudging n2998" in str(app.query_one(FdPanel).render())
+        go.set()
+        await settle(pilot, app)
+        assert calls == ["n2998"], calls
+        assert "central estimate" in str(app.query_one(FdPanel).render())
+        await pilot.press("left_square_bracket")  # a new h: a new nudge
+        await settle(pilot, app)
+        assert calls == ["n2998", "n2998"], calls

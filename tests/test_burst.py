@@ -81,3 +81,22 @@ async def test_a_whole_session_typed_in_one_burst_keeps_its_order():
         assert app.session.inputs["a"] == 9.0, app.message
         await burst(app, pilot, "n", "p", "n", "n")
         assert app.session.position == 3
+
+
+async def test_a_greyed_key_in_a_burst_does_nothing_later():
+    """A key whose action is greyed out when it comes does nothing, even if a later key enables it.
+
+    The tree's keys run at once in the app's queue (above), but a greyed one used to be forwarded
+    to the tree as usual; by the time it came back up to the app's bindings, the keys after it
+    had run, and it ran then, out of order: "r f" at the start ended at the start (r reset the
+    finished pass), "p n" at the start at the start too.
+    """
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        await burst(app, pilot, "r", "f")  # r is greyed at the start
+        assert s.position == s.n_forward, s.progress()
+        await burst(app, pilot, "r", "p", "n")  # p is greyed at the start
+        assert s.position == 1, s.progress()
+        await burst(app, pilot, "f", "f", "f", "p")  # the third f is greyed at the end
+        assert s.position == s.n_forward + s.n_backward - 1, s.progress()

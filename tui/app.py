@@ -300,12 +300,18 @@ class CgtuiApp(App[None]):
         before e's action had moved the focus to the editor, and were lost. Running the
         tree's and the app's bindings here, in the app's queue, moves the focus before the
         next key is looked at; keys for a focused field are forwarded as usual.
+
+        A key whose binding is greyed out now (p at the start) is dropped here too, as it
+        would be if it were handled now: forwarded, it would reach the bindings only after
+        the keys behind it had run, be checked again then, and run out of order ("r f" at the
+        start reset the pass f had just finished).
         """
         if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, GraphTree):
             active = self.screen.active_bindings.get(event.key)
-            if active is not None and active.enabled and not active.binding.priority:
+            if active is not None and not active.binding.priority:
                 event.stop()
-                await self.run_action(active.binding.action, active.node)
+                if active.enabled:
+                    await self.run_action(active.binding.action, active.node)
                 return
         await super().on_event(event)
 

@@ -239,6 +239,9 @@ class FdPanel(TextView):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._showing: tuple[DebugSession, str | None] | None = None
+        self._nudging: tuple | None = None
+        """The nudge the running worker computes (the session, and its cache key), if any."""
+        self._worker = None
 
     def show(self, session: DebugSession, name: str | None) -> None:
         self._showing = (session, name)
@@ -256,7 +259,13 @@ class FdPanel(TextView):
         session, name = self._showing
         if name is not None and not session.fd_ready(name) and len(session.graph.names) > self.INLINE_LIMIT:
             self.show_text(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED))
-            self.run_worker(partial(self._compute, session, name), thread=True, exclusive=True, group="fd")
+            # every redraw meanwhile (a step, a resize) comes here again: the nudge under way
+            # draws when it ends, and a second one would only share the interpreter with it
+            nudge = (session, name, session.h, id(session.walk))
+            if self._nudging != nudge or self._worker is None or self._worker.is_finished:
+                self._nudging = nudge
+                self._worker = self.run_worker(partial(self._compute, session, name), thread=True, exclusive=True,
+                                               group="fd")
             return
         width = self.content_size.width or 80
         self.show_text(fd_text(session, name, width=max(width, 20)))
