@@ -765,3 +765,13 @@ async def test_no_horizontal_scrollbar_and_the_detail_line_has_the_whole_line():
         assert tree.cursor_node.data.name == "a"
         full = " ".join(widget_text(app, "#detail").split())
         assert "∂L/∂a = " in full and "← sigmoid(z)" in full
+
+
+async def test_the_files_description_is_shown_when_the_app_opens():
+    """#13: the file's description: was shown nowhere in the app."""
+    app = make_app(watch_file=False)
+    description = app.session.graph.description
+    assert description
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert " ".join(description.split())[:40] in " ".join(widget_text(app, "#message").split())

@@ -204,6 +204,8 @@ class CgtuiApp(App[None]):
         if hidden:
             self.message = (f"⚠ {hidden} warning{'s' if hidden != 1 else ''} in this walk (a number that is not"
                             " finite): each is marked ⚠ beside its node when the steps reach it.")
+        elif self.session.graph.description:  # the file's own words about the graph, until the first message
+            self.message = printable(" ".join(self.session.graph.description.split()), one_line=True)
         self.redraw()
         self._freeze()
 
