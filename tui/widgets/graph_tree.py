@@ -255,7 +255,20 @@ class GraphTree(Tree[NodeRef]):
         if ref is None or ref.name is None:
             return len(ref.heading) if ref else 10
         numbers = 2 * len(ref.name) + len(self.session.graph.output) + 48
-        return max(numbers, self.size.width - self.guide_depth * max(0, ref.depth - 1) - 2)
+        width = self._build_width if self._build_width is not None else self.size.width
+        return max(numbers, width - self.guide_depth * max(0, ref.depth - 1) - 2)
+
+    _build_width: int | None = None
+    """The tree's width while Textual lays out its lines (``size`` costs ~7 µs, once per line)."""
+
+    def _build(self) -> None:
+        # Textual rebuilds every line's width on each resize and focus change (opening the
+        # editor does both): with thousands of lines, reading self.size for each took most of it
+        self._build_width = self.size.width
+        try:
+            super()._build()
+        finally:
+            self._build_width = None
 
     def light_path(self, names: list[str]) -> None:
         """Mark the lines along a path from the output down (``names[0]`` is the output); [] clears.
