@@ -428,30 +428,38 @@ class DebugSession:
         Args:
             edit: The input edited, if this is an edit (its :meth:`apply` starts the score and the
                 descent run anew).
-            tick: Called with (done, total) between the parts of the work (4 of them); may raise
-                to stop it (esc in the app).
+            tick: Called with (done, total) now and then (the walk counts as 2, each name's
+                value and gradient compared as 1 each); may raise to stop it (esc in the app).
         """
         tick = tick or (lambda done, total: None)
         graph, base, revealed = self.graph, self.walk, self.revealed
-        tick(0, 4)
+        names = graph.names
+        chunk = 8192  # the comparisons tick this often: esc is heard, and a UI thread gets its turn
+        total = 2 + 2 * len(names)
+        tick(0, total)
         new = walk if walk is not None else compute(graph, inputs)
-        tick(1, 4)
+        done = 2
+        tick(done, total)
         position = graph.position
         old_values, new_values = base.values, new.values
-        value_changes = {
-            n: Change(old_values[n], new_values[n]) for n in graph.names
-            if (position.get(n) is None or position[n] < revealed) and _differs(old_values[n], new_values[n])
-        }
-        tick(2, 4)
+        value_changes = {}
+        for start in range(0, len(names), chunk):
+            for n in names[start:start + chunk]:
+                if (position.get(n) is None or position[n] < revealed) and _differs(old_values[n], new_values[n]):
+                    value_changes[n] = Change(old_values[n], new_values[n])
+            tick(done + start + chunk, total)
+        done += len(names)
         grad_changes = {}
         if revealed > len(base.forward_steps):
-            for n in graph.names:
-                old = self._grad_in(base, n, revealed)
-                if old is not None:
-                    g = self._grad_in(new, n, revealed)
-                    if g is not None and _differs(old.value, g.value):
-                        grad_changes[n] = Change(old.value, g.value)
-        tick(3, 4)
+            for start in range(0, len(names), chunk):
+                for n in names[start:start + chunk]:
+                    old = self._grad_in(base, n, revealed)
+                    if old is not None:
+                        g = self._grad_in(new, n, revealed)
+                        if g is not None and _differs(old.value, g.value):
+                            grad_changes[n] = Change(old.value, g.value)
+                tick(done + start + chunk, total)
+        tick(total, total)
         return Recomputed(graph, base, self.position, self.pending, dict(inputs), new, value_changes, grad_changes, edit)
 
     def apply(self, recomputed: Recomputed) -> bool:
