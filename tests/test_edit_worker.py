@@ -200,3 +200,18 @@ def test_plan_edit_refuses_what_set_input_refuses():
         s.plan_edit("J", 1.0)
     with pytest.raises(ValueError):
         s.plan_edit("a", math.inf)
+
+
+async def test_q_during_an_edit_being_worked_out_asks_again():
+    app = chain_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        gate = Gate(app.session)
+        await commit_x(pilot, app, "0.9")
+        assert gate.started.wait(10)
+        await pilot.press("q")
+        assert app.is_running
+        assert "x = 0.9 is still being recomputed: q again quits without it" in widget_text(app, "#message")
+        gate.open.set()
+        await settle(pilot, app)
+        await pilot.pause()
+        assert app.session.inputs["x"] == 0.9  # the first q changed nothing
