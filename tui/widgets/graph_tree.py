@@ -254,21 +254,21 @@ class GraphTree(Tree[NodeRef]):
         ref = node.data
         if ref is None or ref.name is None:
             return len(ref.heading) if ref else 10
-        numbers = 2 * len(ref.name) + len(self.session.graph.output) + 48
-        width = self._build_width if self._build_width is not None else self.size.width
-        return max(numbers, width - self.guide_depth * max(0, ref.depth - 1) - 2)
+        width, guide, output = self._build_consts or (self.size.width, self.guide_depth, len(self.session.graph.output))
+        return max(2 * len(ref.name) + output + 48, width - guide * max(0, ref.depth - 1) - 2)
 
-    _build_width: int | None = None
-    """The tree's width while Textual lays out its lines (``size`` costs ~7 µs, once per line)."""
+    _build_consts: tuple[int, int, int] | None = None
+    """The tree's width, guide depth and output name's length while Textual lays out its lines."""
 
     def _build(self) -> None:
-        # Textual rebuilds every line's width on each resize and focus change (opening the
-        # editor does both): with thousands of lines, reading self.size for each took most of it
-        self._build_width = self.size.width
+        # Textual works out every line's width again on each resize and focus change (opening
+        # the editor does both): with thousands of lines, reading self.size (~7 µs) and the
+        # reactive guide depth once per line took most of it
+        self._build_consts = (self.size.width, self.guide_depth, len(self.session.graph.output))
         try:
             super()._build()
         finally:
-            self._build_width = None
+            self._build_consts = None
 
     def light_path(self, names: list[str]) -> None:
         """Mark the lines along a path from the output down (``names[0]`` is the output); [] clears.
