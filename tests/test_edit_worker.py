@@ -215,3 +215,17 @@ async def test_q_during_an_edit_being_worked_out_asks_again():
         await settle(pilot, app)
         await pilot.pause()
         assert app.session.inputs["x"] == 0.9  # the first q changed nothing
+
+
+async def test_a_result_arriving_just_after_esc_is_dropped():
+    """The worker may finish between esc and the UI thread taking its result: esc still wins."""
+    app = make_app(watch_file=False)  # the UI-thread half is the same on any graph
+    async with app.run_test(size=(120, 40)) as pilot:
+        session = app.session
+        walk = session.walk
+        job = ("a", 5.0, 7.0)
+        recomputed = session.plan_edit("a", 7.0)
+        app._edit_job = None  # what esc leaves
+        app._edit_worked_out(recomputed, job, walk)
+        await pilot.pause()
+        assert session.walk is walk and session.inputs["a"] == 5

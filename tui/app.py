@@ -374,7 +374,7 @@ class CgtuiApp(App[None]):
         session = self.session
         base = session.walk  # the walk the edit was made on: a result from any other is stale
         what = f"{name}: {tx.num(old)} → {tx.num(value)}"
-        self._edit_job = (name, old, value)
+        job = self._edit_job = (name, old, value)
         self.say(f"Recomputing everything for {what} … (esc cancels the edit)")
 
         def work() -> None:
@@ -392,16 +392,17 @@ class CgtuiApp(App[None]):
                 if collecting:
                     gc.enable()
             if not get_current_worker().is_cancelled:
-                self.call_from_thread(self._edit_worked_out, recomputed, old, base)
+                self.call_from_thread(self._edit_worked_out, recomputed, job, base)
 
         self._job = self.run_worker(work, thread=True, exclusive=True, group="job", name="edit", exit_on_error=False)
 
-    def _edit_worked_out(self, recomputed, old: float, base) -> None:
+    def _edit_worked_out(self, recomputed, job: tuple[str, float, float], base) -> None:
         """Take an edit worked out in a worker, unless the session moved on meanwhile (then say so)."""
+        if self._edit_job is not job:  # esc came after the worker had finished, before this ran
+            return
         self._job = None
         self._edit_job = None
-        name = recomputed.edit
-        value = recomputed.inputs[name]
+        name, old, value = job
         if recomputed.base is not base or not self.session.apply(recomputed):
             self.say(f"The edit {name} = {tx.num(value)} was not applied: the graph changed while it was"
                      f" worked out (reloaded); {name} = {tx.num(self.session.inputs.get(name, old))}. Edit it again.")
