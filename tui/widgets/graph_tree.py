@@ -18,6 +18,7 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
+from textual.widget import Widget
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -259,6 +260,20 @@ class GraphTree(Tree[NodeRef]):
 
     _build_consts: tuple[int, int, int] | None = None
     """The tree's width, guide depth and output name's length while Textual lays out its lines."""
+
+    def notify_style_update(self) -> None:
+        """Restyle the lines without laying them out again.
+
+        Textual's Tree works out every line's width again on any style change, and taking or
+        losing the focus is one (opening or closing the editor, a dialog): 15,000 lines on the
+        100k DAG. A style change here changes how lines look, not how many there are or how wide.
+        """
+        if self._tree_lines_cached is None:
+            super().notify_style_update()
+            return
+        Widget.notify_style_update(self)
+        self._line_cache.clear()
+        self.refresh()
 
     def _build(self) -> None:
         # Textual works out every line's width again on each resize and focus change (opening
