@@ -11,7 +11,7 @@ import bisect
 import math
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
 from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
@@ -75,6 +75,34 @@ class Change:
 
     old: float
     new: float
+
+
+@dataclass(frozen=True, slots=True)
+class Recomputed:
+    """A new walk and what it changes, worked out by :meth:`DebugSession.recompute` but not taken yet.
+
+    Attributes:
+        graph: The graph it was worked out for.
+        base: The walk it started from: :meth:`DebugSession.apply` takes it only while that
+            is still the session's walk (an edit or a reload meanwhile makes it stale).
+        position: The position the changes were found at (a step meanwhile makes it stale).
+        pending: The position hidden for a guess then.
+        inputs: The input values of the new walk.
+        walk: The new walk.
+        value_changes: Revealed values that changed, ``old → new``.
+        grad_changes: Revealed gradients that changed, ``old → new``.
+        edit: The input edited, or None (gradient descent).
+    """
+
+    graph: object
+    base: Walk
+    position: int
+    pending: int | None
+    inputs: dict[str, float]
+    walk: Walk
+    value_changes: dict[str, Change]
+    grad_changes: dict[str, Change]
+    edit: str | None
 
 
 def scaled(value: float, factor: float, low: float, high: float) -> float | None:
@@ -273,21 +301,26 @@ class DebugSession:
 
     def grad(self, name: str) -> GradView | None:
         """The gradient as revealed so far, or None before its first contribution."""
-        taken = self.revealed - self.n_forward
+        return self._grad_in(self.walk, name, self.revealed)
+
+    def _grad_in(self, walk: Walk, name: str, revealed: int) -> GradView | None:
+        """:meth:`grad` of ``walk`` with ``revealed`` steps showing (reads nothing that changes: safe in a thread)."""
+        n_forward = len(walk.forward_steps)
+        taken = revealed - n_forward
         if taken <= 0:
             return None
-        if name == self.graph.output:
+        if name == walk.graph.output:
             return GradView(1.0, 0, 0)
-        indexes = self._steps_of_parent.get(name)
+        indexes = tape_of(walk.graph).edges_of_name.get(name)
         if not indexes:
             # the output does not depend on it: 0, once the backward pass is over
-            return GradView(0.0, 0, 0) if self.revealed >= self.total else None
+            return GradView(0.0, 0, 0) if revealed >= n_forward + len(walk.backward_steps) else None
         arrived = bisect.bisect_left(indexes, taken)
         if arrived == 0:
             return None
         if arrived == len(indexes):  # complete: the tape's own sum, the same floats in the same order
-            return GradView(self.walk.grads[name], arrived, arrived)
-        return GradView(self.walk.backward_steps.accumulated(indexes[arrived - 1]), arrived, len(indexes))
+            return GradView(walk.grads[name], arrived, arrived)
+        return GradView(walk.backward_steps.accumulated(indexes[arrived - 1]), arrived, len(indexes))
 
     def changed_by_last_step(self) -> tuple[set[str], set[str]]:
         """(values, gradients) that the last step revealed or changed."""
@@ -350,6 +383,19 @@ class DebugSession:
         """Give an input a new value and recompute everything, keeping the position.
 
         Returns the revealed values and gradients that changed, as ``old → new``.
+        (:meth:`plan_edit` then :meth:`apply` do the same in two parts: the first,
+        the long one, in a worker thread.)
+
+        Raises:
+            KeyError: ``name`` is not an input.
+            ValueError: ``value`` is not a finite number.
+        """
+        recomputed = self.plan_edit(name, value)
+        self.apply(recomputed)
+        return recomputed.value_changes, recomputed.grad_changes
+
+    def check_edit(self, name: str, value: float) -> float:
+        """``value`` as the float :meth:`set_input` would give ``name``.
 
         Raises:
             KeyError: ``name`` is not an input.
@@ -360,27 +406,84 @@ class DebugSession:
         value = float(value)
         if not math.isfinite(value):
             raise ValueError(f"{value!r} is not a finite number")
-        self.descent = []
-        self.answers = {}  # the numbers guessed are not the numbers any more
-        return self._recompute({**self.inputs, name: value})
+        return value
+
+    def plan_edit(self, name: str, value: float, tick: Callable[[int, int], None] | None = None) -> Recomputed:
+        """The walk and the ``old → new`` changes that giving ``name`` ``value`` makes, without making them.
+
+        Changes nothing in the session, so a worker thread may run it while the UI
+        thread reads the session; :meth:`apply` takes the result on the UI thread.
+
+        Raises:
+            KeyError: ``name`` is not an input.
+            ValueError: ``value`` is not a finite number.
+        """
+        value = self.check_edit(name, value)
+        return self.recompute({**self.inputs, name: value}, edit=name, tick=tick)
+
+    def recompute(self, inputs: dict[str, float], walk: Walk | None = None, *, edit: str | None = None,
+                  tick: Callable[[int, int], None] | None = None) -> Recomputed:
+        """Walk again with new input values (or take ``walk``, already computed from them), keeping
+        the position, and find what changed, ``old → new``; nothing in the session changes.
+
+        Args:
+            edit: The input edited, if this is an edit (its :meth:`apply` starts the score and the
+                descent run anew).
+            tick: Called with (done, total) now and then (the walk counts as 2, each name's
+                value and gradient compared as 1 each); may raise to stop it (esc in the app).
+        """
+        tick = tick or (lambda done, total: None)
+        graph, base, revealed = self.graph, self.walk, self.revealed
+        names = graph.names
+        chunk = 8192  # the comparisons tick this often: esc is heard, and a UI thread gets its turn
+        total = 2 + 2 * len(names)
+        tick(0, total)
+        new = walk if walk is not None else compute(graph, inputs)
+        done = 2
+        tick(done, total)
+        position = graph.position
+        old_values, new_values = base.values, new.values
+        value_changes = {}
+        for start in range(0, len(names), chunk):
+            for n in names[start:start + chunk]:
+                if (position.get(n) is None or position[n] < revealed) and _differs(old_values[n], new_values[n]):
+                    value_changes[n] = Change(old_values[n], new_values[n])
+            tick(done + start + chunk, total)
+        done += len(names)
+        grad_changes = {}
+        if revealed > len(base.forward_steps):
+            for start in range(0, len(names), chunk):
+                for n in names[start:start + chunk]:
+                    old = self._grad_in(base, n, revealed)
+                    if old is not None:
+                        g = self._grad_in(new, n, revealed)
+                        if g is not None and _differs(old.value, g.value):
+                            grad_changes[n] = Change(old.value, g.value)
+                tick(done + start + chunk, total)
+        tick(total, total)
+        return Recomputed(graph, base, self.position, self.pending, dict(inputs), new, value_changes, grad_changes, edit)
+
+    def apply(self, recomputed: Recomputed) -> bool:
+        """Take what :meth:`recompute` found, unless the session moved on since it started: another
+        edit, a reload or a step (then nothing changes and it answers False)."""
+        r = recomputed
+        if r.base is not self.walk or r.graph is not self.graph or r.position != self.position \
+                or r.pending != self.pending:
+            return False
+        self.inputs = dict(r.inputs)
+        self.walk = r.walk
+        self._fd_cache.clear()
+        self.value_changes = dict(r.value_changes)
+        self.grad_changes = dict(r.grad_changes)
+        if r.edit is not None:
+            self.descent = []
+            self.answers = {}  # the numbers guessed are not the numbers any more
+        return True
 
     def _recompute(self, inputs: dict[str, float], walk: Walk | None = None) -> tuple[dict[str, Change], dict[str, Change]]:
         """Walk again with new input values (or take ``walk``, already computed from them), keeping
         the position; what changed, ``old → new``."""
-        before_values = {n: self.walk.values[n] for n in self.graph.names if self.value_shown(n)}
-        before_grads = {n: g.value for n in self.graph.names if (g := self.grad(n)) is not None}
-        self.inputs = inputs
-        self.walk = walk if walk is not None else compute(self.graph, self.inputs)
-        self._fd_cache.clear()
-        self.value_changes = {
-            n: Change(old, self.walk.values[n]) for n, old in before_values.items()
-            if _differs(old, self.walk.values[n])
-        }
-        self.grad_changes = {}
-        for n, old in before_grads.items():
-            g = self.grad(n)
-            if g is not None and _differs(old, g.value):
-                self.grad_changes[n] = Change(old, g.value)
+        self.apply(self.recompute(inputs, walk))
         return self.value_changes, self.grad_changes
 
     @property

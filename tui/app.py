@@ -24,7 +24,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import inspect
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +56,30 @@ from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcrip
 SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5), "alpha_up": ("alpha", 2.0)}
 """The actions that scale h or α: what each multiplies, and by how much."""
 BOUNDS = {"h": (H_MIN, H_MAX), "alpha": (ALPHA_MIN, ALPHA_MAX)}
+
+
+def waits_for_edit(key: str):
+    """Refuse the action, saying why, while an edit of a big graph is worked out in a worker.
+
+    These keys move through the walk or change it (or save the inputs): taken meanwhile, they
+    would act on numbers about to be replaced, or make the edit stale. The user presses them
+    again once the message line says the edit is done.
+    """
+    def wrap(action):
+        if inspect.iscoroutinefunction(action):
+            @functools.wraps(action)
+            async def waiting(self, *args):
+                if self._refused_during_edit(key):
+                    return None
+                return await action(self, *args)
+        else:
+            @functools.wraps(action)
+            def waiting(self, *args):
+                if self._refused_during_edit(key):
+                    return None
+                return action(self, *args)
+        return waiting
+    return wrap
 
 
 class JobCancelled(Exception):
@@ -163,6 +189,8 @@ class CgtuiApp(App[None]):
         """Long work started by a key (y on a big graph), which esc cancels."""
         self._disk_work: Worker | None = None
         """The reload or save under way in a thread, if any: one at a time."""
+        self._edit_job: tuple[str, float, float] | None = None
+        """The edit (name, old, new) whose recompute the job (``_job``) works out, on a big graph."""
 
     # ------------------------------------------------------------------ layout
 
@@ -336,13 +364,79 @@ class CgtuiApp(App[None]):
             self._close_editor()
             self.say(f"{event.name} stays {tx.num(old)}: nothing changed.")
             return
-        values, grads = self.session.set_input(event.name, event.value)
         self._close_editor()
+        if len(self.session.graph.names) <= FdPanel.INLINE_LIMIT:
+            values, grads = self.session.set_input(event.name, event.value)
+            self._say_edited(event.name, old, event.value, values, grads)
+            return
+        self._edit_in_worker(event.name, old, event.value)
+
+    def _edit_in_worker(self, name: str, old: float, value: float) -> None:
+        """Recompute a big graph for an edit in a worker thread (esc cancels); the UI thread applies it.
+
+        The worker only reads the session (:meth:`DebugSession.plan_edit`); the session takes
+        the result on the UI thread, unless an edit, a reload or a step came meanwhile.
+        While it runs the keys that move or change the walk are refused with a message
+        (see :func:`waits_for_edit`).
+        """
+        session = self.session
+        base = session.walk  # the walk the edit was made on: a result from any other is stale
+        what = f"{name}: {tx.num(old)} → {tx.num(value)}"
+        job = self._edit_job = (name, old, value)
+        self.say(f"Recomputing everything for {what} … (esc cancels the edit)")
+
+        def work() -> None:
+            tick = self._ticker(lambda done: f"Recomputing everything for {what} … {done} % (esc cancels the edit)")
+            # a collection meanwhile walks every object made since the last gc.freeze (0.05-0.13 s
+            # a time, with the GIL held): the walk made here is freed by reference counts, and
+            # frozen once applied
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                recomputed = session.plan_edit(name, value, tick)
+            except JobCancelled:
+                return
+            finally:
+                if collecting:
+                    gc.enable()
+            if not get_current_worker().is_cancelled:
+                self.call_from_thread(self._edit_worked_out, recomputed, job, base)
+
+        self._job = self.run_worker(work, thread=True, exclusive=True, group="job", name="edit", exit_on_error=False)
+
+    def _edit_worked_out(self, recomputed, job: tuple[str, float, float], base) -> None:
+        """Take an edit worked out in a worker, unless the session moved on meanwhile (then say so)."""
+        if self._edit_job is not job:  # esc came after the worker had finished, before this ran
+            return
+        self._job = None
+        self._edit_job = None
+        name, old, value = job
+        if recomputed.base is not base or not self.session.apply(recomputed):
+            self.say(f"The edit {name} = {tx.num(value)} was not applied: the graph changed while it was"
+                     f" worked out (reloaded); {name} = {tx.num(self.session.inputs.get(name, old))}. Edit it again.")
+            return
+        self._freeze()  # the new walk lives as long as the last one did
+        self._say_edited(name, old, value, recomputed.value_changes, recomputed.grad_changes)
+
+    def _refused_during_edit(self, key: str) -> bool:
+        """Whether an edit is being worked out; if so, say that ``key`` must wait for it."""
+        if not self._edit_running():
+            return False
+        name, _, value = self._edit_job
+        self.message = (f"Still recomputing everything for {name} = {tx.num(value)}: press {key} again once"
+                        f" it is done (esc cancels the edit).")
+        self.query_one("#message", TextView).show_text(Text(self.message))
+        return True
+
+    def _edit_running(self) -> bool:
+        return self._edit_job is not None and self._job_running()
+
+    def _say_edited(self, name: str, old: float, value: float, values: dict, grads: dict) -> None:
         out = self.session.graph.output
-        changed = len(values) + len(grads) - (1 if event.name in values else 0)
+        changed = len(values) + len(grads) - (1 if name in values else 0)
         note = f"; {changed} revealed number{'s' if changed != 1 else ''} changed (old → new)" if changed else ""
-        shown = tx.num if tx.num(old) != tx.num(event.value) else value_text  # 10 digits may not tell them apart
-        self.say(f"{event.name}: {shown(old)} → {shown(event.value)}. Everything recomputed{note}."
+        shown = tx.num if tx.num(old) != tx.num(value) else value_text  # 10 digits may not tell them apart
+        self.say(f"{name}: {shown(old)} → {shown(value)}. Everything recomputed{note}."
                  + (f" {out} = {tx.num(self.session.value(out))}." if self.session.value_shown(out) else ""))
 
     @on(InputEditor.Refused)
@@ -382,7 +476,12 @@ class CgtuiApp(App[None]):
         if self._job_running():
             self._job.cancel()
             self._job = None
-            self.say("Cancelled.")
+            if self._edit_job is not None:
+                name, old, value = self._edit_job
+                self._edit_job = None
+                self.say(f"Edit cancelled; {name} stays {tx.num(old)} (not {tx.num(value)}).")
+            else:
+                self.say("Cancelled.")
             return
         self._guessed(None)
 
@@ -427,17 +526,21 @@ class CgtuiApp(App[None]):
         return True
 
     # check_action greys these out where they cannot happen, so they always move
+    @waits_for_edit("n")
     def action_next(self) -> None:
         self._move(self.session.step)
         if self.session.pending is not None:
             self.query_one(InputEditor).ask()
 
+    @waits_for_edit("p")
     def action_previous(self) -> None:
         self._move(self.session.back)
 
+    @waits_for_edit("f")
     def action_finish(self) -> None:
         self._move(self.session.finish)
 
+    @waits_for_edit("r")
     def action_reset(self) -> None:
         self._move(self.session.reset)
 
@@ -458,6 +561,7 @@ class CgtuiApp(App[None]):
         self.say(f"Breakpoint {'set on' if on else 'cleared from'} {name}"
                  + (": c stops before it is evaluated and before its gradient's first contribution." if on else "."))
 
+    @waits_for_edit("c")
     def action_continue(self) -> None:
         self.session.continue_()
         name = self._stopped_at()
@@ -470,6 +574,7 @@ class CgtuiApp(App[None]):
                 return name
         return None
 
+    @waits_for_edit("t")
     def action_run_to(self) -> None:
         name = self._cursor_name()
         if name is None:
@@ -480,6 +585,7 @@ class CgtuiApp(App[None]):
         else:
             self.say("")
 
+    @waits_for_edit("e")
     def action_edit(self) -> None:
         name = self._cursor_name()
         graph = self.session.graph
@@ -517,6 +623,7 @@ class CgtuiApp(App[None]):
         else:
             self.say(f"α = {tx.num(self.session.alpha)} (the learning rate of d)")
 
+    @waits_for_edit("g")
     def action_predict(self) -> None:
         session = self.session
         session.set_predicting(not session.predicting)
@@ -526,6 +633,7 @@ class CgtuiApp(App[None]):
         else:
             self.say("Predict mode off: every step shows its number.")
 
+    @waits_for_edit("s")
     def action_sweep(self) -> None:
         """Plot the finite-difference error against h for the variable under the cursor."""
         name = self._cursor_name()
@@ -538,6 +646,7 @@ class CgtuiApp(App[None]):
 
         self.push_screen(SweepScreen(self.session, name))
 
+    @waits_for_edit("d")
     def action_descend(self) -> None:
         session = self.session
         out = session.graph.output
@@ -597,6 +706,7 @@ class CgtuiApp(App[None]):
         self.say(f"{subject} is not complete yet: step the backward pass to it (f finishes a pass), then {key}.")
         return False
 
+    @waits_for_edit("y")
     def action_why(self) -> None:
         """Every path from the output down to the node under the cursor, once its gradient is complete.
 
@@ -669,7 +779,12 @@ class CgtuiApp(App[None]):
                          lambda _: tree.light_path([]))
 
     async def action_quit(self) -> None:
-        """Quit; with unsaved edits, only when asked twice."""
+        """Quit; with unsaved edits (or one still being worked out), only when asked twice."""
+        if self._edit_running() and not self._quit_armed:
+            name, _, value = self._edit_job
+            self.say(f"The edit {name} = {tx.num(value)} is still being recomputed: q again quits without it.")
+            self._quit_armed = True
+            return
         if self.session.unsaved and not self._quit_armed:
             edits = ", ".join(f"{n} = {tx.num(v)}" for n, v in self.session.inputs.items()
                               if v != self.session.saved_inputs.get(n))
@@ -680,6 +795,7 @@ class CgtuiApp(App[None]):
 
     # ------------------------------------------------------------------ the file
 
+    @waits_for_edit("w")
     async def action_save(self) -> None:
         if self.session.loaded.path is None:
             self._ask_save_as(*unsaved_graph(self.session.source))
