@@ -205,6 +205,11 @@ def test_a_status_never_depends_on_the_outputs_units(text, k, h):
             floor = fdm.rounding_floor(fd.out_before, fd.out_plus, fd.out_minus, (fd.trail[0].after - (fd.trail[0].before - h)))
             near = (0.5 < fd.rel_error_central / fdm.SUSPECT_REL < 2
                     or 0.25 < max(abs(fd.grad), abs(fd.central)) / floor < 4 if floor else False)
+            # an error within a few of the estimate's own roundings is noise: scaling J by 10^k
+            # re-rounds every number, so the noise (and a status decided by it) can change
+            noise = floor and abs(fd.grad - fd.central) <= 4 * floor
+            if noise:
+                continue
             if near:
                 continue
         assert fd.status == fs.status, (name, fd, fs)
