@@ -100,3 +100,17 @@ async def test_a_greyed_key_in_a_burst_does_nothing_later():
         assert s.position == 1, s.progress()
         await burst(app, pilot, "f", "f", "f", "p")  # the third f is greyed at the end
         assert s.position == s.n_forward + s.n_backward - 1, s.progress()
+
+
+async def test_the_transcript_keeps_up_with_a_burst_of_steps():
+    """Seen in a real terminal: eight n's at once left the transcript's last three lines blank
+    (drawn while its new height was not laid out yet)."""
+    from tests.tui_helpers import widget_text
+
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await burst(app, pilot, *"nnnnnnnn")
+        transcript = widget_text(app, "#transcript")
+        for k in range(1, 9):
+            assert f"{k:>3}  " in transcript, transcript
+        assert "∂J/∂c = ∂J/∂u · ∂u/∂c = 3 × 3 = 9" in transcript

@@ -126,3 +126,20 @@ def test_predict_sweep_and_descent_in_a_real_terminal():
         term.wait_for("EXITED 0")
     finally:
         term.close()
+
+
+def test_a_burst_of_keys_in_a_real_terminal(term):
+    """Keys sent in one go (a paste, tmux send-keys): eight n's fill the transcript to its last
+    line (three lines stayed blank), and 'e 8 Enter' edits a (the 8 was lost: a: 5 → 5)."""
+    term.wait_for("Press n or")
+    term.run("send-keys", "-t", "t", *"nnn")
+    time.sleep(0.3)
+    term.run("send-keys", "-t", "t", *"nnnnn")
+    screen = term.wait_for("backward 5/5")
+    time.sleep(0.5)
+    screen = term.screen()
+    assert "8  ∂J/∂c = ∂J/∂u · ∂u/∂c = 3 × 3 = 9" in screen, screen
+    term.run("send-keys", "-t", "t", "r", "Down", "Down")
+    time.sleep(0.5)
+    term.run("send-keys", "-t", "t", "e", "8", "Enter")
+    screen = term.wait_for("a: 5 → 8")

@@ -298,6 +298,9 @@ class Transcript(ScrollView, can_focus=False):
         self.scroll_to(y=max(0, lines - self.scrollable_content_region.height), animate=False, immediate=True)
         if changed:
             self.refresh()
+            # and once the new size is laid out: in a burst of keys, lines drawn while the
+            # virtual size still had the old height stayed blank
+            self.call_after_refresh(self.refresh)
 
     def on_resize(self) -> None:
         if self._session is not None:
