@@ -23,6 +23,7 @@ from engine import text as tx
 from engine.finite_diff import SWEEP_HS, Sweep, h_sweep
 from engine.session import DebugSession
 from tui.widgets.pages import OverlayScreen
+from tui.widgets.panels import FdPanel
 
 class _Closed(Exception):
     """Raised in the sweep's worker once its screen has closed."""
@@ -30,10 +31,6 @@ class _Closed(Exception):
 
 FLOOR = 1e-17
 """An error of exactly 0 has no logarithm: it is drawn here, and the caption says so."""
-
-INLINE_LIMIT = 2000
-"""Graphs with more variables than this are swept in a worker thread."""
-
 
 def plot_series(sweep: Sweep, central: bool) -> tuple[list[tuple[list[float], list[float]]], list[float]]:
     """What to draw, as log10 h and log10 error: the runs of non-zero errors (each a line), and
@@ -99,7 +96,7 @@ class SweepScreen(OverlayScreen):
     def on_mount(self) -> None:
         session, name = self.session, self.var
         hs = sorted({*SWEEP_HS, self.h}, reverse=True)
-        if len(session.graph.names) <= INLINE_LIMIT:
+        if len(session.graph.names) <= FdPanel.INLINE_LIMIT:  # the app's one limit for work in a thread
             self.show(h_sweep(session.walk, name, hs))
         else:
             # described: Textual would otherwise describe the worker by repr() of the partial, walk and all (1.5 s)
