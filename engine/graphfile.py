@@ -475,7 +475,14 @@ def parse_graph(text: str) -> Graph:
         if top[key].kind == "map" and not top[key].items:
             raise GraphError(f"{key!r} is empty: the graph needs at least one {key[:-1]}", top[key].line, key)
     inputs: list[Input] = []
-    for name, key_node, value in _mapping(top["inputs"], "'inputs'"):
+    entries = _mapping(top["inputs"], "'inputs'")
+    tensor = any(_is_tensor_value(value) for _, _, value in entries)
+    if tensor:  # a matrix among the inputs: a tensor graph (numpy is loaded only then)
+        from engine import tensor_graph
+    for name, key_node, value in entries:
+        if tensor:
+            inputs.append(tensor_graph.tensor_input(name, key_node.line, value))
+            continue
         note = None
         if value.kind == "map":
             fields = _fields(value, f"input {name!r}", ("value", "note"), "value")
@@ -514,7 +521,17 @@ def parse_graph(text: str) -> Graph:
             raise GraphError(f"alpha (the learning rate): the number {shown!r} is too large", node.line, "alpha")
         if not isinstance(alpha, float) or isinstance(alpha, bool) or not (math.isfinite(alpha) and alpha > 0):
             raise GraphError("alpha (the learning rate) must be a positive number such as 0.1", node.line, "alpha")
-    return build_graph(inputs, nodes, output, output_line, title, description, params, alpha, alpha_line)
+    build = tensor_graph.build_tensor_graph if tensor else build_graph
+    return build(inputs, nodes, output, output_line, title, description, params, alpha, alpha_line)
+
+
+def _is_tensor_value(node: _Y) -> bool:
+    """Whether an input's value is a list (a matrix, or a flat list to refuse with a hint) or generated."""
+    if node.kind == "map":
+        for key, value in node.items:
+            if key.kind == "scalar" and (key.value in ("randn", "zeros") or key.value == "value" and value.kind == "seq"):
+                return True
+    return node.kind == "seq"
 
 
 def _params(node: _Y) -> list[tuple[str, int]]:

@@ -155,6 +155,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         h = _fd_step(args.fd_step)
         loaded = _load(args)
+        if getattr(loaded.graph, "tensor", False):  # vectors and matrices: headless for now
+            return _run_tensor(args, loaded)
         overrides = _overrides(args.set, loaded.graph)
     except (UsageError, SourceError) as err:
         say(str(err))
@@ -184,6 +186,38 @@ def run(argv: Sequence[str] | None = None) -> int:
         return 0
 
     return _open_app(loaded, overrides, h)
+
+
+def _run_tensor(args, loaded) -> int:
+    """``--json`` or ``--trace`` of a tensor graph; the app and ``--markdown`` refuse one, in one line."""
+    from engine.tensor_graph import TENSOR_H, compute_tensor, gradient_check
+    from engine import tensor_report
+
+    graph = loaded.graph
+    if not (args.json or args.trace):
+        mode = "--markdown" if args.markdown else "the app"
+        raise UsageError(f"{loaded.source}: a graph of vectors and matrices runs headless for now, with --trace or "
+                         f"--json ({mode} shows scalar graphs only)")
+    overrides = {}
+    for name, value in _overrides(args.set, graph).items():
+        if graph.shapes[name]:
+            raise UsageError(f"--set {name}: {name!r} is a matrix ({'×'.join(map(str, graph.shapes[name]))}); "
+                             "change it in the file")
+        overrides[name] = value
+    h = _fd_step(args.fd_step) if args.fd_step is not None else TENSOR_H
+    walk = compute_tensor(graph, overrides)
+    checks = {} if args.fd == "none" else {i.name: gradient_check(walk, i.name, h) for i in graph.inputs}
+    if args.json:
+        text = json_printable(tensor_report.to_json(walk, checks, loaded.source))
+    else:
+        text = printable(tensor_report.to_trace(walk, checks, printable(loaded.source, one_line=True)))
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
 
 def _open_app(loaded, overrides: dict[str, float], h: float) -> int:

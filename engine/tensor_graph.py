@@ -1,0 +1,507 @@
+"""Tensor graphs: matrix inputs, shape checks before anything runs, and the walk as data.
+
+A graph file becomes a tensor graph as soon as one input is a matrix (written as
+rows, ``X: [[1, 2, 3], [4, 5, 6]]``) or generated (``W1: {randn: [4, 2], seed: 1,
+scale: 0.01}``, ``b1: {zeros: [4, 1]}``); every other graph is read exactly as
+before by :mod:`engine.graph`. Scalars stay numbers (0-d arrays here).
+
+The walk has one forward step per node and one backward step per (node, operand)
+edge, in the scalar walk's order; each backward step is one vector-Jacobian
+product, with its formula in the course's notation, its shape arithmetic, the
+numbers, and the un-broadcast sum of an operand that was broadcast.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Mapping
+
+import numpy as np
+
+from engine import tensor_expr as te
+from engine import tensor_ops as to
+from engine.errors import GraphError
+from engine.graph import ALPHA_MAX, ALPHA_MIN, NodeSource, _dependency_order, check_name, did_you_mean
+
+FLAT_HINT = "write [[1], [2]] for a column or [[1, 2]] for a row"
+MAX_ELEMENTS = 10_000_000
+"""The most elements one input may have (written or generated)."""
+GENERATORS = ("randn", "zeros")
+
+
+@dataclass(frozen=True, slots=True)
+class TensorInput:
+    """An input holding a matrix (2-D array) or a number (0-d array).
+
+    Attributes:
+        span: Where the value stands in the file text (None for a matrix or a generated one:
+            they are not edited in place yet).
+        generated: How it was made (``randn 4×2, seed 1, scale 0.01``), or None when written out.
+    """
+
+    name: str
+    value: np.ndarray
+    line: int | None = None
+    note: str | None = None
+    span: tuple[int, int] | None = None
+    generated: str | None = None
+
+    @property
+    def shape(self) -> te.Shape:
+        return self.value.shape
+
+
+@dataclass(frozen=True, slots=True)
+class TensorNode:
+    """A computed node of a tensor graph; ``shapes`` holds the shape of every sub-tree of ``expr``."""
+
+    name: str
+    expr: object
+    operands: tuple[str, ...]
+    line: int | None = None
+    note: str | None = None
+    shapes: dict = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def text(self) -> str:
+        return te.to_text(self.expr)
+
+
+@dataclass(frozen=True)
+class TensorGraph:
+    """A checked tensor graph: every shape fits, the output is a number or 1×1."""
+
+    inputs: tuple[TensorInput, ...]
+    nodes: tuple[TensorNode, ...]
+    output: str
+    title: str | None = None
+    description: str | None = None
+    params: tuple[str, ...] = ()
+    alpha: float | None = None
+    shapes: dict = field(default_factory=dict, compare=False, repr=False)
+    tensor = True
+    """Tells a tensor graph from a scalar one (``getattr(graph, "tensor", False)``)."""
+
+    @cached_property
+    def input_by_name(self) -> dict[str, TensorInput]:
+        return {i.name: i for i in self.inputs}
+
+    @cached_property
+    def node_by_name(self) -> dict[str, TensorNode]:
+        return {n.name: n for n in self.nodes}
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs) + tuple(n.name for n in self.nodes)
+
+    @cached_property
+    def needed(self) -> frozenset[str]:
+        seen, stack = {self.output}, [self.output]
+        while stack:
+            node = self.node_by_name.get(stack.pop())
+            for operand in node.operands if node is not None else ():
+                if operand not in seen:
+                    seen.add(operand)
+                    stack.append(operand)
+        return frozenset(seen)
+
+    def is_input(self, name: str) -> bool:
+        return name in self.input_by_name
+
+    @cached_property
+    def edges(self) -> tuple[tuple[str, str, object], ...]:
+        """``(child, parent, formula)`` for every edge the output depends on, in backward-step order."""
+        out = []
+        for node in reversed(self.nodes):
+            if node.name not in self.needed:
+                continue
+            for operand in node.operands:
+                formula = to.vjp(node.expr, operand, te.Grad(node.name), node.shapes, y=_own_name(node))
+                out.append((node.name, operand, formula))
+        return tuple(out)
+
+
+def _own_name(node: TensorNode):
+    from engine import expr as ex
+
+    return ex.Name(node.name)
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def tensor_input(name: str, key_line: int, value) -> TensorInput:
+    """An input of a tensor graph from graphfile's tree node: a number, rows, or a generator."""
+    from engine import graphfile as gf
+
+    note = None
+    if value.kind == "map":
+        keys = [k.value for k, _ in value.items if k.kind == "scalar"]
+        gen = [k for k in keys if k in GENERATORS]
+        if gen:
+            return _generated(name, key_line, value, gen)
+        fields = gf._fields(value, f"input {name!r}", ("value", "note"), "value")
+        note = gf._text_field(fields["note"], "note") if "note" in fields else None
+        value = fields["value"]
+    if value.kind == "seq":
+        return TensorInput(name, _rows(name, value), key_line, note)
+    number = gf._number(value, name)
+    return TensorInput(name, np.array(number), key_line, note, (value.start, value.end))
+
+
+def _rows(name: str, node) -> np.ndarray:
+    from engine import graphfile as gf
+
+    if not node.items:
+        raise GraphError(f"input {name!r}: the matrix is empty ({FLAT_HINT})", node.line, name)
+    if any(item.kind != "seq" for item in node.items):
+        flat = all(item.kind == "scalar" for item in node.items)
+        why = "a flat list is not a matrix" if flat else "each row must be a list of numbers"
+        raise GraphError(f"input {name!r}: {why} ({FLAT_HINT})", node.line, name)
+    width = len(node.items[0].items)
+    rows = []
+    for r, row in enumerate(node.items):
+        if len(row.items) != width:
+            raise GraphError(f"input {name!r}: row {r + 1} has {len(row.items)} numbers, row 1 has {width} "
+                             "(every row of a matrix has the same length)", row.line, name)
+        if not width:
+            raise GraphError(f"input {name!r}: row {r + 1} is empty ({FLAT_HINT})", row.line, name)
+        for item in row.items:
+            if item.kind == "seq":
+                raise GraphError(f"input {name!r}: more than 2 dimensions (a matrix is a list of rows of numbers)",
+                                 item.line, name)
+            if item.kind != "scalar":
+                raise GraphError(f"input {name!r}: row {r + 1} holds a mapping, not a number", item.line, name)
+        rows.append([gf._number(item, name) for item in row.items])
+    if len(rows) * width > MAX_ELEMENTS:
+        raise GraphError(f"input {name!r}: too many elements (at most {MAX_ELEMENTS:,})", node.line, name)
+    return np.array(rows, dtype=float)
+
+
+def _generated(name: str, line: int, node, gen: list[str]) -> TensorInput:
+    from engine import graphfile as gf
+
+    what = f"input {name!r}"
+    if len(gen) > 1:
+        raise GraphError(f"{what}: give one of randn or zeros, not both", node.line, name)
+    kind = gen[0]
+    allowed = (kind, "seed", "scale", "note") if kind == "randn" else (kind, "note")
+    fields = gf._fields(node, what, allowed, kind)
+    shape_node = fields[kind]
+    usage = f"{what}: write {kind}: [rows, columns], such as {kind}: [4, 2]"
+    if shape_node.kind != "seq" or len(shape_node.items) != 2 or any(i.kind != "scalar" for i in shape_node.items):
+        raise GraphError(usage, shape_node.line, name)
+    dims = []
+    for item in shape_node.items:
+        v = gf._resolve(item)
+        if not isinstance(v, float) or isinstance(v, bool) or not math.isfinite(v) or v != int(v):
+            raise GraphError(usage, item.line, name)
+        if not 1 <= v <= MAX_ELEMENTS:
+            raise GraphError(f"{what}: each size must be between 1 and {MAX_ELEMENTS:,}", item.line, name)
+        dims.append(int(v))
+    if dims[0] * dims[1] > MAX_ELEMENTS:
+        raise GraphError(f"{what}: too many elements (at most {MAX_ELEMENTS:,})", shape_node.line, name)
+    note = gf._text_field(fields["note"], "note") if "note" in fields else None
+    shape = tuple(dims)
+    if kind == "zeros":
+        return TensorInput(name, np.zeros(shape), line, note, None, f"zeros {te.shape_text(shape)}")
+    seed, scale = 0, 1.0
+    if "seed" in fields:
+        v = gf._resolve(fields["seed"])
+        if not isinstance(v, float) or isinstance(v, bool) or not math.isfinite(v) or v != int(v) or v < 0:
+            raise GraphError(f"{what}: the seed must be a whole number, 0 or more", fields["seed"].line, name)
+        seed = int(v)
+    if "scale" in fields:
+        scale = gf._number(fields["scale"], name)
+    value = np.random.default_rng(seed).standard_normal(shape) * scale
+    return TensorInput(name, value, line, note, None, f"randn {te.shape_text(shape)}, seed {seed}, scale {scale:g}")
+
+
+RESERVED_HERE = frozenset((*te.TENSOR_FUNCTIONS, "ones"))
+
+
+def build_tensor_graph(inputs: list, nodes: list[NodeSource], output: str | None = None, output_line: int | None = None,
+                       title: str | None = None, description: str | None = None,
+                       params: list[tuple[str, int | None]] = (), alpha: float | None = None,
+                       alpha_line: int | None = None) -> TensorGraph:
+    """Check names, parse expressions, fix the order and check every shape (the rules of
+    :func:`engine.graph.build_graph`, plus shapes).
+
+    ``inputs`` may hold scalar :class:`~engine.graph.Input` objects; they become numbers here.
+    """
+    inputs = [i if isinstance(i, TensorInput) else TensorInput(i.name, np.array(float(i.value)), i.line, i.note, i.span)
+              for i in inputs]
+    if not nodes:
+        raise GraphError("the graph has no nodes: 'nodes' needs at least one")
+    defined: dict[str, int | None] = {}
+    for what, items in (("input", inputs), ("node", nodes)):
+        for item in items:
+            check_name(item.name, item.line, what)
+            if item.name in RESERVED_HERE:
+                raise GraphError(f"{what} name {item.name!r} is reserved (a function of tensor graphs)", item.line, item.name)
+            if item.name in defined:
+                first = defined[item.name]
+                also = f" (first defined on line {first})" if first is not None else ""
+                raise GraphError(f"{item.name!r} is defined twice{also}", item.line, item.name)
+            defined[item.name] = item.line
+    parsed = []
+    for source in nodes:
+        try:
+            tree = te.parse(source.text)
+        except GraphError as err:
+            raise GraphError(f"node {source.name!r}: {err.message}", source.line, source.name) from None
+        operands = te.names(tree)
+        for operand in operands:
+            if operand not in defined:
+                hint = did_you_mean(operand, defined)
+                also = f" (did you mean {hint!r}?)" if hint else ""
+                raise GraphError(f"node {source.name!r} uses {operand!r}, which is not defined{also}", source.line, operand)
+        parsed.append(TensorNode(source.name, tree, operands, source.line, source.note))
+    node_names = {n.name for n in nodes}
+    if output is None:
+        output = nodes[-1].name
+    elif output not in defined:
+        raise GraphError(f"output {output!r} is not defined", output_line, output)
+    elif output not in node_names:
+        raise GraphError(f"output {output!r} is an input; the output must be a node", output_line, output)
+    input_names = {i.name for i in inputs}
+    marked: dict[str, int | None] = {}
+    for name, line in params:
+        if name in marked:
+            raise GraphError(f"params: {name!r} is listed twice", line, name)
+        if name not in input_names:
+            what = "a node; params must be inputs" if name in defined else "not an input"
+            raise GraphError(f"params: {name!r} is {what}", line, name)
+        marked[name] = line
+    if alpha is not None and not (ALPHA_MIN <= alpha <= ALPHA_MAX):
+        raise GraphError(f"alpha (the learning rate) must be between {ALPHA_MIN:g} and {ALPHA_MAX:g}, not {alpha:g}",
+                         alpha_line, "alpha")
+    ordered = _dependency_order(parsed, input_names)
+    shapes: dict[str, te.Shape] = {i.name: i.shape for i in inputs}
+    for node in ordered:
+        try:
+            shapes[node.name] = te.infer(node.expr, shapes, node.shapes)
+        except te.ShapeError as err:
+            raise GraphError(f"node {node.name!r}: {err}", node.line, node.name) from None
+    if shapes[output] not in ((), (1, 1)):
+        line = output_line if output_line is not None else next(n.line for n in ordered if n.name == output)
+        raise GraphError(f"output {output!r} is ({te.shape_text(shapes[output])}): the output must be a number or 1×1 "
+                         "(sum or mean it)", line, output)
+    return TensorGraph(tuple(inputs), tuple(ordered), output, title, description, tuple(marked), alpha, shapes)
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@dataclass(frozen=True, slots=True)
+class TensorForwardStep:
+    """Evaluating one node: ``shape_text`` is its shape arithmetic, ``(1×2)·(2×3) + (1×1 → 1×3) → (1×3)``."""
+
+    index: int
+    node: str
+    tree: object
+    operands: tuple[str, ...]
+    shape: te.Shape
+    shape_text: str
+    value: np.ndarray
+
+    @property
+    def expr(self) -> str:
+        return te.to_text(self.tree)
+
+    @property
+    def course(self) -> str:
+        """The expression in the course's notation: ``wᵀ · X + b``."""
+        return te.to_text(self.tree, course=True)
+
+
+@dataclass(frozen=True, slots=True)
+class TensorBackwardStep:
+    """One vector-Jacobian product along the edge ``child ← parent``: ``∂out/∂parent += formula``.
+
+    Attributes:
+        formula_tree: The VJP formula (with :class:`~engine.tensor_expr.Grad` leaves for ∂out/∂child).
+        formula: It in the course's notation: ``X · (∂J/∂Z)ᵀ``.
+        shapes: Its shape arithmetic: ``(2×3)·(3×1) → (2×1) = shape of w ✓``.
+        reduced_axes: The axes summed to undo a broadcast of ``parent``, or None.
+        reduction: That sum in words: ``un-broadcast b: sum over axis 1 → (1×1)``, or None.
+        upstream: ∂out/∂child.
+        contribution: This step's term, the shape of ``parent``.
+        arrived, of: Which of ``parent``'s contributions this is, and how many it gets.
+    """
+
+    index: int
+    child: str
+    parent: str
+    formula_tree: object
+    formula: str
+    shapes: str
+    reduced_axes: tuple[int, ...] | None
+    reduction: str | None
+    upstream: np.ndarray
+    contribution: np.ndarray
+    grad_before: np.ndarray
+    grad_after: np.ndarray
+    arrived: int
+    of: int
+
+    @property
+    def complete(self) -> bool:
+        return self.arrived == self.of
+
+
+@dataclass(frozen=True)
+class TensorWalk:
+    graph: TensorGraph
+    values: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+    forward_steps: list[TensorForwardStep]
+    backward_steps: list[TensorBackwardStep]
+    warnings: tuple[str, ...]
+
+    @property
+    def output(self) -> str:
+        return self.graph.output
+
+
+def axes_text(axes: tuple[int, ...], shape: te.Shape) -> str:
+    """``sum over axis 1 → (1×1)``."""
+    if not shape:
+        return "sum over all elements → scalar"
+    which = f"axis {axes[0]}" if len(axes) == 1 else "axes " + " and ".join(map(str, axes))
+    return f"sum over {which} → ({te.shape_text(shape)})"
+
+
+def forward_values(graph: TensorGraph, inputs: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """Every input's and node's value."""
+    values = {i.name: i.value for i in graph.inputs}
+    if inputs:
+        values.update({k: np.asarray(v, dtype=float) for k, v in inputs.items()})
+    for node in graph.nodes:
+        values[node.name] = to.evaluate(node.expr, values)
+    return values
+
+
+def output_value(graph: TensorGraph, values: Mapping[str, np.ndarray]) -> float:
+    """The output, as a float, for values of the inputs (only the nodes it needs are evaluated)."""
+    env = dict(values)
+    for node in graph.nodes:
+        if node.name in graph.needed:
+            env[node.name] = to.evaluate(node.expr, env)
+    return float(np.asarray(env[graph.output]).reshape(()))
+
+
+def compute_tensor(graph: TensorGraph, inputs: Mapping[str, object] | None = None, d=None) -> TensorWalk:
+    """Evaluate a tensor graph forward and backward; every step as data.
+
+    Args:
+        inputs: Values overriding the file's, by input name (each of its input's shape).
+        d: How to write ∂top/∂bottom (default ``engine.text.d``).
+    """
+    if d is None:
+        from engine.text import d
+    values = forward_values(graph, inputs)
+    out = graph.output
+    forward = []
+    for k, node in enumerate(graph.nodes):
+        forward.append(TensorForwardStep(k, node.name, node.expr, node.operands, graph.shapes[node.name],
+                                         te.shape_steps(node.expr, node.shapes), values[node.name]))
+    grads = {name: np.zeros(graph.shapes[name]) for name in graph.names}
+    grads[out] = np.ones(graph.shapes[out])
+    edges = graph.edges
+    of: dict[str, int] = {}
+    for _, parent, _ in edges:
+        of[parent] = of.get(parent, 0) + 1
+    arrived: dict[str, int] = {}
+    backward = []
+    for k, (child, parent, formula) in enumerate(edges):
+        shape = graph.shapes[parent]
+        contribution = to.evaluate(formula, values, grads)
+        if contribution.shape != shape:  # a number's gradient through a 1×1 path
+            contribution = np.broadcast_to(contribution, shape) if contribution.size == 1 else contribution
+        contribution = np.array(contribution, dtype=float)
+        before = grads[parent]
+        after = before + contribution
+        grads[parent] = after
+        arrived[parent] = arrived.get(parent, 0) + 1
+        pre, axes = (formula.arg, formula.axes) if isinstance(formula, te.Unbroadcast) else (formula, None)
+        memo: dict = {}
+        te.infer(formula, graph.shapes, memo)
+        arithmetic = te.shape_steps(pre, memo)
+        reduction = None
+        if axes is not None:
+            reduction = f"un-broadcast {parent}: {axes_text(axes, shape)}"
+            arithmetic += f" → un-broadcast: {axes_text(axes, shape)}"
+        ok = "✓" if memo[formula] == shape else "✗"
+        arithmetic += f" = shape of {parent} {ok}"
+        text = te.to_text(formula, course=True, grad=lambda name: d(out, name))
+        backward.append(TensorBackwardStep(k, child, parent, formula, text, arithmetic, axes, reduction,
+                                           grads[child], contribution, before, after, arrived[parent], of[parent]))
+    warnings = []
+    for node in graph.nodes:
+        v = values[node.name]
+        if not np.isfinite(v).all() and all(np.isfinite(values[o]).all() for o in node.operands):
+            bad = int(np.size(v) - np.count_nonzero(np.isfinite(v)))
+            warnings.append(f"node {node.name!r} has {bad} non-finite element{'s' if bad != 1 else ''} (nan or inf)")
+    return TensorWalk(graph, values, grads, forward, backward, tuple(warnings))
+
+
+# --------------------------------------------------------------------------- the course's gradient check
+
+GREAT, CLOSER = 1e-7, 1e-3
+"""The course's bands: below 1e-7 great; up to 1e-3 look closer; above, wrong."""
+TENSOR_H = 1e-6
+"""The default nudge of the gradient check (the course uses 1e-7; central differences allow more)."""
+CHECK_LIMIT = 2000
+"""Inputs of more elements are not checked by default (each element costs two forward passes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class GradientCheck:
+    """The course's whole-tensor check of one input: ``‖g_approx − g‖₂ / (‖g_approx‖₂ + ‖g‖₂)``."""
+
+    name: str
+    h: float
+    approx: np.ndarray | None
+    grad: np.ndarray
+    rel_error: float | None
+    status: str
+    reason: str | None = None
+
+
+def check_status(rel: float | None) -> str:
+    if rel is None:
+        return "skipped"
+    if not math.isfinite(rel):
+        return "non-finite"
+    if rel < GREAT:
+        return "great"
+    return "look closer" if rel <= CLOSER else "wrong"
+
+
+def gradient_check(walk: TensorWalk, name: str, h: float = TENSOR_H, limit: int = CHECK_LIMIT) -> GradientCheck:
+    """Central differences over every element of input ``name`` against backprop's gradient."""
+    graph = walk.graph
+    grad = walk.grads[name]
+    base = {i.name: walk.values[i.name] for i in graph.inputs}
+    x = np.array(base[name], dtype=float)
+    if x.size > limit:
+        return GradientCheck(name, h, None, grad, None, "skipped", f"{x.size:,} elements (the check stops at {limit:,})")
+    approx = np.zeros(x.shape)
+    flat, out = x.reshape(-1), approx.reshape(-1)
+    for k in range(flat.size):
+        keep = flat[k]
+        flat[k] = keep + h
+        up_h = flat[k] - keep
+        plus = output_value(graph, {**base, name: x})
+        flat[k] = keep - h
+        down_h = keep - flat[k]
+        minus = output_value(graph, {**base, name: x})
+        flat[k] = keep
+        out[k] = (plus - minus) / (up_h + down_h)
+    top = float(np.linalg.norm(approx - grad))
+    bottom = float(np.linalg.norm(approx) + np.linalg.norm(grad))
+    rel = 0.0 if bottom == 0 and top == 0 else (top / bottom if bottom else math.inf)
+    return GradientCheck(name, h, approx, grad, rel, check_status(rel))
