@@ -402,13 +402,18 @@ def shape_steps(tree: object, memo: dict) -> str:
     def go(e, target: Shape | None = None) -> tuple[str, int]:
         s = memo[e]
         spread = target is not None and bool(target) and target != s
+        if isinstance(e, ex.Num):  # a number written in the file is shown as itself
+            return ex.number_text(e.value), (5 if e.value >= 0 else 3)
         if leafish(e):
             return (f"({shape_text(s)} → {shape_text(target)})" if spread else f"({shape_text(s)})"), 5
         if isinstance(e, ex.Bin) and e.op == "@":
             text, p = f"{sub(e.left, 2)}·{sub(e.right, 2, right=True)}", 2
         elif isinstance(e, ex.Bin):
             p = _PREC[e.op]
-            text = f"{sub(e.left, p, s)} {e.op} {sub(e.right, p, s, right=True)}"
+            if e.op == "**" and isinstance(e.right, ex.Num) and e.right.value == 2.0:
+                text = f"{sub(e.left, 5, s)}²"
+            else:
+                text = f"{sub(e.left, p, s)} {e.op} {sub(e.right, p, s, right=True)}"
         elif isinstance(e, ex.Neg):
             text, p = f"-{sub(e.operand, 3)}", 3
         elif isinstance(e, ex.Call):

@@ -119,6 +119,8 @@ class TensorGraph:
                 continue
             for operand in node.operands:
                 formula = to.vjp(node.expr, operand, te.Grad(node.name), node.shapes, y=_own_name(node))
+                if te.infer(formula, self.shapes) != self.shapes[operand]:  # simplified to a number (x - x is 0)
+                    formula = te.Spread(formula, self.shapes[operand])
                 out.append((node.name, operand, formula))
         return tuple(out)
 

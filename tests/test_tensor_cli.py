@@ -1,0 +1,101 @@
+"""Tensor graphs on the command line (#15): --json and --trace; the app and --markdown refuse them in one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from paths import GRAPHS
+from tui.cli import run
+
+LOGISTIC = str(GRAPHS / "logistic_m.yaml")
+
+
+def strict(text: str):
+    def refuse(name):
+        raise ValueError(name)
+
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def doc():
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert run([LOGISTIC, "--json"]) == 0
+    return strict(out.getvalue())
+
+
+def test_json_values_are_nested_lists_and_shapes(doc):
+    assert doc["shapes"]["X"] == [2, 5] and doc["shapes"]["J"] == [1, 1]
+    assert doc["values"]["w"] == [[0.5], [-0.25]]
+    assert np.array(doc["grads"]["X"]).shape == (2, 5)
+    first = doc["forward_steps"][0]
+    assert first["node"] == "Z" and first["shape"] == [1, 5]
+    assert first["shape_text"] == "(1×2)·(2×5) + (1×1 → 1×5) → (1×5)"
+    assert first["expr"] == "w.T @ X + b"
+
+
+def test_json_backward_steps_carry_the_vjp(doc):
+    steps = {(s["child"], s["parent"]): s for s in doc["backward_steps"]}
+    b = steps["Z", "b"]
+    assert b["formula"] == "sum(∂J/∂Z, axis=1)" and b["reduced_axes"] == [1]
+    assert b["shapes"].endswith("= shape of b ✓")
+    assert (b["arrived"], b["of"]) == (1, 1)
+    assert b["grad_after"] == doc["grads"]["b"] == b["contribution"]
+    w = steps["Z", "w"]
+    assert w["reduced_axes"] is None and w["formula"] == "X · (∂J/∂Z)ᵀ"
+    X = np.array(doc["values"]["X"])
+    np.testing.assert_allclose(w["contribution"], X @ np.array(doc["grads"]["Z"]).T, rtol=1e-14)
+    for s in doc["backward_steps"]:
+        assert {"child", "parent", "formula", "shapes", "contribution", "reduced_axes", "grad_after", "arrived", "of"} <= set(s)
+
+
+def test_json_gradient_check_of_the_params(doc):
+    assert set(doc["gradient_check"]) == {"w", "b"}
+    for check in doc["gradient_check"].values():
+        assert check["status"] == "great" and check["rel_error"] < 1e-7
+
+
+def test_trace_writes_formulas_shapes_and_numbers(capsys):
+    assert run([str(GRAPHS / "two_layer.yaml"), "--trace"]) == 0
+    out = capsys.readouterr().out
+    assert "Z1 = W1 · X + b1   (4×2)·(2×5) + (4×1 → 4×5) → (4×5)" in out
+    assert "∂J/∂W2 += ∂J/∂Z2 · A1ᵀ   (1 of 1)" in out
+    assert "shapes: (1×5)·(5×4) → (1×4) = shape of W2 ✓" in out
+    assert "un-broadcast b1: sum over axis 1 → (4×1)" in out
+    assert "W1 (4×2) =" in out and "(randn 4×2, seed 1, scale 0.01)" in out
+
+
+def test_large_matrices_are_cut_with_an_ellipsis(tmp_path, capsys):
+    path = tmp_path / "big.yaml"
+    path.write_text("inputs:\n  W: {randn: [9, 12], seed: 3}\nnodes:\n  J: sum(tanh(W))\n")
+    assert run([str(path), "--trace", "--fd", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "…" in out and "⋮" in out
+
+
+def test_fan_out_counts_k_of_n(tmp_path, capsys):
+    path = tmp_path / "fan.yaml"
+    path.write_text("inputs:\n  x: [[1, 2]]\nnodes:\n  p: x * 3\n  q: x.T\n  J: sum(p) + sum(q * q)\n")
+    assert run([str(path), "--json"]) == 0
+    doc = strict(capsys.readouterr().out)
+    into_x = [s for s in doc["backward_steps"] if s["parent"] == "x"]
+    assert [(s["arrived"], s["of"]) for s in into_x] == [(1, 2), (2, 2)]
+    assert doc["grads"]["x"] == [[3 + 2 * 1, 3 + 2 * 2]]
+
+
+@pytest.mark.parametrize("extra, words", [
+    ([], "runs headless for now, with --trace or --json"),
+    (["--markdown"], "runs headless for now"),
+    (["--json", "--set", "X=1"], "'X' is a matrix (2×5); change it in the file"),
+])
+def test_refusals_are_one_line(capsys, extra, words):
+    assert run([LOGISTIC, *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("cgtui: ") and words in err
