@@ -206,3 +206,140 @@ def to_trace(walk: TensorWalk, checks: dict[str, GradientCheck], source: str) ->
         for w in walk.warnings:
             add(f"  ! {w}")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- --markdown: the handout, matrices in bmatrix
+
+_SUM, _PRODUCT, _MINUS, _POWER, _ATOM = 1, 2, 3, 4, 5
+
+
+def tex_matrix(a, limit: int = SHOWN) -> str:
+    r"""A value in TeX: a number, or ``\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}`` (large ones around dots)."""
+    from engine.report import tex_num
+
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 0:
+        return tex_num(float(a))
+    rows = []
+    for row in _cells(a, limit):
+        cells = []
+        for c in row:
+            cells.append({"…": r"\cdots", "⋮": r"\vdots", "⋱": r"\ddots"}.get(c) or tex_num(float(c)))
+        rows.append(" & ".join(cells))
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
+
+
+def tex_shape(shape: te.Shape) -> str:
+    return r" \times ".join(map(str, shape)) if shape else "1"
+
+
+def tensor_latex(tree, out: str) -> str:
+    r"""A tensor expression or VJP formula in TeX: ``X \left(\frac{\partial J}{\partial Z}\right)^{T}``."""
+    from engine import expr as ex
+    from engine import ops
+    from engine.report import tex_name
+
+    def wrap(text: str) -> str:
+        return rf"\left({text}\right)"
+
+    def grad(name: str) -> str:
+        return rf"\frac{{\partial {tex_name(out)}}}{{\partial {tex_name(name)}}}"
+
+    def operand(e, need: int, lead: bool = False) -> str:
+        text, level = go(e)
+        if level < need and not (lead and level == _MINUS and need <= _MINUS):
+            return wrap(text)
+        if level == _MINUS and not lead:
+            return wrap(text)
+        return text
+
+    def go(e) -> tuple[str, int]:
+        if isinstance(e, ex.Num):
+            from engine.report import _tex_number
+
+            return _tex_number(ex.number_text(e.value))
+        if isinstance(e, (ex.Name, ex.Const)):
+            return tex_name(e.id), _ATOM
+        if isinstance(e, te.Grad):
+            return grad(e.name), _ATOM
+        if isinstance(e, ex.Call):
+            arg = go(e.arg)[0]
+            if e.func == "sqrt":
+                return rf"\sqrt{{{arg}}}", _ATOM
+            if e.func == "abs":
+                return rf"\left|{arg}\right|", _ATOM
+            return rf"{ops.OPS[e.func].latex}{wrap(arg)}", _POWER
+        if isinstance(e, te.Transpose):
+            base = wrap(go(e.arg)[0]) if isinstance(e.arg, te.Grad) else operand(e.arg, _ATOM)
+            return f"{base}^{{T}}", _POWER
+        if isinstance(e, (te.Reduce, te.Unbroadcast)):
+            if isinstance(e, te.Reduce):
+                func, axis = e.func, e.axis
+            else:
+                func, axis = "sum", (e.axes[0] if len(e.axes) == 1 and e.shape else None)
+            how = "" if axis is None else rf", \text{{axis}}={axis}"
+            return rf"\operatorname{{{func}}}\left({go(e.arg)[0]}{how}\right)", _POWER
+        if isinstance(e, te.Spread):
+            return rf"{operand(e.arg, _PRODUCT, lead=True)} \cdot \mathbf{{1}}_{{{tex_shape(e.shape)}}}", _PRODUCT
+        if isinstance(e, ex.Neg):
+            return "-" + operand(e.operand, _POWER), _MINUS
+        if e.op == "/":
+            return rf"\frac{{{go(e.left)[0]}}}{{{go(e.right)[0]}}}", _PRODUCT
+        if e.op == "**":
+            return f"{operand(e.left, _ATOM)}^{{{go(e.right)[0]}}}", _POWER
+        if e.op in ("*", "@"):
+            sym = r" \odot " if e.op == "*" else " "
+            return operand(e.left, _PRODUCT, lead=True) + sym + operand(e.right, _PRODUCT + (e.op == "@")), _PRODUCT
+        right = operand(e.right, _PRODUCT if e.op == "-" else _SUM)
+        return f"{operand(e.left, _SUM, lead=True)} {e.op} {right}", _SUM
+
+    return go(tree)[0]
+
+
+def to_markdown(walk: TensorWalk, checks: dict[str, GradientCheck], source: str) -> str:
+    """The whole walk as a Markdown handout: formulas in LaTeX, matrices in ``bmatrix``, shapes in code spans."""
+    from engine.report import tex_name
+
+    g = walk.graph
+    out = g.output
+
+    def dd(name: str) -> str:
+        return rf"\frac{{\partial {tex_name(out)}}}{{\partial {tex_name(name)}}}"
+
+    def shape_of(name: str) -> str:
+        return f"`{te.shape_text(g.shapes[name])}`"
+
+    md: list[str] = [f"# {g.title or 'A computation graph of vectors and matrices'}", ""]
+    if g.description:
+        md += [g.description, ""]
+    md += [f"*From `{source}`, written by cgtui. `⊙` is the elementwise product; a product written without a "
+           "sign is the matrix product.*", "", "## The graph", ""]
+    md += [f"- ${tex_name(i.name)} = {tex_matrix(walk.values[i.name])}$ {shape_of(i.name)} (input"
+           + (f", {i.generated})" if i.generated else ")") for i in g.inputs]
+    md += [f"- ${tex_name(n.name)} = {tensor_latex(n.expr, out)}$ {shape_of(n.name)}" for n in g.nodes]
+    md += ["", "## Forward pass: one node at a time", ""]
+    for s in walk.forward_steps:
+        md.append(f"{s.index + 1}. ${tex_name(s.node)} = {tensor_latex(s.tree, out)} = {tex_matrix(s.value)}$, "
+                  f"shapes `{s.shape_text}`")
+    md += ["", "## Backward pass: one vector-Jacobian product at a time", "", f"Start from ${dd(out)} = 1$.", ""]
+    for s in walk.backward_steps:
+        line = (f"{s.index + 1}. ${dd(s.parent)} \\mathrel{{+}}= {tensor_latex(s.formula_tree, out)}"
+                f" = {tex_matrix(s.contribution)}$, shapes `{s.shapes}`")
+        if s.reduction:
+            line += f", {s.reduction}"
+        if s.of > 1:
+            line += f" ({s.arrived} of {s.of}: now ${tex_matrix(s.grad_after)}$)"
+        md.append(line)
+    md += ["", "## The gradients", ""]
+    md += [f"- ${dd(n)} = {tex_matrix(walk.grads[n])}$ {shape_of(n)}" for n in g.names]
+    if checks:
+        md += ["", "## Gradient check", "",
+               r"Central differences over every element, $\frac{\lVert g_{approx} - g \rVert_2}"
+               r"{\lVert g_{approx} \rVert_2 + \lVert g \rVert_2}$: below $10^{-7}$ great, up to $10^{-3}$ "
+               "look closer, above wrong.", "", "| input | h | relative error | |", "| --- | --- | --- | --- |"]
+        for name, c in checks.items():
+            rel = tx.small(c.rel_error) if c.rel_error is not None else f"skipped ({c.reason})"
+            md.append(f"| ${tex_name(name)}$ | {tx.num(c.h)} | {rel} | {c.status} |")
+    if walk.warnings:
+        md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]
+    return "\n".join(md) + "\n"

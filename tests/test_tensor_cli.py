@@ -91,11 +91,47 @@ def test_fan_out_counts_k_of_n(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("extra, words", [
-    ([], "runs headless for now, with --trace or --json"),
-    (["--markdown"], "runs headless for now"),
+    ([], "runs headless for now, with --trace, --json or --markdown"),
     (["--json", "--set", "X=1"], "'X' is a matrix (2×5); change it in the file"),
 ])
 def test_refusals_are_one_line(capsys, extra, words):
     assert run([LOGISTIC, *extra]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("cgtui: ") and words in err
+
+
+def test_the_readmes_example_runs():
+    from paths import ROOT
+    from engine import parse_graph
+    from engine.tensor_graph import compute_tensor
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Vectors and matrices"):]
+    text = section[section.index("```yaml\n") + 8: section.index("```\n", section.index("```yaml\n") + 8)]
+    walk = compute_tensor(parse_graph(text))
+    assert walk.graph.shapes["Z"] == (1, 3) and walk.grads["w"].shape == (2, 1)
+
+
+def test_markdown_handout_writes_matrices_in_bmatrix(capsys):
+    assert run([str(GRAPHS / "logistic_m.yaml"), "--markdown"]) == 0
+    md = capsys.readouterr().out
+    assert r"\frac{\partial J}{\partial w} \mathrel{+}= X \left(\frac{\partial J}{\partial Z}\right)^{T}" in md
+    assert r"w = \begin{bmatrix} 0.5 \\ -0.25 \end{bmatrix}$ `2×1`" in md
+    assert "un-broadcast b: sum over axis 1 → (1×1)" in md
+
+
+def test_tensor_handouts_render_in_katex_strict(capsys, tmp_path):
+    import test_latex
+    from test_latex import katex_failures, math_spans
+
+    if test_latex.NODE is None or not test_latex.HAVE_KATEX:
+        pytest.skip("KaTeX check needs node and `npm ci --prefix tests/katex`")
+    big = tmp_path / "big.yaml"
+    big.write_text("inputs:\n  W: {randn: [9, 12], seed: 3}\n  x_1: [[1], [2]]\nnodes:\n"
+                   "  J: sum(abs(W) ** 2) + mean(sqrt(x_1.T @ x_1) / 2, axis=0) - sum(-x_1)\n")
+    spans = []
+    for path in (GRAPHS / "logistic_m.yaml", GRAPHS / "two_layer.yaml", big):
+        assert run([str(path), "--markdown"]) == 0
+        spans += math_spans(capsys.readouterr().out)
+    assert len(spans) > 50
+    assert katex_failures(spans) == []

@@ -189,15 +189,14 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_tensor(args, loaded) -> int:
-    """``--json`` or ``--trace`` of a tensor graph; the app and ``--markdown`` refuse one, in one line."""
+    """``--json``, ``--trace`` or ``--markdown`` of a tensor graph; the app refuses one, in one line."""
     from engine.tensor_graph import TENSOR_H, compute_tensor, gradient_check
     from engine import tensor_report
 
     graph = loaded.graph
-    if not (args.json or args.trace):
-        mode = "--markdown" if args.markdown else "the app"
-        raise UsageError(f"{loaded.source}: a graph of vectors and matrices runs headless for now, with --trace or "
-                         f"--json ({mode} shows scalar graphs only)")
+    if not (args.json or args.trace or args.markdown):
+        raise UsageError(f"{loaded.source}: a graph of vectors and matrices runs headless for now, with --trace, "
+                         "--json or --markdown (the app shows scalar graphs only)")
     overrides = {}
     for name, value in _overrides(args.set, graph).items():
         if graph.shapes[name]:
@@ -211,7 +210,8 @@ def _run_tensor(args, loaded) -> int:
     if args.json:
         text = json_printable(tensor_report.to_json(walk, checks, loaded.source))
     else:
-        text = printable(tensor_report.to_trace(walk, checks, printable(loaded.source, one_line=True)))
+        render = tensor_report.to_markdown if args.markdown else tensor_report.to_trace
+        text = printable(render(walk, checks, printable(loaded.source, one_line=True)))
     try:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
