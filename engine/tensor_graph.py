@@ -111,6 +111,33 @@ class TensorGraph:
         return name in self.input_by_name
 
     @cached_property
+    def forward_texts(self) -> tuple[str, ...]:
+        """Each node's shape arithmetic (it depends on the shapes only, never on the numbers)."""
+        return tuple(te.shape_steps(node.expr, node.shapes) for node in self.nodes)
+
+    @cached_property
+    def edge_texts(self) -> tuple[tuple[str, str, tuple[int, ...] | None, str | None], ...]:
+        """For each edge: its formula in the course's notation, its shape arithmetic, the axes an
+        un-broadcast sums and that sum in words (all fixed by the graph: computed once)."""
+        from engine.text import d
+
+        out = []
+        for child, parent, formula in self.edges:
+            shape = self.shapes[parent]
+            pre, axes = (formula.arg, formula.axes) if isinstance(formula, te.Unbroadcast) else (formula, None)
+            memo: dict = {}
+            te.infer(formula, self.shapes, memo)
+            arithmetic = te.shape_steps(pre, memo)
+            reduction = None
+            if axes is not None:
+                reduction = f"un-broadcast {parent}: {axes_text(axes, shape)}"
+                arithmetic += f" → un-broadcast: {axes_text(axes, shape)}"
+            arithmetic += f" = shape of {parent} {'✓' if memo[formula] == shape else '✗'}"
+            text = te.to_text(formula, course=True, grad=lambda name: d(self.output, name))
+            out.append((text, arithmetic, axes, reduction))
+        return tuple(out)
+
+    @cached_property
     def edges(self) -> tuple[tuple[str, str, object], ...]:
         """``(child, parent, formula)`` for every edge the output depends on, in backward-step order."""
         out = []
@@ -395,21 +422,17 @@ def output_value(graph: TensorGraph, values: Mapping[str, np.ndarray]) -> float:
     return float(np.asarray(env[graph.output]).reshape(()))
 
 
-def compute_tensor(graph: TensorGraph, inputs: Mapping[str, object] | None = None, d=None) -> TensorWalk:
+def compute_tensor(graph: TensorGraph, inputs: Mapping[str, object] | None = None) -> TensorWalk:
     """Evaluate a tensor graph forward and backward; every step as data.
 
     Args:
         inputs: Values overriding the file's, by input name (each of its input's shape).
-        d: How to write ∂top/∂bottom (default ``engine.text.d``).
     """
-    if d is None:
-        from engine.text import d
     values = forward_values(graph, inputs)
     out = graph.output
-    forward = []
-    for k, node in enumerate(graph.nodes):
-        forward.append(TensorForwardStep(k, node.name, node.expr, node.operands, graph.shapes[node.name],
-                                         te.shape_steps(node.expr, node.shapes), values[node.name]))
+    forward = [TensorForwardStep(k, node.name, node.expr, node.operands, graph.shapes[node.name], text,
+                                 values[node.name])
+               for k, (node, text) in enumerate(zip(graph.nodes, graph.forward_texts))]
     grads = {name: np.zeros(graph.shapes[name]) for name in graph.names}
     grads[out] = np.ones(graph.shapes[out])
     edges = graph.edges
@@ -418,27 +441,14 @@ def compute_tensor(graph: TensorGraph, inputs: Mapping[str, object] | None = Non
         of[parent] = of.get(parent, 0) + 1
     arrived: dict[str, int] = {}
     backward = []
-    for k, (child, parent, formula) in enumerate(edges):
-        shape = graph.shapes[parent]
+    for k, ((child, parent, formula), (text, arithmetic, axes, reduction)) in enumerate(zip(edges, graph.edge_texts)):
         contribution = to.evaluate(formula, values, grads)
-        if contribution.shape != shape:  # a number's gradient through a 1×1 path
-            contribution = np.broadcast_to(contribution, shape) if contribution.size == 1 else contribution
-        contribution = np.array(contribution, dtype=float)
+        if not contribution.flags.writeable or contribution.dtype != np.float64:  # a spread view, or a number
+            contribution = np.array(contribution, dtype=float)
         before = grads[parent]
         after = before + contribution
         grads[parent] = after
         arrived[parent] = arrived.get(parent, 0) + 1
-        pre, axes = (formula.arg, formula.axes) if isinstance(formula, te.Unbroadcast) else (formula, None)
-        memo: dict = {}
-        te.infer(formula, graph.shapes, memo)
-        arithmetic = te.shape_steps(pre, memo)
-        reduction = None
-        if axes is not None:
-            reduction = f"un-broadcast {parent}: {axes_text(axes, shape)}"
-            arithmetic += f" → un-broadcast: {axes_text(axes, shape)}"
-        ok = "✓" if memo[formula] == shape else "✗"
-        arithmetic += f" = shape of {parent} {ok}"
-        text = te.to_text(formula, course=True, grad=lambda name: d(out, name))
         backward.append(TensorBackwardStep(k, child, parent, formula, text, arithmetic, axes, reduction,
                                            grads[child], contribution, before, after, arrived[parent], of[parent]))
     warnings = []
