@@ -1,4 +1,4 @@
-"""Tensor graphs on the command line (#15): --json and --trace; the app and --markdown refuse them in one line."""
+"""Tensor graphs on the command line (#15): --json, --trace and --markdown; the app refuses them in one line."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import pytest
 from paths import GRAPHS
 from tui.cli import run
 
-LOGISTIC = str(GRAPHS / "logistic_m.yaml")
+TENSOR = GRAPHS / "tensor"
+
+LOGISTIC = str(TENSOR / "logistic_m.yaml")
 
 
 def strict(text: str):
@@ -63,7 +65,7 @@ def test_json_gradient_check_of_the_params(doc):
 
 
 def test_trace_writes_formulas_shapes_and_numbers(capsys):
-    assert run([str(GRAPHS / "two_layer.yaml"), "--trace"]) == 0
+    assert run([str(TENSOR / "two_layer.yaml"), "--trace"]) == 0
     out = capsys.readouterr().out
     assert "Z1 = W1 · X + b1   (4×2)·(2×5) + (4×1 → 4×5) → (4×5)" in out
     assert "∂J/∂W2 += ∂J/∂Z2 · A1ᵀ   (1 of 1)" in out
@@ -113,7 +115,7 @@ def test_the_readmes_example_runs():
 
 
 def test_markdown_handout_writes_matrices_in_bmatrix(capsys):
-    assert run([str(GRAPHS / "logistic_m.yaml"), "--markdown"]) == 0
+    assert run([str(TENSOR / "logistic_m.yaml"), "--markdown"]) == 0
     md = capsys.readouterr().out
     assert r"\frac{\partial J}{\partial w} \mathrel{+}= X \left(\frac{\partial J}{\partial Z}\right)^{T}" in md
     assert r"w = \begin{bmatrix} 0.5 \\ -0.25 \end{bmatrix}$ `2×1`" in md
@@ -130,8 +132,19 @@ def test_tensor_handouts_render_in_katex_strict(capsys, tmp_path):
     big.write_text("inputs:\n  W: {randn: [9, 12], seed: 3}\n  x_1: [[1], [2]]\nnodes:\n"
                    "  J: sum(abs(W) ** 2) + mean(sqrt(x_1.T @ x_1) / 2, axis=0) - sum(-x_1)\n")
     spans = []
-    for path in (GRAPHS / "logistic_m.yaml", GRAPHS / "two_layer.yaml", big):
+    for path in (TENSOR / "logistic_m.yaml", TENSOR / "two_layer.yaml", big):
         assert run([str(path), "--markdown"]) == 0
         spans += math_spans(capsys.readouterr().out)
     assert len(spans) > 50
     assert katex_failures(spans) == []
+
+
+def test_every_tensor_example_traces_and_passes_its_gradient_check(capsys):
+    paths = sorted(TENSOR.glob("*.yaml"))
+    assert len(paths) >= 2
+    for path in paths:
+        assert run([str(path), "--trace"]) == 0
+        out, err = capsys.readouterr()
+        assert err == "" and "Forward pass" in out and "Backward pass" in out
+        check = out[out.index("Gradient check"):]
+        assert "great" in check and "look closer" not in check.split("\n", 2)[2] and "wrong" not in check.split("\n", 2)[2]

@@ -9,6 +9,8 @@ from engine import load_path
 from engine.tensor_graph import compute_tensor, gradient_check, output_value
 from paths import GRAPHS
 
+TENSOR = GRAPHS / "tensor"
+
 
 def sigmoid(z):
     return 1 / (1 + np.exp(-z))
@@ -16,12 +18,12 @@ def sigmoid(z):
 
 @pytest.fixture(scope="module")
 def logistic():
-    return compute_tensor(load_path(GRAPHS / "logistic_m.yaml").graph)
+    return compute_tensor(load_path(TENSOR / "logistic_m.yaml").graph)
 
 
 @pytest.fixture(scope="module")
 def two_layer():
-    return compute_tensor(load_path(GRAPHS / "two_layer.yaml").graph)
+    return compute_tensor(load_path(TENSOR / "two_layer.yaml").graph)
 
 
 def test_logistic_m_against_the_closed_forms(logistic):

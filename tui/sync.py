@@ -201,6 +201,11 @@ class FileSync:
             return
         if path != session.loaded.path:
             return
+        if getattr(new.graph, "tensor", False):  # vectors and matrices (#15): headless only, for now
+            self.broken = True
+            app.say(f"cgtui: {session.source}: a graph of vectors and matrices runs headless for now (--trace, --json, "
+                    "--markdown) (showing the last good version)")
+            return
         was_broken, self.broken = self.broken, False
         if new.text == session.loaded.text and not force:
             if was_broken:
