@@ -413,13 +413,27 @@ def forward_values(graph: TensorGraph, inputs: Mapping[str, np.ndarray] | None =
     return values
 
 
-def output_value(graph: TensorGraph, values: Mapping[str, np.ndarray]) -> float:
-    """The output, as a float, for values of the inputs (only the nodes it needs are evaluated)."""
+def output_value(graph: TensorGraph, values: Mapping[str, np.ndarray], only: frozenset[str] | None = None) -> float:
+    """The output, as a float, for values of the inputs (only the nodes it needs are evaluated).
+
+    Args:
+        only: Evaluate just these nodes, taking the others from ``values`` (the nodes
+            downstream of a nudged input: the rest cannot move).
+    """
     env = dict(values)
     for node in graph.nodes:
-        if node.name in graph.needed:
+        if node.name in graph.needed and (only is None or node.name in only):
             env[node.name] = to.evaluate(node.expr, env)
     return float(np.asarray(env[graph.output]).reshape(()))
+
+
+def downstream(graph: TensorGraph, name: str) -> frozenset[str]:
+    """The nodes whose value depends on ``name``."""
+    moved = {name}
+    for node in graph.nodes:
+        if any(o in moved for o in node.operands):
+            moved.add(node.name)
+    return frozenset(moved - {name})
 
 
 def compute_tensor(graph: TensorGraph, inputs: Mapping[str, object] | None = None) -> TensorWalk:
@@ -497,7 +511,8 @@ def gradient_check(walk: TensorWalk, name: str, h: float = TENSOR_H, limit: int 
     """Central differences over every element of input ``name`` against backprop's gradient."""
     graph = walk.graph
     grad = walk.grads[name]
-    base = {i.name: walk.values[i.name] for i in graph.inputs}
+    base = dict(walk.values)
+    moved = downstream(graph, name)
     x = np.array(base[name], dtype=float)
     if x.size > limit:
         return GradientCheck(name, h, None, grad, None, "skipped", f"{x.size:,} elements (the check stops at {limit:,})")
@@ -507,10 +522,10 @@ def gradient_check(walk: TensorWalk, name: str, h: float = TENSOR_H, limit: int 
         keep = flat[k]
         flat[k] = keep + h
         up_h = flat[k] - keep
-        plus = output_value(graph, {**base, name: x})
+        plus = output_value(graph, {**base, name: x}, moved)
         flat[k] = keep - h
         down_h = keep - flat[k]
-        minus = output_value(graph, {**base, name: x})
+        minus = output_value(graph, {**base, name: x}, moved)
         flat[k] = keep
         out[k] = (plus - minus) / (up_h + down_h)
     top = float(np.linalg.norm(approx - grad))
