@@ -325,15 +325,19 @@ def _prec(e) -> int:
     return 5
 
 
-def to_text(tree: object, *, course: bool = False, grad: Callable[[str], str] | None = None) -> str:
+def to_text(tree: object, *, course: bool = False, grad: Callable[[str], str] | None = None,
+            leaf: Callable[[object], str | None] | None = None) -> str:
     """Print a tree with as few parentheses as keep its meaning.
 
     Args:
         course: The course's notation (``wᵀ · X``, ``A1²``) instead of the file's (``w.T @ X``, ``A1 ** 2``).
         grad: How to write :class:`Grad` leaves (default ``∂name``).
+        leaf: May replace the text of a leaf or a transposed leaf (how numbers are put in place of names).
     """
 
     def go(e) -> str:
+        if leaf is not None and (text := leaf(e)) is not None:
+            return text
         if isinstance(e, ex.Num):
             return ex.number_text(e.value)
         if isinstance(e, (ex.Name, ex.Const)):
