@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-KINDS = ("chain", "dag", "mlp")
+KINDS = ("chain", "dag", "mlp", "mlp-batch")
 
 
 def chain(size: int) -> str:
@@ -94,4 +94,8 @@ def generate(kind: str, size: int = 1000, layers: list[int] | None = None, seed:
         return dag(size, seed)
     if kind == "mlp":
         return mlp(layers or [16, 16, 1], seed=seed)
+    if kind == "mlp-batch":  # a tensor graph (engine/tensor_examples.py)
+        from engine.tensor_examples import mlp_batch
+
+        return mlp_batch(layers or [784, 100, 10], seed=seed)
     raise ValueError(f"unknown example {kind!r} (choose from {', '.join(KINDS)})")

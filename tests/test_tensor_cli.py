@@ -148,3 +148,18 @@ def test_every_tensor_example_traces_and_passes_its_gradient_check(capsys):
         assert err == "" and "Forward pass" in out and "Backward pass" in out
         check = out[out.index("Gradient check"):]
         assert "great" in check and "look closer" not in check.split("\n", 2)[2] and "wrong" not in check.split("\n", 2)[2]
+
+
+def test_example_mlp_batch_is_the_speed_rows_network(capsys):
+    from engine import parse_graph
+    from engine.examples import generate
+
+    graph = parse_graph(generate("mlp-batch"))
+    assert graph.shapes["X"] == (784, 100) and graph.shapes["W1"] == (100, 784) and graph.shapes["A2"] == (10, 100)
+    assert graph.params == ("W1", "b1", "W2", "b2") and len(graph.edges) == 11
+    assert run(["--example", "mlp-batch", "--layers", "3,4,2", "--trace"]) == 0
+    out = capsys.readouterr().out
+    verdicts = out[out.index("above wrong"):]
+    assert "W1 (4×3)" in out and verdicts.count("great") == 4
+    assert run(["--example", "mlp-batch", "--layers", "3", "--trace"]) == 2
+    assert "mlp-batch needs the input's width" in capsys.readouterr().err

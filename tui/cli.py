@@ -57,9 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     big.add_argument("-e", "--expr", metavar="'J = 3*(a + b*c)'",
                      help="build the graph from one expression, one node per operation (u, v, …); "
                      "give every input with --set")
-    big.add_argument("--example", choices=KINDS, help="open a generated graph: a deep chain, a random DAG, an MLP")
+    big.add_argument("--example", choices=KINDS, help="open a generated graph: a deep chain, a random DAG, an MLP; mlp-batch: a vectorized "
+                     "network on a batch of 100 (a tensor graph, headless)")
     big.add_argument("--size", type=int, default=1000, metavar="N", help="nodes in --example chain or dag (default 1000)")
-    big.add_argument("--layers", metavar="A,B,…", help="layer widths of --example mlp (default 16,16,1)")
+    big.add_argument("--layers", metavar="A,B,…", help="layer widths of --example mlp (default 16,16,1) or mlp-batch (with the input's first; "
+                     "default 784,100,10)")
     big.add_argument("--save", metavar="PATH", help="write the generated graph (-e or --example) to PATH, a new file, and open that")
     p.add_argument("--version", action="version", version=f"cgtui {__version__}")
     return p
@@ -130,6 +132,8 @@ def _load(args):
             raise UsageError(f"--layers: write widths such as 64,64,1, not {args.layers!r}") from None
         if not layers or min(layers) < 1 or sum(layers) > 10_000:
             raise UsageError(f"--layers: widths must be at least 1 (and at most 10,000 neurons in all): {args.layers!r}")
+        if args.example == "mlp-batch" and len(layers) < 2:
+            raise UsageError("--layers: mlp-batch needs the input's width and at least one layer's, such as 784,100,10")
     return _generated(generate(args.example, args.size, layers).encode(), f"(example {args.example})", args.save)
 
 
