@@ -34,28 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from engine import parse_graph  # noqa: E402
+from engine.examples import generate  # noqa: E402
 from engine.tensor_graph import compute_tensor  # noqa: E402
 from engine.tensor_report import matrix_lines  # noqa: E402
 
-NETWORK = """
-title: 784-100-10 on a batch of 100
-inputs:
-  X: {randn: [784, 100], seed: 1}
-  Y: {zeros: [10, 100]}
-  W1: {randn: [100, 784], seed: 2, scale: 0.01}
-  b1: {zeros: [100, 1]}
-  W2: {randn: [10, 100], seed: 3, scale: 0.01}
-  b2: {zeros: [10, 1]}
-nodes:
-  Z1: W1 @ X + b1
-  A1: tanh(Z1)
-  Z2: W2 @ A1 + b2
-  A2: sigmoid(Z2)
-  L: -(Y * log(A2) + (1 - Y) * log(1 - A2))
-  J: mean(L)
-output: J
-params: [W1, b1, W2, b2]
-"""
+NETWORK = generate("mlp-batch")  # 784-100-10 on a batch of 100 (cgtui --example mlp-batch)
 
 
 def numpy_pass(X, Y, W1, b1, W2, b2):
