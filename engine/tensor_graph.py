@@ -447,8 +447,7 @@ def compute_tensor(graph: TensorGraph, inputs: Mapping[str, object] | None = Non
     forward = [TensorForwardStep(k, node.name, node.expr, node.operands, graph.shapes[node.name], text,
                                  values[node.name])
                for k, (node, text) in enumerate(zip(graph.nodes, graph.forward_texts))]
-    grads = {name: np.zeros(graph.shapes[name]) for name in graph.names}
-    grads[out] = np.ones(graph.shapes[out])
+    grads = {out: np.ones(graph.shapes[out])}  # the others as their contributions arrive
     edges = graph.edges
     of: dict[str, int] = {}
     for _, parent, _ in edges:
@@ -459,12 +458,19 @@ def compute_tensor(graph: TensorGraph, inputs: Mapping[str, object] | None = Non
         contribution = to.evaluate(formula, values, grads)
         if not contribution.flags.writeable or contribution.dtype != np.float64:  # a spread view, or a number
             contribution = np.array(contribution, dtype=float)
-        before = grads[parent]
-        after = before + contribution
+        before = grads.get(parent)
+        if before is None:  # the first contribution is the gradient so far (no 0 + c over a big matrix)
+            before, after = np.broadcast_to(0.0, graph.shapes[parent]), contribution
+        else:
+            after = before + contribution
         grads[parent] = after
         arrived[parent] = arrived.get(parent, 0) + 1
         backward.append(TensorBackwardStep(k, child, parent, formula, text, arithmetic, axes, reduction,
                                            grads[child], contribution, before, after, arrived[parent], of[parent]))
+    for name in graph.names:  # what the output does not depend on
+        if name not in grads:
+            grads[name] = np.zeros(graph.shapes[name])
+    grads = {name: grads[name] for name in graph.names}
     warnings = []
     for node in graph.nodes:
         v = values[node.name]
