@@ -163,3 +163,12 @@ def test_example_mlp_batch_is_the_speed_rows_network(capsys):
     assert "W1 (4×3)" in out and verdicts.count("great") == 4
     assert run(["--example", "mlp-batch", "--layers", "3", "--trace"]) == 2
     assert "mlp-batch needs the input's width" in capsys.readouterr().err
+
+
+def test_set_changes_a_number_of_a_tensor_graph(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text("inputs:\n  X: [[1, 2]]\n  s: 2\nnodes:\n  J: sum(s * X)\n")
+    assert run([str(path), "--json", "--set", "s=3"]) == 0
+    doc = strict(capsys.readouterr().out)
+    assert doc["values"]["s"] == 3.0 and doc["values"]["J"] == [[9.0]] and doc["grads"]["X"] == [[3.0, 3.0]]
+    assert doc["gradient_check"]["s"]["status"] == "great"
