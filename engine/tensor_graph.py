@@ -538,3 +538,22 @@ def gradient_check(walk: TensorWalk, name: str, h: float = TENSOR_H, limit: int 
     bottom = float(np.linalg.norm(approx) + np.linalg.norm(grad))
     rel = 0.0 if bottom == 0 and top == 0 else (top / bottom if bottom else math.inf)
     return GradientCheck(name, h, approx, grad, rel, check_status(rel))
+
+
+# --------------------------------------------------------------------------- gradient descent
+
+
+def descent_step(walk: TensorWalk, alpha: float | None = None) -> dict[str, np.ndarray]:
+    """The parameters after one step of gradient descent, ``p := p − α ∂out/∂p`` (the graph's α by default).
+
+    Returns every input's value (the others unchanged), ready for :func:`compute_tensor`.
+    """
+    from engine.graph import DEFAULT_ALPHA
+
+    graph = walk.graph
+    if alpha is None:
+        alpha = graph.alpha if graph.alpha is not None else DEFAULT_ALPHA
+    values = {i.name: walk.values[i.name] for i in graph.inputs}
+    for name in graph.params:
+        values[name] = values[name] - alpha * walk.grads[name]
+    return values

@@ -100,3 +100,23 @@ def test_two_layer_formulas(two_layer):
     assert formulas["A1", "Z1"] == "(1 - A1²) * ∂J/∂A1"
     assert formulas["Z1", "W1"] == "∂J/∂Z1 · Xᵀ"
     assert formulas["Z1", "b1"] == "sum(∂J/∂Z1, axis=1)"
+
+
+def test_gradient_descent_is_the_courses_update():
+    from engine.tensor_graph import descent_step
+
+    graph = load_path(GRAPHS / "tensor" / "logistic_m.yaml").graph
+    walk = compute_tensor(graph)
+    X, Y = walk.values["X"], walk.values["Y"]
+    w, b = walk.values["w"].copy(), walk.values["b"].copy()
+    m, alpha = X.shape[1], graph.alpha
+    costs = []
+    for _ in range(30):
+        A = sigmoid(w.T @ X + b)
+        w, b = w - alpha * (X @ (A - Y).T / m), b - alpha * np.sum(A - Y) / m
+        walk = compute_tensor(graph, descent_step(walk))
+        costs.append(float(walk.values["J"][0, 0]))
+        np.testing.assert_allclose(walk.values["w"], w, rtol=1e-12)
+        np.testing.assert_allclose(walk.values["b"], b, rtol=1e-12)
+    assert costs == sorted(costs, reverse=True) and costs[-1] < costs[0]
+    np.testing.assert_array_equal(walk.values["X"], X)  # not a parameter: unchanged
