@@ -187,7 +187,7 @@ def _rows(name: str, node) -> np.ndarray:
         raise GraphError(f"input {name!r}: the matrix is empty ({FLAT_HINT})", node.line, name)
     if any(item.kind != "seq" for item in node.items):
         flat = all(item.kind == "scalar" for item in node.items)
-        why = "a flat list is not a matrix" if flat else "each row must be a list of numbers"
+        why = "a flat list is neither a number nor a matrix" if flat else "each row must be a list of numbers"
         raise GraphError(f"input {name!r}: {why} ({FLAT_HINT})", node.line, name)
     width = len(node.items[0].items)
     rows = []
