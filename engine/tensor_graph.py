@@ -47,6 +47,8 @@ class TensorInput:
     note: str | None = None
     span: tuple[int, int] | None = None
     generated: str | None = None
+    element_spans: tuple[tuple[tuple[int, int], ...], ...] | None = None
+    """Where each element of a matrix written out stands in the file text, row by row (for saving one in place)."""
 
     @property
     def shape(self) -> te.Shape:
@@ -175,7 +177,9 @@ def tensor_input(name: str, key_line: int, value) -> TensorInput:
         note = gf._text_field(fields["note"], "note") if "note" in fields else None
         value = fields["value"]
     if value.kind == "seq":
-        return TensorInput(name, _rows(name, value), key_line, note)
+        rows = _rows(name, value)  # (checked first: every item is then a row of numbers)
+        spans = tuple(tuple((item.start, item.end) for item in row.items) for row in value.items)
+        return TensorInput(name, rows, key_line, note, None, None, spans)
     number = gf._number(value, name)
     return TensorInput(name, np.array(number), key_line, note, (value.start, value.end))
 
@@ -557,3 +561,24 @@ def descent_step(walk: TensorWalk, alpha: float | None = None) -> dict[str, np.n
     for name in graph.params:
         values[name] = values[name] - alpha * walk.grads[name]
     return values
+
+
+def with_element(text: str, graph: TensorGraph, name: str, i: int, j: int, value: float) -> str:
+    """The file's text with element ``[i, j]`` of the matrix ``name`` replaced where it stands.
+
+    Only that number's characters change: comments, layout and every other byte stay.
+
+    Raises:
+        ValueError: the input is generated or a number, or ``[i, j]`` is outside it.
+    """
+    from engine.graphfile import value_text
+
+    item = graph.input_by_name[name]
+    if item.element_spans is None:
+        raise ValueError(f"{name!r} is {'generated (' + item.generated + ')' if item.generated else 'not a matrix'}: "
+                         "it has no elements written in the file")
+    rows = item.element_spans
+    if not (0 <= i < len(rows) and 0 <= j < len(rows[0])):
+        raise ValueError(f"[{i},{j}] is outside {name!r} ({te.shape_text(item.shape)})")
+    start, end = rows[i][j]
+    return text[:start] + value_text(float(value)) + text[end:]

@@ -93,3 +93,19 @@ def test_the_issues_message_on_the_command_line(tmp_path, capsys):
 
 def test_names_of_tensor_functions_are_reserved():
     assert "reserved" in refusal("inputs:\n  sum: [[1]]\nnodes:\n  J: sum\n").message
+
+
+def test_one_element_is_written_back_in_place():
+    from engine.tensor_graph import with_element
+
+    text = ("# weights\ninputs:\n  X: [[1, 2.50, 3],   # first row\n      [4, 5, 6]]\n"
+            "  W: {randn: [1, 2], seed: 1}\nnodes:\n  J: sum(W @ X)\n")
+    g = parse_graph(text)
+    new = with_element(text, g, "X", 1, 2, -0.125)
+    assert new == text.replace("[4, 5, 6]", "[4, 5, -0.125]")
+    assert parse_graph(new).input_by_name["X"].value.tolist() == [[1, 2.5, 3], [4, 5, -0.125]]
+    assert with_element(text, g, "X", 0, 1, 7) == text.replace("2.50", "7")
+    with pytest.raises(ValueError, match="generated"):
+        with_element(text, g, "W", 0, 0, 1.0)
+    with pytest.raises(ValueError, match="outside"):
+        with_element(text, g, "X", 2, 0, 1.0)
