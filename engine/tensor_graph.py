@@ -582,3 +582,95 @@ def with_element(text: str, graph: TensorGraph, name: str, i: int, j: int, value
         raise ValueError(f"[{i},{j}] is outside {name!r} ({te.shape_text(item.shape)})")
     start, end = rows[i][j]
     return text[:start] + value_text(float(value)) + text[end:]
+
+
+# --------------------------------------------------------------------------- nudging one element
+
+
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """One node in a nudge's trail: how many of its elements moved, and the largest change."""
+
+    node: str
+    moved: int
+    size: int
+    largest: float
+
+
+@dataclass(frozen=True, slots=True)
+class ElementNudge:
+    """Element ``[i, j]`` of input ``name`` nudged by h: the estimates against backprop's element, and the trail.
+
+    Attributes:
+        forward: ``(J(x + h) − J(x)) / h``, dividing by the step actually taken.
+        central: ``(J(x + h) − J(x − h)) / 2h``.
+        grad: Backprop's ∂J/∂name[i, j].
+        rel_error: ``|central − grad| / max(|central|, |grad|)`` (0 when both are 0).
+        trail: The nodes that moved under ``x + h``, in dependency order.
+    """
+
+    name: str
+    index: tuple[int, int] | tuple[()]
+    h: float
+    forward: float
+    central: float
+    grad: float
+    rel_error: float
+    status: str
+    trail: tuple[Moved, ...]
+
+
+def nudge_element(walk: TensorWalk, name: str, i: int = 0, j: int = 0, h: float = TENSOR_H) -> ElementNudge:
+    """Nudge one element of an input (a number's only element is [0, 0]) and watch the output move.
+
+    Raises:
+        IndexError: ``[i, j]`` is outside the input.
+    """
+    graph = walk.graph
+    base = dict(walk.values)
+    x = np.array(base[name], dtype=float)
+    index: tuple = () if x.ndim == 0 else (i, j)
+    if x.ndim == 0 and (i, j) != (0, 0) or x.ndim and not (0 <= i < x.shape[0] and 0 <= j < x.shape[1]):
+        raise IndexError(f"[{i},{j}] is outside {name!r} ({te.shape_text(x.shape)})")
+    moved = downstream(graph, name)
+    keep = float(x[index])
+
+    def at(value: float) -> dict[str, np.ndarray]:
+        env = {**base, name: x.copy()}
+        env[name][index] = value
+        for node in graph.nodes:
+            if node.name in moved:
+                env[node.name] = to.evaluate(node.expr, env)
+        return env
+
+    up, down = keep + h, keep - h
+    plus, minus = at(up), at(down)
+    j0 = float(np.asarray(base[graph.output]).reshape(()))
+    jp = float(np.asarray(plus[graph.output]).reshape(()))
+    jm = float(np.asarray(minus[graph.output]).reshape(()))
+    forward = (jp - j0) / (up - keep)
+    central = (jp - jm) / (up - down)
+    grad = float(np.asarray(walk.grads[name])[index])
+    top, bottom = abs(central - grad), max(abs(central), abs(grad))
+    rel = 0.0 if top == 0 else (top / bottom if bottom else math.inf)
+    trail = []
+    for node in graph.nodes:
+        if node.name in moved:
+            change = np.abs(np.asarray(plus[node.name]) - np.asarray(base[node.name]))
+            count = int(np.count_nonzero(change))
+            if count:
+                trail.append(Moved(node.name, count, int(change.size), float(change.max())))
+    return ElementNudge(name, index, h, forward, central, grad, rel, check_status(rel), tuple(trail))
+
+
+TRAIL_SHOWN = 4
+"""A trail of more nodes names its first 2 and last 2 around "…"."""
+
+
+def trail_text(nudge: ElementNudge) -> str:
+    """``w[1,0] +h → Z (5 of 5 moved) → A (5 of 5) → L (5 of 5) → J (1 of 1)``."""
+    where = f"[{nudge.index[0]},{nudge.index[1]}]" if nudge.index else ""
+    parts = [f"{m.node} ({m.moved} of {m.size}{' moved' if k == 0 else ''})" for k, m in enumerate(nudge.trail)]
+    if len(parts) > TRAIL_SHOWN:
+        parts = [*parts[:2], f"… {len(parts) - 4} more", *parts[-2:]]
+    return " → ".join([f"{nudge.name}{where} +h", *parts])

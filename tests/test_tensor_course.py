@@ -120,3 +120,17 @@ def test_gradient_descent_is_the_courses_update():
         np.testing.assert_allclose(walk.values["b"], b, rtol=1e-12)
     assert costs == sorted(costs, reverse=True) and costs[-1] < costs[0]
     np.testing.assert_array_equal(walk.values["X"], X)  # not a parameter: unchanged
+
+
+def test_nudging_one_element(logistic):
+    from engine.tensor_graph import nudge_element, trail_text
+
+    n = nudge_element(logistic, "w", 1, 0)
+    assert n.central == pytest.approx(logistic.grads["w"][1, 0], rel=1e-8) and n.status == "great"
+    assert n.forward == pytest.approx(n.grad, rel=1e-4)
+    assert trail_text(n) == "w[1,0] +h → Z (5 of 5 moved) → A (5 of 5) → L (5 of 5) → J (1 of 1)"
+    x = nudge_element(logistic, "X", 0, 2)  # one example's feature: only that example's column moves
+    assert [(m.node, m.moved) for m in x.trail] == [("Z", 1), ("A", 1), ("L", 1), ("J", 1)]
+    assert x.central == pytest.approx(logistic.grads["X"][0, 2], rel=1e-7)
+    with pytest.raises(IndexError):
+        nudge_element(logistic, "w", 2, 0)
