@@ -421,7 +421,7 @@ def shape_steps(tree: object, memo: dict) -> str:
         elif isinstance(e, ex.Neg):
             text, p = f"-{sub(e.operand, 3)}", 3
         elif isinstance(e, ex.Call):
-            inner, q = go(e.arg)
+            inner = go(e.arg)[0]
             text, p = (f"{e.func}{inner}" if leafish(e.arg) else f"{e.func}[{inner}]"), 5
         elif isinstance(e, Transpose):
             text, p = f"{sub(e.arg, 5)}ᵀ", 5

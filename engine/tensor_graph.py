@@ -20,6 +20,7 @@ from typing import Mapping
 
 import numpy as np
 
+from engine import expr as ex
 from engine import tensor_expr as te
 from engine import tensor_ops as to
 from engine.errors import GraphError
@@ -154,9 +155,8 @@ class TensorGraph:
         return tuple(out)
 
 
-def _own_name(node: TensorNode):
-    from engine import expr as ex
-
+def _own_name(node: TensorNode) -> ex.Name:
+    """What a node's own expression is called in its formulas (``tanh``'s rule says ``1 - A1²``)."""
     return ex.Name(node.name)
 
 

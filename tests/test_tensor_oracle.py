@@ -1,6 +1,7 @@
 """Random tensor graphs against HIPS autograd (#15): values and every input's gradient to 1e-10 relative.
 
-The graphs use every operation (elementwise + - * / **, the functions, @, .T, transpose,
+The graphs use every operation (elementwise + - * / ** and unary minus, every function of a graph
+file, pi and e, @, .T, transpose,
 sum and mean with and without axis), broadcasting of rows, columns, 1×1 and numbers,
 fan-out (names used by several nodes and twice in one expression) and expressions of
 several operations in one node. autograd differentiates the same expressions evaluated
@@ -25,9 +26,11 @@ SHAPES = [(), (1, 1), (1, 3), (2, 1), (2, 3), (3, 2), (3, 3)]
 FUNCS = {
     "tanh": anp.tanh, "sigmoid": lambda x: 1 / (1 + anp.exp(-x)), "sin": anp.sin, "cos": anp.cos,
     "exp": anp.exp, "log": anp.log, "sqrt": anp.sqrt, "relu": lambda x: anp.maximum(x, 0.0), "abs": anp.abs,
+    "tan": anp.tan,
 }
 SAFE = ["tanh({})", "sigmoid({})", "sin({})", "cos({})", "exp(tanh({}))", "log(1 + {0} * {0})",
-        "sqrt(1 + {} ** 2)", "relu({})", "abs({})"]
+        "sqrt(1 + {} ** 2)", "relu({})", "abs({})", "tan(tanh({}))", "-{}", "pi * {} / e",
+        "(1 + {0} * {0}) ** sigmoid({0})"]
 
 
 def ag_eval(e, env):
