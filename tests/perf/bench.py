@@ -761,6 +761,21 @@ def big_rows(n: int, repeat: int) -> list[Row]:
     return rows
 
 
+def tensor_rows(runs: int) -> list[Row]:
+    """Tensor graphs (#15): tests/perf/tensor_bench.py in its own process (it sets BLAS to one thread
+    before numpy loads), its rows as this table's."""
+    out = subprocess.run([sys.executable, str(HERE / "tensor_bench.py"), "--json", "--runs", str(runs)],
+                         capture_output=True, text=True, check=True)
+    rows = []
+    for r in json.loads(out.stdout):
+        t = r["ms"] / 1000
+        base = r["baseline_ms"] / 1000 if "baseline_ms" in r else 0.1  # a goal-only row: against its 100 ms
+        rows.append(Row(r["what"], ms(t), f"numpy {ms(base)}" if "baseline_ms" in r else "goal only",
+                        f"{t / base:.2f}×" if "baseline_ms" in r else "-", r["goal"],
+                        yes_no(r["met"], f"{t / base:.2f}×" if "baseline_ms" in r else ms(t)), t, base, t / base))
+    return rows
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -786,6 +801,7 @@ def plan(quick: bool) -> dict[str, list]:
                                            for n in engine_sizes],
         "load": [lambda: load_rows(load_sizes, refuse_size, 2 if quick else 5)],
         "big": [lambda: big_rows(2_000 if quick else 100_000, 2 if quick else 3)],
+        "tensor": [lambda: tensor_rows(3 if quick else 11)],
     }
 
 
@@ -794,7 +810,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small graphs, few repeats: a smoke run")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--only", help="comma-separated row groups: startup, headless, step (with the finite-difference "
-                   "and memory rows), engine, engine-gc-off, load, big (y, s and --json on 100k)")
+                   "and memory rows), engine, engine-gc-off, load, big (y, s and --json on 100k), tensor (#15)")
     args = p.parse_args(argv)
     groups = plan(args.quick)
     names = args.only.split(",") if args.only else list(groups)
