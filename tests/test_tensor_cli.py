@@ -6,8 +6,10 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from paths import GRAPHS
+from test_tensor_oracle import tensor_graphs
 from tui.cli import run
 
 TENSOR = GRAPHS / "tensor"
@@ -172,3 +174,18 @@ def test_set_changes_a_number_of_a_tensor_graph(tmp_path, capsys):
     doc = strict(capsys.readouterr().out)
     assert doc["values"]["s"] == 3.0 and doc["values"]["J"] == [[9.0]] and doc["grads"]["X"] == [[3.0, 3.0]]
     assert doc["gradient_check"]["s"]["status"] == "great"
+
+
+
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(tensor_graphs())
+def test_random_tensor_handouts_render_in_katex_strict(text):
+    import test_latex
+    from engine import parse_graph
+    from engine.tensor_graph import compute_tensor
+    from engine.tensor_report import to_markdown
+
+    if test_latex.NODE is None or not test_latex.HAVE_KATEX:
+        pytest.skip("KaTeX check needs node and `npm ci --prefix tests/katex`")
+    spans = test_latex.math_spans(to_markdown(compute_tensor(parse_graph(text)), {}, "random.yaml"))
+    assert test_latex.katex_failures(spans) == [], text
