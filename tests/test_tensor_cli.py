@@ -1,4 +1,4 @@
-"""Tensor graphs on the command line (#15): --json, --trace and --markdown; the app refuses them in one line."""
+"""Tensor graphs on the command line (#15): --json, --trace and --markdown, and which app opens."""
 
 from __future__ import annotations
 
@@ -94,14 +94,20 @@ def test_fan_out_counts_k_of_n(tmp_path, capsys):
     assert doc["grads"]["x"] == [[3 + 2 * 1, 3 + 2 * 2]]
 
 
-@pytest.mark.parametrize("extra, words", [
-    ([], "runs headless for now, with --trace, --json or --markdown"),
-    (["--json", "--set", "X=1"], "'X' is a matrix (2×5); change it in the file"),
-])
-def test_refusals_are_one_line(capsys, extra, words):
-    assert run([LOGISTIC, *extra]) == 2
+def test_refusals_are_one_line(capsys):
+    assert run([LOGISTIC, "--json", "--set", "X=1"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("cgtui: ") and words in err
+    assert err.count("\n") == 1 and err.startswith("cgtui: ") and "'X' is a matrix (2×5); change it in the file" in err
+
+
+def test_without_a_headless_mode_the_tensor_app_opens(monkeypatch):
+    from tui import tensor_app
+
+    opened = []
+    monkeypatch.setattr(tensor_app.TensorApp, "run", lambda self: opened.append(self.session))
+    assert run([LOGISTIC, "--set", "b=0.5"]) == 2  # (b is a matrix here too)
+    assert run([LOGISTIC]) == 0
+    assert len(opened) == 1 and opened[0].graph.shapes["X"] == (2, 5) and opened[0].position == 0
 
 
 def test_the_readmes_example_runs():

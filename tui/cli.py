@@ -193,14 +193,11 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def _run_tensor(args, loaded) -> int:
-    """``--json``, ``--trace`` or ``--markdown`` of a tensor graph; the app refuses one, in one line."""
+    """``--json``, ``--trace`` or ``--markdown`` of a tensor graph, or its own app (tui/tensor_app.py)."""
     from engine.tensor_graph import TENSOR_H, compute_tensor, gradient_check
     from engine import tensor_report
 
     graph = loaded.graph
-    if not (args.json or args.trace or args.markdown):
-        raise UsageError(f"{loaded.source}: a graph of vectors and matrices runs headless for now, with --trace, "
-                         "--json or --markdown (the app shows scalar graphs only)")
     overrides = {}
     for name, value in _overrides(args.set, graph).items():
         if graph.shapes[name]:
@@ -208,6 +205,12 @@ def _run_tensor(args, loaded) -> int:
                              "change it in the file")
         overrides[name] = value
     h = _fd_step(args.fd_step) if args.fd_step is not None else TENSOR_H
+    if not (args.json or args.trace or args.markdown):
+        from engine.tensor_session import TensorSession
+        from tui.tensor_app import TensorApp
+
+        TensorApp(TensorSession(loaded, overrides, h)).run()
+        return 0
     walk = compute_tensor(graph, overrides)
     checked = graph.params or tuple(i.name for i in graph.inputs)  # the course checks the parameters
     checks = {} if args.fd == "none" else {name: gradient_check(walk, name, h) for name in checked}

@@ -201,10 +201,10 @@ class FileSync:
             return
         if path != session.loaded.path:
             return
-        if getattr(new.graph, "tensor", False):  # vectors and matrices (#15): headless only, for now
+        if getattr(new.graph, "tensor", False):  # vectors and matrices (#15) open in tui/tensor_app.py
             self.broken = True
-            app.say(f"cgtui: {session.source}: a graph of vectors and matrices runs headless for now (--trace, --json, "
-                    "--markdown) (showing the last good version)")
+            app.say(f"cgtui: {session.source} is now a graph of vectors and matrices, which opens in its own app: "
+                    "quit and open it again (showing the last good version)")
             return
         was_broken, self.broken = self.broken, False
         if new.text == session.loaded.text and not force:
