@@ -38,7 +38,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, Tree
+from textual.widgets import Input, Tree
 from textual.worker import Worker, get_current_worker
 
 from engine import BUILTIN_NAME, SourceError, load_path
@@ -48,6 +48,7 @@ from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
+from tui.widgets.keyline import KeyLine, shown_keys
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
 # The help and "why" pages, the save dialogs and engine.paths are imported when first
@@ -176,7 +177,6 @@ class CgtuiApp(App[None]):
         self.watch_file = watch_file
         self.message = ""
         self._quit_armed = False
-        self._greyed: tuple = ()
         self._editor: InputEditor | None = None
         self._file_broken = False
         """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
@@ -216,7 +216,7 @@ class CgtuiApp(App[None]):
         # two short lines, so "60 × 15" is never split
         yield TooSmall(Text(f"The terminal is too small for cgtui:\nmake it at least"
                             f" {self.MIN_WIDTH} × {self.MIN_HEIGHT}.", style="bold"), id="too-small")
-        yield Footer()
+        yield KeyLine(shown_keys(self), id="keys")  # drawn in the first frame, as it is then
 
     def on_mount(self) -> None:
         self.query_one("#step").border_title = "Step"
@@ -271,11 +271,11 @@ class CgtuiApp(App[None]):
         self._announce_warnings()
         self.query_one("#message", TextView).show_text(Text(self.message))
         self._show_descent()
-        # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
-        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "finish", "edit", "save"))
-        if greyed != self._greyed:
-            self._greyed = greyed
-            self.refresh_bindings()
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        """The key line, drawn again only when which keys can act changed."""
+        self.query_one(KeyLine).show(shown_keys(self))
 
     def _announce_warnings(self) -> None:
         """Put the warnings that just appeared (by a step, an edit or a reload) first on the message line."""
@@ -301,6 +301,7 @@ class CgtuiApp(App[None]):
     def _too_small_shown(self) -> None:
         # Textual drops the focus of a widget the screen hides: nothing can take keys now
         self.set_focus(None)
+        self._show_keys()  # every key but quit is left out
 
     @on(TooSmall.Hidden)
     def _too_small_hidden(self) -> None:
@@ -309,6 +310,7 @@ class CgtuiApp(App[None]):
             self.set_focus(self.query_one(InputEditor).query_one(Input))
         else:
             self.query_one(GraphTree).focus()
+        self._show_keys()
 
     def say(self, message: str) -> None:
         """Show one line under the panels until the next message.
@@ -507,7 +509,7 @@ class CgtuiApp(App[None]):
         return editor is not None and editor.display
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out what cannot happen now (None greys a footer key)."""
+        """Grey out what cannot happen now (None greys a key on the key line, False leaves it out)."""
         s = self.session
         if self.too_small and action != "quit":
             return False  # the screen shows only "too small": nothing may happen unseen
