@@ -1,4 +1,4 @@
-"""The UI thread does a key's work once (#11 item 8, #12): counted, never timed.
+"""The UI thread does a key's work once, and long work in a worker (#11 item 8, #12): counted, never timed.
 
 On a 100k-node graph j took 104-143 ms and closing the editor 104-119 ms, because Textual's
 Tree laid itself out again for every line added (8,000 for one j) and rebuilt every line's
@@ -7,6 +7,8 @@ width on a resize that only changed its height.
 
 from __future__ import annotations
 
+import threading
+
 from textual.widgets import Tree
 
 from engine import load_bytes
@@ -14,6 +16,8 @@ from engine.examples import generate
 from engine.session import DebugSession
 from tui.app import CgtuiApp
 from tui.widgets.graph_tree import GraphTree
+from tui.widgets.panels import FdPanel
+from tui_helpers import message_of
 
 
 def app_of(kind: str, size: int) -> CgtuiApp:
@@ -68,3 +72,64 @@ async def test_closing_the_editor_does_not_rebuild_the_tree_lines(monkeypatch):
         await pilot.resize_terminal(100, 40)
         await pilot.pause()
         assert builds
+
+
+def mlp_with_params(layers: list[int]) -> CgtuiApp:
+    """An MLP whose weights and biases are params (d trains them): thousands of names."""
+    text = generate("mlp", layers=layers)
+    names = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith(("  w", "  b"))]
+    text += "params: [" + ", ".join(names) + "]\n"
+    return CgtuiApp(DebugSession(load_bytes(text.encode(), "(example mlp)")), watch_file=False)
+
+
+class Gate:
+    """Wraps ``session.plan_descent``: records the thread it runs on and holds it until opened."""
+
+    def __init__(self, session: DebugSession) -> None:
+        self.real = session.plan_descent
+        self.threads: list[threading.Thread] = []
+        self.started, self.open = threading.Event(), threading.Event()
+        session.plan_descent = self
+
+    def __call__(self, *args, **kwargs):
+        self.threads.append(threading.current_thread())
+        self.started.set()
+        assert self.open.wait(30)
+        return self.real(*args, **kwargs)
+
+
+async def settle(pilot, app) -> None:
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if not any(w.is_running for w in app.workers):
+            return
+    raise AssertionError("a worker is still running")
+
+
+async def test_d_on_a_big_graph_works_in_a_worker_keys_wait_and_esc_cancels():
+    app = mlp_with_params([40, 40, 1])
+    async with app.run_test(size=(120, 40)) as pilot:
+        session = app.session
+        assert len(session.graph.names) > FdPanel.INLINE_LIMIT
+        await pilot.press("f", "f")
+        inputs, walk = dict(session.inputs), session.walk
+        gate = Gate(session)
+        await pilot.press("d")
+        assert gate.started.wait(10)
+        assert gate.threads != [threading.main_thread()]
+        assert "Working out a descent step" in message_of(app)
+        await pilot.press("p")  # waits for it
+        assert session.position == session.total and "press p again once it is done" in message_of(app)
+        await pilot.press("escape")
+        assert "Descent step cancelled: nothing changed." in message_of(app)
+        gate.open.set()
+        await settle(pilot, app)
+        assert session.inputs == inputs and session.walk is walk and session.descent == []
+        # and once more, to its end
+        gate.open.set()
+        await pilot.press("d")
+        await settle(pilot, app)
+        assert len(session.descent) == 2 and session.inputs != inputs
+        text = message_of(app)
+        assert text.startswith("Descent step 1 with α = 0.1: w1_0_0 ")
+        assert f"and {len(session.graph.params) - 6} more; L " in text

@@ -191,6 +191,8 @@ class CgtuiApp(App[None]):
         """The reload or save under way in a thread, if any: one at a time."""
         self._edit_job: tuple[str, float, float] | None = None
         """The edit (name, old, new) whose recompute the job (``_job``) works out, on a big graph."""
+        self._descent_job: object | None = None
+        """The descent step (d) the job works out, on a big graph (a token its result names)."""
 
     # ------------------------------------------------------------------ layout
 
@@ -421,17 +423,20 @@ class CgtuiApp(App[None]):
         self._say_edited(name, old, value, recomputed.value_changes, recomputed.grad_changes)
 
     def _refused_during_edit(self, key: str) -> bool:
-        """Whether an edit is being worked out; if so, say that ``key`` must wait for it."""
+        """Whether an edit or a descent step is being worked out; if so, say that ``key`` must wait for it."""
         if not self._edit_running():
             return False
-        name, _, value = self._edit_job
-        self.message = (f"Still recomputing everything for {name} = {tx.num(value)}: press {key} again once"
-                        f" it is done (esc cancels the edit).")
+        if self._edit_job is None:
+            self.message = f"Still working out the descent step: press {key} again once it is done (esc cancels it)."
+        else:
+            name, _, value = self._edit_job
+            self.message = (f"Still recomputing everything for {name} = {tx.num(value)}: press {key} again once"
+                            f" it is done (esc cancels the edit).")
         self.query_one("#message", TextView).show_text(Text(self.message))
         return True
 
     def _edit_running(self) -> bool:
-        return self._edit_job is not None and self._job_running()
+        return (self._edit_job is not None or self._descent_job is not None) and self._job_running()
 
     def _say_edited(self, name: str, old: float, value: float, values: dict, grads: dict) -> None:
         out = self.session.graph.output
@@ -482,6 +487,9 @@ class CgtuiApp(App[None]):
                 name, old, value = self._edit_job
                 self._edit_job = None
                 self.say(f"Edit cancelled; {name} stays {tx.num(old)} (not {tx.num(value)}).")
+            elif self._descent_job is not None:
+                self._descent_job = None
+                self.say("Descent step cancelled: nothing changed.")
             else:
                 self.say("Cancelled.")
             return
@@ -650,17 +658,68 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("d")
     def action_descend(self) -> None:
+        """One step of gradient descent; on a big graph worked out in a worker (esc cancels it)."""
         session = self.session
-        out = session.graph.output
-        try:
-            changes = session.descend()
-        except ValueError as err:
-            self.say(f"d: {err}.")
+        if len(session.graph.names) <= FdPanel.INLINE_LIMIT:
+            try:
+                changes = session.descend()
+            except ValueError as err:
+                self.say(f"d: {err}.")
+                return
+            self._say_descended(changes)
             return
-        moved = ", ".join(f"{p} {tx.num(c.old)} → {tx.num(c.new)}" for p, c in changes.items())
+        why = session.descent_blocked()
+        if why:
+            self.say(f"d: {why}.")
+            return
+        token = self._descent_job = object()
+        self.say("Working out a descent step … (esc cancels it)")
+
+        def work() -> None:
+            tick = self._ticker(lambda done: f"Working out a descent step … {done} % (esc cancels it)")
+            collecting = gc.isenabled()
+            gc.disable()  # as for an edit: a collection in the worker would hold the GIL for long
+            try:
+                planned = session.plan_descent(tick)
+            except JobCancelled:
+                return
+            except ValueError as err:
+                planned = err
+            finally:
+                if collecting:
+                    gc.enable()
+            if not get_current_worker().is_cancelled:
+                self.call_from_thread(self._descent_worked_out, planned, token)
+
+        self._job = self.run_worker(work, thread=True, exclusive=True, group="job", name="descent", exit_on_error=False)
+
+    def _descent_worked_out(self, planned, token: object) -> None:
+        """Take a descent step worked out in a worker, unless esc or a reload came meanwhile."""
+        if self._descent_job is not token:  # esc came after the worker had finished
+            return
+        self._job = None
+        self._descent_job = None
+        if isinstance(planned, ValueError):
+            self.say(f"d: {planned}.")
+            return
+        if not self.session.take_descent(planned):
+            self.say("The descent step was not taken: the graph changed while it was worked out (reloaded). Press d again.")
+            return
+        self._freeze()  # the new walk lives as long as the last one did
+        self._say_descended(planned.changes)
+
+    def _say_descended(self, changes: dict) -> None:
+        session = self.session
+        shown = list(changes.items())[:self.DESCENT_SHOWN]
+        moved = ", ".join(f"{p} {tx.num(c.old)} → {tx.num(c.new)}" for p, c in shown)
+        if len(changes) > len(shown):
+            moved += f" and {len(changes) - len(shown)} more"
         history = session.descent
         self.say(f"Descent step {len(history) - 1} with α = {tx.num(session.alpha)}: {moved};"
-                 f" {out} {tx.num(history[-2])} → {tx.num(history[-1])}.")
+                 f" {session.graph.output} {tx.num(history[-2])} → {tx.num(history[-1])}.")
+
+    DESCENT_SHOWN = 6
+    """Parameters whose change the message names (an MLP has thousands)."""
 
     def _show_descent(self) -> None:
         """Plot the output over the descent steps, once there are some; hide the plot when a new run starts."""
@@ -783,8 +842,11 @@ class CgtuiApp(App[None]):
     async def action_quit(self) -> None:
         """Quit; with unsaved edits (or one still being worked out), only when asked twice."""
         if self._edit_running() and not self._quit_armed:
-            name, _, value = self._edit_job
-            self.say(f"The edit {name} = {tx.num(value)} is still being recomputed: q again quits without it.")
+            if self._edit_job is None:
+                self.say("The descent step is still being worked out: q again quits without it.")
+            else:
+                name, _, value = self._edit_job
+                self.say(f"The edit {name} = {tx.num(value)} is still being recomputed: q again quits without it.")
             self._quit_armed = True
             return
         if self.session.unsaved and not self._quit_armed:
