@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from textual import events
 from textual.widgets import Tree
 
 from engine import load_bytes
@@ -133,3 +134,69 @@ async def test_d_on_a_big_graph_works_in_a_worker_keys_wait_and_esc_cancels():
         text = message_of(app)
         assert text.startswith("Descent step 1 with α = 0.1: w1_0_0 ")
         assert f"and {len(session.graph.params) - 6} more; L " in text
+
+
+def count_layouts(monkeypatch) -> list:
+    """Every refresh that asks for the screen to be laid out again: (widget, where)."""
+    from textual.widget import Widget
+
+    layouts: list = []
+    real = Widget.refresh
+
+    def refresh(self, *regions, repaint=True, layout=False, recompose=False):
+        if layout:
+            layouts.append(type(self).__name__)
+        return real(self, *regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    monkeypatch.setattr(Widget, "refresh", refresh)
+    return layouts
+
+
+async def test_a_step_mid_pass_lays_nothing_out(monkeypatch):
+    """A step redraws the step panel, the transcript and what changed in the tree, in one frame: the
+    transcript has no scroll range to grow and a panel whose text keeps its height keeps its place."""
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        session = app.session
+        for target in (session.n_forward // 2, session.n_forward + session.n_backward // 2):
+            app._move(lambda target=target: session._move(target))
+            await pilot.pause()
+            layouts = count_layouts(monkeypatch)
+            await pilot.press("n", "p", "n")
+            await pilot.pause()
+            assert layouts == []
+            assert session.position == target + 1
+            transcript = app.query_one("#transcript").render_line(app.query_one("#transcript").size.height - 1).text
+            assert transcript.startswith(f"{session.position:>3}  "), transcript  # the latest step, last
+            monkeypatch.undo()
+
+
+async def test_the_mouse_wheel_looks_back_in_the_transcript_and_a_step_returns_to_the_latest():
+    from tui_helpers import widget_text
+
+    app = app_of("chain", 200)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        assert "200  n199 = " in widget_text(app, "#transcript")
+        transcript = app.query_one("#transcript")
+        for _ in range(5):  # the mouse wheel, five notches up
+            transcript.post_message(events.MouseScrollUp(transcript, 1, 1, 0, -1, 0, False, False, False))
+        await pilot.pause()
+        text = widget_text(app, "#transcript")
+        assert "200  n199 = " not in text and "190  n189 = " in text, text
+        await pilot.press("n")
+        text = widget_text(app, "#transcript")
+        assert "backward pass, from ∂n199/∂n199 = 1" in text and "200  n199 = " in text, text
+
+
+async def test_the_step_panel_names_a_few_params_not_thousands():
+    """At the end of the backward pass the panel offers d: it named every parameter (92,000 on an
+    MLP 300-300-1, wrapped again on every redraw: seconds a key)."""
+    from tui_helpers import widget_text
+
+    app = mlp_with_params([40, 40, 1])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f")
+        text = " ".join(widget_text(app, "#step").replace("│", " ").split())
+        more = len(app.session.graph.params) - 6
+        assert f"d: one step of gradient descent on w1_0_0, w1_0_1, w1_0_2, w1_0_3, b1_0, w1_1_0 and {more} more" in text
