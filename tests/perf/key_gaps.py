@@ -1,6 +1,8 @@
 """The worst UI-thread stall of every key of the README's table, on a 100k-node graph, in a Pilot run.
 
     .venv/bin/python tests/perf/key_gaps.py chain 100000
+    .venv/bin/python tests/perf/key_gaps.py dag 100000
+    .venv/bin/python tests/perf/key_gaps.py mlp 300     # layers 300,300,1 (94k nodes), every w and b a param
 
 A 10 ms ``set_interval`` tick on the UI thread stamps itself; for each key, the longest gap
 between two ticks from the key press until the app is quiet again (every worker done and
@@ -37,13 +39,22 @@ PLAN = [
     ("e 0.6 enter (commit)", "EDIT_COMMIT"),
     ("y (worker)", ["y"]), ("esc (close why)", ["escape"]),
     ("s (sweep)", ["s"]), ("esc (close sweep)", ["escape"]),
-    ("d (no params)", ["d"]),
+    ("d (descent)", ["d"]), ("d esc (cancel)", ["d", "escape"]), ("- (α)", ["minus"]), ("+ (α)", ["plus"]),
     ("w (save-as dialog)", ["w"]), ("esc (dialog)", ["escape"]),
 ]
 
 
+def graph_text(kind: str, size: int) -> str:
+    """The generated graph; for mlp, layers size,size,1 with every weight and bias a param (d trains them)."""
+    if kind != "mlp":
+        return generate(kind, size)
+    text = generate("mlp", layers=[size, size, 1])
+    names = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith(("  w", "  b"))]
+    return text + "params: [" + ", ".join(names) + "]\n"
+
+
 async def main(kind: str, size: int) -> None:
-    loaded = load_bytes(generate(kind, size).encode(), f"(example {kind})")
+    loaded = load_bytes(graph_text(kind, size).encode(), f"(example {kind})")
     app = CgtuiApp(DebugSession(loaded), watch_file=False)
     stamps: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
@@ -69,6 +80,9 @@ async def main(kind: str, size: int) -> None:
         for label, keys in PLAN:
             if label.startswith("e (open"):
                 await to_input()
+            if label == "d (descent)":  # at the end of the backward pass, as d needs
+                app.session.finish(); app.session.finish(); app.redraw()
+                await quiet()
             if label == "y (worker)":
                 tree.select_name(app.session.graph.output)
                 app.session.finish(); app.session.finish(); app.redraw()
