@@ -100,3 +100,17 @@ async def test_a_step_that_greys_nothing_does_not_draw_the_line_again():
         assert drawn == []
         await pilot.press("f", "f")  # at the end n and f cannot act
         assert drawn
+
+
+async def test_a_subclass_with_bindings_of_its_own_keeps_the_apps_keys():
+    """Textual merges BINDINGS down the classes; so does the line (the benchmark's probe adds hidden keys)."""
+    from textual.binding import Binding
+
+    class Probe(CgtuiApp):
+        BINDINGS = [Binding("f5", "bell", show=False), Binding("f6", "bell", "Ring")]
+
+    app = make_app()
+    app.__class__ = Probe
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert list(keys(app)) == [*ALL_KEYS, "f6"]

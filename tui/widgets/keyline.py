@@ -28,7 +28,9 @@ def shown_keys(app) -> KeyState:
     """
     keys = []
     seen = set()
-    for binding in app.BINDINGS:
+    # every class's own BINDINGS, bases first, as Textual merges them (a subclass may add keys)
+    bindings = [b for cls in reversed(type(app).__mro__) for b in cls.__dict__.get("BINDINGS", ())]
+    for binding in bindings:
         if not isinstance(binding, Binding) or not binding.show or binding.action in seen:
             continue
         seen.add(binding.action)
