@@ -200,3 +200,23 @@ async def test_the_step_panel_names_a_few_params_not_thousands():
         text = " ".join(widget_text(app, "#step").replace("│", " ").split())
         more = len(app.session.graph.params) - 6
         assert f"d: one step of gradient descent on w1_0_0, w1_0_1, w1_0_2, w1_0_3, b1_0, w1_1_0 and {more} more" in text
+
+
+async def test_a_step_that_lengthens_the_detail_line_leaves_the_tree_alone(monkeypatch):
+    """After f the output's line gains its gradient and its detail line wraps to two lines: the
+    detail keeps room for two, so the tree keeps its size, and no text view asks for a layout."""
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        tree = app.query_one(GraphTree)
+        size = tree.size
+        builds = count(monkeypatch, Tree, "_build")
+        layouts = count_layouts(monkeypatch)
+        await pilot.press("n")
+        await pilot.pause()
+        assert "∂n4999/∂n4999 = 1" in app.query_one("#detail").render().plain
+        await pilot.press("p")
+        await pilot.pause()
+        assert tree.size == size and builds == []
+        assert "TextView" not in layouts, layouts

@@ -196,7 +196,8 @@ class GraphTree(Tree[NodeRef]):
         event.prevent_default()  # Tree._on_resize would rebuild them
         self._line_cache.grow(event.size.height)
         if self._tree_lines_cached is not None and event.size.width == self._built_width:
-            self._line_cache.clear()
+            # the lines drawn are still good (their cache is keyed by line, width and state): a
+            # detail line growing by one, under the tree, redraws the tree from that cache
             self.refresh()
         else:
             self._invalidate()

@@ -10,6 +10,7 @@ from functools import partial
 
 from rich.text import Text
 from textual import events
+from textual.css.scalar import Unit
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
@@ -49,10 +50,24 @@ class TextView(Static):
         # Laying the screen out again (and repainting what it moves) costs a frame of its own
         # work: only when the text's height changes. (A repaint clears the cached height, so a
         # later layout measures the new text.)
-        width, height = self.content_size
+        width = self.content_size.width
+        before = self._height(width)
         self.update(text, layout=False)
-        if not width or self.get_content_height(Size(0, 0), Size(0, 0), width) != height:
+        after = self._height(width)
+        if before is None or after != before:
             self.refresh(layout=True)
+
+    def _height(self, width: int) -> int | None:
+        """The height the text takes with min-height and max-height applied (None: not known here)."""
+        if not width:
+            return None
+        height = self.get_content_height(Size(0, 0), Size(0, 0), width) + self.styles.gutter.height
+        for rule, bound in ((self.styles.min_height, max), (self.styles.max_height, min)):
+            if rule is not None:
+                if rule.unit != Unit.CELLS:
+                    return None
+                height = bound(height, int(rule.value))
+        return height
 
 
 PARAMS_NAMED = 6
