@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from textual import events
 from textual.widgets import Tree
 
@@ -152,17 +153,21 @@ def count_layouts(monkeypatch) -> list:
     return layouts
 
 
-async def test_a_step_mid_pass_lays_nothing_out(monkeypatch):
+@pytest.mark.parametrize("kind", ["chain", "dag"])
+async def test_a_step_mid_pass_lays_nothing_out(monkeypatch, kind):
     """A step redraws the step panel, the transcript and what changed in the tree, in one frame: the
-    transcript has no scroll range to grow and a panel whose text keeps its height keeps its place."""
-    app = app_of("chain", 5000)
+    transcript has no scroll range to grow, a panel whose text keeps its height keeps its place, and
+    the step panel keeps the height of the pass's tallest step (the DAG's long names wrap a step to
+    3 lines, the next to 4)."""
+    app = app_of(kind, 5000)
     async with app.run_test(size=(120, 40)) as pilot:
         session = app.session
         for target in (session.n_forward // 2, session.n_forward + session.n_backward // 2):
             app._move(lambda target=target: session._move(target))
+            await pilot.press("n", "p")  # each step's height seen once
             await pilot.pause()
             layouts = count_layouts(monkeypatch)
-            await pilot.press("n", "p", "n")
+            await pilot.press("n", "p", "n", "p", "n")
             await pilot.pause()
             assert layouts == []
             assert session.position == target + 1

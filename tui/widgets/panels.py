@@ -14,6 +14,7 @@ from textual.css.scalar import Unit
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
+from textual.visual import visualize
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -257,10 +258,31 @@ def transcript_length(session: DebugSession) -> int:
 
 
 class StepPanel(TextView):
-    """The current step."""
+    """The current step.
+
+    Within a pass the panel keeps the height of its tallest step so far (shorter steps end in
+    blank lines): on a big graph long names wrap a step to 3 lines, the next to 4, and each change
+    of height laid the screen out again, for two more frames a step.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._tallest: tuple[object, int, int] = (None, 0, 0)
+        """(the session and pass, the width, the most lines a step of it took)."""
 
     def show(self, session: DebugSession) -> None:
-        self.show_text(step_text(session))
+        text = step_text(session)
+        width = self.content_size.width
+        if width:
+            lines = visualize(self, text).get_height(self.styles, width)
+            key = (session, session.position > session.n_forward)
+            seen, seen_width, tallest = self._tallest
+            if seen != key or seen_width != width:
+                tallest = 0
+            self._tallest = (key, width, max(tallest, lines))
+            if tallest > lines:
+                text.append("\n" * (tallest - lines))
+        self.show_text(text)
 
 
 class FdPanel(TextView):
