@@ -1,0 +1,216 @@
+"""``cgtui serve``: the command line, and the app in a real browser (headless Chromium).
+
+The browser tests start ``cgtui serve`` on a free port, open the page in Debian's Chromium driven
+by Playwright (``executable_path``, no browser download), press keys, and read the terminal's rows
+from xterm.js's own buffer (the page draws them on a canvas; a script added before the page's own
+keeps a reference to the terminal object). Skipped, saying why, where Chromium or Playwright is
+missing; .ci/run installs both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from paths import LECTURE, ROOT
+from tui.serve import decode_share, encode_share, session_command
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def serve(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tui", "serve", *args], capture_output=True, text=True,
+                          timeout=30, cwd=cwd or ROOT)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_a_missing_file_is_one_line_and_status_2(tmp_path):
+    done = serve(str(tmp_path / "nope.yaml"))
+    assert done.returncode == 2
+    assert done.stderr.startswith("cgtui: ") and done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+def test_a_port_in_use_is_one_line_and_status_2():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = serve(str(LECTURE), "--port", str(port))
+    assert done.returncode == 2
+    assert done.stderr.startswith("cgtui: serve: cannot listen on 127.0.0.1 port") and done.stderr.count("\n") == 1
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--host", "no-such-host.invalid"], "cannot listen on no-such-host.invalid"),
+    (["--port", "70000"], "not a port number"),
+    (["--port", "eighty"], "not a port number"),
+    (["--frobnicate"], "unrecognized arguments"),
+])
+def test_bad_hosts_and_ports_are_one_line_and_status_2(args, words):
+    done = serve(str(LECTURE), *args)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("cgtui: ") and words in done.stderr and done.stderr.count("\n") == 1
+
+
+def test_the_session_command_is_an_argument_list_with_the_query_as_one_argument():
+    query = "step=1&set=a=$(rm -rf ~);`reboot`&x='\"|"
+    argv = session_command(Path("/srv/my graphs/-lecture.yaml"), query)
+    assert argv[:3] == [sys.executable, "-m", "tui"]
+    assert f"--share={query}" in argv
+    assert argv[-2:] == ["--", "/srv/my graphs/-lecture.yaml"]
+    assert decode_share(encode_share(query)) == query
+    assert decode_share("-") == "" and decode_share("!!not base64!!") == ""
+
+
+# ---------------------------------------------------------------- in a browser
+
+try:
+    from playwright import sync_api as playwright
+except ImportError:  # the command-line tests above still run
+    playwright = None
+needs_chromium = pytest.mark.skipif(
+    playwright is None or not os.path.exists(CHROMIUM),
+    reason="Playwright is not installed (pip install -e '.[test]')" if playwright is None
+    else "Chromium is absent (Debian: apt-get install chromium; .ci/run does)")
+
+KEEP_TERMINAL = """
+Object.defineProperty(Object.prototype, '_addonManager', {configurable: true, set(value) {
+  Object.defineProperty(this, '_addonManager', {value, writable: true, configurable: true});
+  (window.__terminals = window.__terminals || []).push(this);
+}});
+"""
+"""Run before the page's scripts: xterm.js's Terminal sets _addonManager once, in its constructor."""
+ROWS = """() => { const t = (window.__terminals || [])[0]; if (!t) return '';
+  const b = t.buffer.active, out = [];
+  for (let i = 0; i < t.rows; i++) { const l = b.getLine(b.viewportY + i); out.push(l ? l.translateToString(true) : ''); }
+  return out.join('\\n'); }"""
+
+
+@pytest.fixture
+def server(tmp_path):
+    """``cgtui serve`` on a copy of the lecture graph, on a port the system picks; yields (url, file, process)."""
+    graph = tmp_path / "lecture.yaml"
+    shutil.copy(LECTURE, graph)
+    process = subprocess.Popen([sys.executable, "-m", "tui", "serve", str(graph), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    line = process.stdout.readline()
+    assert " at http://127.0.0.1:" in line, (line, process.stderr.read() if process.poll() is not None else "")
+    url = line.split(" at ", 1)[1].split()[0]
+    yield url, graph, process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def browser():
+    with playwright.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+
+
+def open_page(browser, url: str, downloads: bool = False):
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=downloads)
+    page.add_init_script(KEEP_TERMINAL)
+    page.goto(url)
+    wait_for_text(page, "cgtui")
+    page.focus(".xterm-helper-textarea")
+    return page
+
+
+def rows(page) -> str:
+    return page.evaluate(ROWS)
+
+
+def wait_for_text(page, text: str, timeout: float = 20.0) -> str:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        shown = rows(page)
+        if text in shown:
+            return shown
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared; the page shows:\n{rows(page)}")
+
+
+def sessions(server_process) -> list[int]:
+    """The session processes the server runs now (its children)."""
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server_process.pid)], capture_output=True, text=True)
+    return [int(p) for p in out.stdout.split()]
+
+
+@needs_chromium
+def test_three_ns_in_a_browser_show_j_33(server, browser, tmp_path):
+    url, _, process = server
+    page = open_page(browser, url)
+    assert "J = 33" not in rows(page)
+    for _ in range(3):
+        page.keyboard.press("n")
+    shown = wait_for_text(page, "J = 3 · v = 3 × 11 = 33")
+    assert "J = 33" in shown and "forward 3/3" in shown
+    page.screenshot(path=str(tmp_path / "three-steps.png"))
+    assert (tmp_path / "three-steps.png").stat().st_size > 10_000
+    assert len(sessions(process)) == 1
+    page.close()
+    end = time.monotonic() + 10
+    while sessions(process) and time.monotonic() < end:  # the page's session ends with it
+        time.sleep(0.1)
+    assert sessions(process) == []
+
+
+@needs_chromium
+def test_each_visitor_has_their_own_session_and_a_url_opens_a_state(server, browser):
+    url, _, process = server
+    first = open_page(browser, url)
+    for _ in range(3):
+        first.keyboard.press("n")
+    wait_for_text(first, "J = 3 · v = 3 × 11 = 33")
+    second = open_page(browser, url + "?step=3&set=a=7&bogus=%1b[31m")
+    shown = wait_for_text(second, "J = 3 · v = 3 × 13 = 39")
+    assert "ignored bogus" in shown.replace("\n", " ")
+    assert "\x1b" not in shown
+    assert "J = 33" in rows(first)  # the first visitor's session is untouched
+    assert len(sessions(process)) == 2
+
+
+@needs_chromium
+def test_w_downloads_the_edited_file_and_the_servers_file_stays(server, browser, tmp_path):
+    url, graph, _ = server
+    before = graph.read_bytes()
+    page = open_page(browser, url + "?set=a=7", downloads=True)
+    wait_for_text(page, "a = 7")
+    with page.expect_download(timeout=20_000) as info:
+        page.keyboard.press("w")
+    download = info.value
+    assert download.suggested_filename == "lecture.yaml"
+    target = tmp_path / "downloaded.yaml"
+    download.save_as(target)
+    assert target.read_bytes() == before.replace(b"  a: 5", b"  a: 7")
+    wait_for_text(page, "the file on the server stays as it is")
+    assert graph.read_bytes() == before
+
+
+@needs_chromium
+def test_an_edit_to_the_servers_file_reaches_an_open_session(server, browser):
+    url, graph, _ = server
+    page = open_page(browser, url)
+    page.keyboard.press("f")
+    wait_for_text(page, "J = 3 · v = 3 × 11 = 33")
+    graph.write_text(graph.read_text().replace("  b: 3", "  b: 4"))
+    wait_for_text(page, "3 × 13 = 39")  # 3 (5 + 4 · 2), at the next poll of the file
