@@ -57,6 +57,7 @@ def test_a_port_in_use_is_one_line_and_status_2():
     (["--port", "70000"], "not a port number"),
     (["--port", "eighty"], "not a port number"),
     (["--frobnicate"], "unrecognized arguments"),
+    (["--max-sessions", "0"], "not a number of sessions"),
 ])
 def test_bad_hosts_and_ports_are_one_line_and_status_2(args, words):
     done = serve(str(LECTURE), *args)
@@ -69,7 +70,7 @@ def test_the_session_command_is_an_argument_list_with_the_query_as_one_argument(
     argv = session_command(Path("/srv/my graphs/-lecture.yaml"), query)
     assert argv[:3] == [sys.executable, "-m", "tui"]
     assert f"--share={query}" in argv
-    assert argv[-2:] == ["--", "/srv/my graphs/-lecture.yaml"]
+    assert argv[-2:] == ["--", "-lecture.yaml"]  # run in its folder: the folder is not shown
     assert decode_share(encode_share(query)) == query
     assert decode_share("-") == "" and decode_share("!!not base64!!") == ""
 
@@ -99,11 +100,16 @@ ROWS = """() => { const t = (window.__terminals || [])[0]; if (!t) return '';
 
 
 @pytest.fixture
-def server(tmp_path):
-    """``cgtui serve`` on a copy of the lecture graph, on a port the system picks; yields (url, file, process)."""
+def server(tmp_path, request):
+    """``cgtui serve`` on a copy of the lecture graph, on a port the system picks; yields (url, file, process).
+
+    A test marked ``@pytest.mark.serve_args(...)`` adds those arguments.
+    """
     graph = tmp_path / "lecture.yaml"
     shutil.copy(LECTURE, graph)
-    process = subprocess.Popen([sys.executable, "-m", "tui", "serve", str(graph), "--port", "0"],
+    marker = request.node.get_closest_marker("serve_args")
+    extra = list(marker.args) if marker else []
+    process = subprocess.Popen([sys.executable, "-m", "tui", "serve", str(graph), "--port", "0", *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     line = process.stdout.readline()
     assert " at http://127.0.0.1:" in line, (line, process.stderr.read() if process.poll() is not None else "")
@@ -126,11 +132,11 @@ def browser():
         chromium.close()
 
 
-def open_page(browser, url: str, downloads: bool = False):
+def open_page(browser, url: str, downloads: bool = False, first: str = "cgtui"):
     page = browser.new_page(viewport={"width": 1280, "height": 800}, accept_downloads=downloads)
     page.add_init_script(KEEP_TERMINAL)
     page.goto(url)
-    wait_for_text(page, "cgtui")
+    wait_for_text(page, first)
     page.focus(".xterm-helper-textarea")
     return page
 
@@ -214,3 +220,15 @@ def test_an_edit_to_the_servers_file_reaches_an_open_session(server, browser):
     wait_for_text(page, "J = 3 · v = 3 × 11 = 33")
     graph.write_text(graph.read_text().replace("  b: 3", "  b: 4"))
     wait_for_text(page, "3 × 13 = 39")  # 3 (5 + 4 · 2), at the next poll of the file
+
+
+@needs_chromium
+@pytest.mark.serve_args("--max-sessions", "1")
+def test_a_full_server_says_so_and_starts_no_process(server, browser):
+    url, _, process = server
+    first = open_page(browser, url)
+    second = open_page(browser, url, first="this server is full (at most 1 sessions at once)")
+    assert len(sessions(process)) == 1
+    second.close()
+    first.keyboard.press("n")  # the first is still served
+    wait_for_text(first, "u = b · c = 3 × 2 = 6")

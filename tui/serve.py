@@ -29,6 +29,8 @@ from aiohttp import web
 
 from engine import SourceError, load_builtin, load_path
 
+MAX_SESSIONS = 100
+"""Sessions open at once by default: each is a process (~42 MiB); see the README's figures."""
 MAX_SHARE = 4096
 """Longer queries are cut off here (tui/share.py refuses a query this long whole)."""
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
@@ -54,7 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1",
                    help="the address to listen on (default 127.0.0.1: this machine only; 0.0.0.0: every network)")
     p.add_argument("--port", type=_port, default=8000, help="the port (default 8000; 0 picks a free one)")
+    p.add_argument("--max-sessions", type=_count, default=MAX_SESSIONS, metavar="N",
+                   help=f"sessions open at once; one more is told the server is full (default {MAX_SESSIONS})")
     return p
+
+
+def _count(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of sessions (1 to 10,000)")
+    return int(text)
 
 
 def _port(text: str) -> int:
@@ -64,9 +74,13 @@ def _port(text: str) -> int:
 
 
 def session_command(path: Path | None, query: str) -> list[str]:
-    """The argument list one visitor's session runs: this Python, cgtui, the server's file."""
+    """The argument list one visitor's session runs: this Python, cgtui, the server's file.
+
+    The file is named without its folder (the session runs in that folder): the app shows the
+    name, and visitors need not see where the file lives on the server.
+    """
     argv = [sys.executable, "-m", "tui", "--browser", f"--share={query[:MAX_SHARE]}"]
-    return argv + (["--", str(path)] if path is not None else [])
+    return argv + (["--", path.name] if path is not None else [])
 
 
 def encode_share(query: str) -> str:
@@ -91,16 +105,17 @@ def _server_classes():
     class SessionService(AppService):
         """One visitor's process, started from an argument list: no shell sees the URL."""
 
-        def __init__(self, argv: list[str], live: set, **kwargs: Any) -> None:
+        def __init__(self, argv: list[str], cwd: Path | None, live: set, **kwargs: Any) -> None:
             super().__init__(" ".join(argv), **kwargs)
             self.argv = argv
+            self.cwd = cwd
             self.live = live
 
         async def _open_app_process(self, width: int = 80, height: int = 24):
             environment = self._build_environment(width=width, height=height)
             self._process = process = await asyncio.create_subprocess_exec(
                 *self.argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE, env=environment)
+                stderr=asyncio.subprocess.PIPE, env=environment, cwd=self.cwd)
             self.live.add(process)
             self._stdin = process.stdin
             return process
@@ -108,9 +123,13 @@ def _server_classes():
     class CgtuiServer(Server):
         """textual-serve's server with a session command per page and URLs relative to the request."""
 
-        def __init__(self, path: Path | None, title: str, host: str, port: int) -> None:
+        def __init__(self, path: Path | None, title: str, host: str, port: int,
+                     max_sessions: int = MAX_SESSIONS) -> None:
             super().__init__(" ".join(session_command(path, "")), host=host, port=port, title=title)
             self.path = path
+            self.max_sessions = max_sessions
+            self.open = 0
+            """Sessions open now (counted from the websocket's opening, before the process starts)."""
             self.live: set[asyncio.subprocess.Process] = set()
 
         async def _make_app(self) -> web.Application:
@@ -146,11 +165,19 @@ def _server_classes():
             height = max(1, min(300, to_int(request.query.get("height", "24"), 24)))
             query = decode_share(request.match_info.get("share", "-"))
             service = None
+            if self.open >= self.max_sessions:
+                await websocket.prepare(request)
+                await websocket.send_bytes(f"\r\n  cgtui: this server is full (at most {self.max_sessions} "
+                                           "sessions at once). Try again in a while.\r\n".encode())
+                async for _ in websocket:  # the message stays on the page until it is closed
+                    pass
+                return websocket
+            self.open += 1
             try:
                 await websocket.prepare(request)
                 service = SessionService(
-                    session_command(self.path, query), self.live, write_bytes=websocket.send_bytes,
-                    write_str=websocket.send_str, close=websocket.close,
+                    session_command(self.path, query), self.path.parent if self.path else None, self.live,
+                    write_bytes=websocket.send_bytes, write_str=websocket.send_str, close=websocket.close,
                     download_manager=self.download_manager, debug=self.debug)
                 await service.start(width, height)
                 try:
@@ -162,6 +189,7 @@ def _server_classes():
             except Exception as error:  # noqa: BLE001 - one visitor's trouble ends their session only
                 logging.getLogger("textual-serve").exception(error)
             finally:
+                self.open -= 1
                 if service is not None:
                     await service.stop()
                     if service._process is not None:
@@ -211,7 +239,7 @@ def run_serve(argv: Sequence[str]) -> int:
         say(str(err))
         return 2
     title = f"cgtui · {loaded.graph.title or loaded.source}"
-    server = _server_classes()(path, title, args.host, args.port)
+    server = _server_classes()(path, title, args.host, args.port, args.max_sessions)
     logging.basicConfig(level=logging.WARNING, format="cgtui serve: %(message)s")
 
     def announce(port: int) -> None:
