@@ -232,3 +232,20 @@ def test_a_full_server_says_so_and_starts_no_process(server, browser):
     second.close()
     first.keyboard.press("n")  # the first is still served
     wait_for_text(first, "u = b · c = 3 × 2 = 6")
+
+
+@needs_chromium
+def test_ctrl_c_stops_the_server_and_every_session(server, browser):
+    url, _, process = server
+    pages = [open_page(browser, url) for _ in range(2)]
+    pids = sessions(process)
+    assert len(pids) == 2
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=15) == 0
+    end = time.monotonic() + 10
+    while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert not [p for p in pids if os.path.exists(f"/proc/{p}")]
+    assert "Traceback" not in process.stderr.read()
+    for page in pages:
+        page.close()

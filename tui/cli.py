@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cgtui",
         description="Step through a computation graph: forward node by node, backward one "
         "chain-rule multiplication at a time, checked by finite differences.",
-        epilog="Without FILE, cgtui opens the built-in lecture graph J = 3(a + bc).",
+        epilog="Without FILE, cgtui opens the built-in lecture graph J = 3(a + bc). "
+        "'cgtui serve FILE' serves the app to browsers (see 'cgtui serve --help').",
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="a graph file (YAML); default: the built-in lecture graph")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",

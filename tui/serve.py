@@ -243,13 +243,14 @@ def run_serve(argv: Sequence[str]) -> int:
     logging.basicConfig(level=logging.WARNING, format="cgtui serve: %(message)s")
 
     def announce(port: int) -> None:
-        shown = args.host if ":" not in args.host else f"[{args.host}]"
-        url = f"http://{shown}:{port}/"
-        print(f"cgtui: serving {loaded.source} at {url} — each visitor gets their own session; Ctrl+C stops.",
-              flush=True)
-        if args.host in ("0.0.0.0", "::", ""):
-            print(f"cgtui: listening on every network of this machine: give students http://{socket.gethostname()}"
-                  f":{port}/ (or this machine's address); anyone who can reach it can open sessions.", flush=True)
+        everywhere = args.host in ("0.0.0.0", "::", "")
+        shown = "127.0.0.1" if everywhere else args.host if ":" not in args.host else f"[{args.host}]"
+        print(f"cgtui: serving {loaded.source} at http://{shown}:{port}/ — each visitor gets their own "
+              "session; Ctrl+C stops.", flush=True)
+        if everywhere:
+            print(f"cgtui: listening on every network of this machine: give students http://ADDRESS:{port}/ "
+                  "(ADDRESS: this machine's, see hostname -I); anyone who can reach it can open sessions.",
+                  flush=True)
 
     try:
         asyncio.run(_serve(server, args.host, args.port, announce))
