@@ -75,6 +75,32 @@ def test_the_session_command_is_an_argument_list_with_the_query_as_one_argument(
     assert decode_share("-") == "" and decode_share("!!not base64!!") == ""
 
 
+def test_an_overlong_query_reaches_the_session_one_character_too_long_and_is_refused_whole():
+    from engine import load_path
+    from engine.session import DebugSession
+    from tui.share import parse_share
+
+    query = "step=1&" + "x" * 9000
+    carried = decode_share(encode_share(query))
+    assert carried == query[:4097]
+    share = parse_share(carried, DebugSession(load_path(LECTURE)))
+    assert share.step is None and "too long" in share.problems[0]
+
+
+async def test_another_sites_page_cannot_open_a_session(server):
+    import aiohttp
+
+    url, _, process = server
+    ws = url.replace("http://", "ws://") + "ws/-?width=80&height=24"
+    async with aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(ws, headers={"Origin": "http://evil.example"})
+        assert refused.value.status == 403
+        async with http.ws_connect(ws, headers={"Origin": url.rstrip("/")}) as same_site:
+            first = await same_site.receive(timeout=30)  # the session's first frame
+            assert first.type == aiohttp.WSMsgType.BINARY
+
+
 # ---------------------------------------------------------------- in a browser
 
 try:
@@ -170,6 +196,7 @@ def test_three_ns_in_a_browser_show_j_33(server, browser, tmp_path):
         page.keyboard.press("n")
     shown = wait_for_text(page, "J = 3 · v = 3 × 11 = 33")
     assert "J = 33" in shown and "forward 3/3" in shown
+    assert "w Download" in shown  # the footer says what w does here
     page.screenshot(path=str(tmp_path / "three-steps.png"))
     assert (tmp_path / "three-steps.png").stat().st_size > 10_000
     assert len(sessions(process)) == 1

@@ -15,8 +15,10 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import ClassVar
 
 from textual import events, on
+from textual.binding import Binding, BindingType
 
 from engine import text as tx
 from engine.graphfile import with_inputs
@@ -50,6 +52,8 @@ def open_session(loaded, overrides: dict[str, float], h: float, query: str) -> t
 
 class BrowserApp(CgtuiApp):
     """:class:`CgtuiApp` for a browser session: saving is a download; the URL's state is shown."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("w", "save", "Download")]
 
     def __init__(self, session: DebugSession, share: Share | None = None, **kwargs) -> None:
         """

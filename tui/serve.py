@@ -24,6 +24,7 @@ import socket
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -32,7 +33,7 @@ from engine import SourceError, load_builtin, load_path
 MAX_SESSIONS = 100
 """Sessions open at once by default: each is a process (~42 MiB); see the README's figures."""
 MAX_SHARE = 4096
-"""Longer queries are cut off here (tui/share.py refuses a query this long whole)."""
+"""Longer queries are cut off one character past this (tui/share.py then refuses the query whole)."""
 _HOST_HEADER = re.compile(r"^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$")
 
 
@@ -79,12 +80,13 @@ def session_command(path: Path | None, query: str) -> list[str]:
     The file is named without its folder (the session runs in that folder): the app shows the
     name, and visitors need not see where the file lives on the server.
     """
-    argv = [sys.executable, "-m", "tui", "--browser", f"--share={query[:MAX_SHARE]}"]
+    argv = [sys.executable, "-m", "tui", "--browser", f"--share={query[: MAX_SHARE + 1]}"]
     return argv + (["--", path.name] if path is not None else [])
 
 
 def encode_share(query: str) -> str:
-    return base64.urlsafe_b64encode(query[:MAX_SHARE].encode("utf-8")).decode("ascii").rstrip("=") or "-"
+    """A page's query as one path segment (one character past the limit: the session then refuses it whole)."""
+    return base64.urlsafe_b64encode(query[: MAX_SHARE + 1].encode("utf-8")).decode("ascii").rstrip("=") or "-"
 
 
 def decode_share(token: str) -> str:
@@ -165,6 +167,10 @@ def _server_classes():
             height = max(1, min(300, to_int(request.query.get("height", "24"), 24)))
             query = decode_share(request.match_info.get("share", "-"))
             service = None
+            origin = request.headers.get("Origin")
+            if origin is not None and urlsplit(origin).netloc != request.host:
+                # another site's page, opening sessions on this machine from a visitor's browser
+                raise web.HTTPForbidden(text="cgtui: sessions open from this server's own page only")
             if self.open >= self.max_sessions:
                 await websocket.prepare(request)
                 await websocket.send_bytes(f"\r\n  cgtui: this server is full (at most {self.max_sessions} "
