@@ -187,6 +187,19 @@ def sessions(server_process) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
+async def test_a_session_that_cannot_start_says_so_on_the_page(server):
+    import aiohttp
+
+    url, graph, process = server
+    graph.write_text("inputs: {a: 1}\nnodes: {J: 3 * }\noutput: J\n")  # broken after the server started
+    async with aiohttp.ClientSession() as http:
+        async with http.ws_connect(url.replace("http://", "ws://") + "ws/-?width=80&height=24") as ws:
+            frame = await ws.receive(timeout=30)
+    assert frame.type == aiohttp.WSMsgType.BINARY
+    assert b"this session could not start" in frame.data
+    assert process.poll() is None  # the server goes on
+
+
 @needs_chromium
 def test_three_ns_in_a_browser_show_j_33(server, browser, tmp_path):
     url, _, process = server

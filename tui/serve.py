@@ -112,6 +112,22 @@ def _server_classes():
             self.argv = argv
             self.cwd = cwd
             self.live = live
+            self.shown = False
+            """Whether the session has sent the page anything (a session that could not start has not)."""
+
+        async def on_data(self, payload: bytes) -> None:
+            self.shown = True
+            await super().on_data(payload)
+
+        async def run(self) -> None:
+            await super().run()  # until the process ends; its stderr goes to the server's terminal
+            if not self.shown:  # it never started: say so on the page, which stays open to show it
+                try:
+                    await self.remote_write_bytes(
+                        "\r\n  cgtui: this session could not start; the server's terminal says why"
+                        " (a graph file changed into one cgtui cannot read?). Reload the page to try again.\r\n".encode())
+                except ConnectionError:
+                    pass
 
         async def _open_app_process(self, width: int = 80, height: int = 24):
             environment = self._build_environment(width=width, height=height)

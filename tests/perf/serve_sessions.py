@@ -170,12 +170,12 @@ def main() -> None:
         line = server.stdout.readline()
         url = line.split(" at ", 1)[1].split()[0]
         ws_url = url.replace("http://", "ws://") + "ws/-"
-        print(f"{'sessions':>8} {'RSS/session MiB (median, max)':>30} {'server':>7} {'total MiB':>9} "
+        print(f"{'sessions':>8} {'procs':>5} {'RSS/session MiB (median, max)':>30} {'server':>7} {'total MiB':>9} "
               f"{'start s':>7} {'keys':>5} {'key→frame ms p50 / p95 / max':>30} {'load1':>5} "
               f"{'idle CPU %/session':>18} {'CPU ms/key':>10}")
         for n in counts:
             r = asyncio.run(level(ws_url, server.pid, n, args.seconds, args.every))
-            print(f"{r['sessions']:>8} {r['rss_median_mib']:>21.1f}, {r['rss_max_mib']:>6.1f} {r['server_mib']:>7.1f} "
+            print(f"{r['sessions']:>8} {r['processes']:>5} {r['rss_median_mib']:>21.1f}, {r['rss_max_mib']:>6.1f} {r['server_mib']:>7.1f} "
                   f"{r['total_mib']:>9.0f} {r['start_median_s']:>7.2f} {r['keys']:>5} "
                   f"{r['p50_ms']:>14.0f} / {r['p95_ms']:>5.0f} / {r['max_ms']:>5.0f} {r['load1']:>5.1f} "
                   f"{r['idle_pct']:>18.2f} {r['cpu_per_key_ms']:>10.1f}", flush=True)
