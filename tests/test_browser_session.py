@@ -120,3 +120,17 @@ def test_download_names_are_plain():
     assert download_name('we"ek 2;\r\n.yaml') == "we_ek_2___.yaml"
     assert download_name("..") == "graph.yaml"
     assert download_name("notes.txt") == "notes.txt.yaml"
+
+
+async def test_no_path_to_the_servers_file_writes_it(lecture_copy):
+    """A conflict dialog's "overwrite" or a save-as choice reach FileSync.write: here it refuses."""
+    before = lecture_copy.read_bytes()
+    app, _ = make_app(lecture_copy)
+    async with app.run_test() as pilot:
+        app.session.set_input("a", 7.0)
+        await app.sync.write(None, overwrite=True).wait()
+        await app.sync.write(str(lecture_copy.parent / "other.yaml")).wait()
+        await pilot.pause()
+        assert "never writes files on the server" in message(app)
+    assert lecture_copy.read_bytes() == before
+    assert sorted(p.name for p in lecture_copy.parent.iterdir()) == ["w.yaml"]

@@ -19,11 +19,13 @@ from typing import ClassVar
 
 from textual import events, on
 from textual.binding import Binding, BindingType
+from textual.worker import Worker
 
 from engine import text as tx
 from engine.graphfile import with_inputs
 from engine.session import DebugSession
-from tui.app import CgtuiApp, waits_for_edit
+from tui.app import CgtuiApp
+from tui.sync import FileSync
 from tui.share import Share, parse_share
 
 
@@ -50,6 +52,32 @@ def open_session(loaded, overrides: dict[str, float], h: float, query: str) -> t
     return session, share
 
 
+class BrowserSync(FileSync):
+    """The file's side of a browser session: the server's file is watched and reloaded, never written."""
+
+    async def save(self) -> None:
+        """What w does here: send the graph file with this session's input values to the browser."""
+        app = self.app
+        session = app.session
+        if not app.in_browser():
+            app.say("Not saved: this session has no browser to download to, and never writes the server's file.")
+            return
+        loaded = session.loaded
+        data = (b"\xef\xbb\xbf" if loaded.bom else b"") + with_inputs(loaded, session.inputs).encode("utf-8")
+        name = download_name(session.source)
+        app.deliver_binary(io.BytesIO(data), save_filename=name, mime_type="application/yaml", name="graph")
+        session.saved_inputs = dict(session.inputs)  # in the visitor's hands now: q no longer asks
+        values = ", ".join(f"{n} = {tx.num(v)}" for n, v in session.inputs.items())
+        app.say(f"Downloading {name} ({values}); the file on the server stays as it is.")
+
+    def write(self, path: str | None, overwrite: bool = False) -> Worker:
+        """Never: whatever asks (a dialog's choice), the server's file and its folder stay as they are."""
+        async def refuse() -> None:
+            self.app.say("Not saved: a browser session never writes files on the server; w downloads the graph.")
+
+        return self._job(refuse(), "save")
+
+
 class BrowserApp(CgtuiApp):
     """:class:`CgtuiApp` for a browser session: saving is a download; the URL's state is shown."""
 
@@ -64,6 +92,7 @@ class BrowserApp(CgtuiApp):
         """
         super().__init__(session, **kwargs)
         self.share = share or Share()
+        self.sync = BrowserSync(self)
 
     def on_mount(self) -> None:
         # CgtuiApp's on_mount runs after this one and writes the file's description on the
@@ -90,21 +119,6 @@ class BrowserApp(CgtuiApp):
     def in_browser(self) -> bool:
         """Whether a browser is there to take a download (a test stands one in)."""
         return self.is_web
-
-    @waits_for_edit("w")
-    async def action_save(self) -> None:
-        """Send the graph file with this session's input values to the browser; the server's file stays."""
-        session = self.session
-        if not self.in_browser():
-            self.say("Not saved: this session has no browser to download to, and never writes the server's file.")
-            return
-        loaded = session.loaded
-        data = (b"\xef\xbb\xbf" if loaded.bom else b"") + with_inputs(loaded, session.inputs).encode("utf-8")
-        name = download_name(session.source)
-        self.deliver_binary(io.BytesIO(data), save_filename=name, mime_type="application/yaml", name="graph")
-        session.saved_inputs = dict(session.inputs)  # in the visitor's hands now: q no longer asks
-        values = ", ".join(f"{n} = {tx.num(v)}" for n, v in session.inputs.items())
-        self.say(f"Downloading {name} ({values}); the file on the server stays as it is.")
 
     @on(events.DeliveryFailed)
     def _download_failed(self, event: events.DeliveryFailed) -> None:
