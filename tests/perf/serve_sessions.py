@@ -127,6 +127,7 @@ async def level(ws_url: str, server_pid: int, n: int, seconds: float, every: flo
             await asyncio.sleep(0.2)
         pids = children(server_pid)
         idle_from = cpu_seconds(pids)
+        start_cpu = statistics.median(idle_from.values()) if idle_from else 0.0  # CPU to open, each
         await asyncio.sleep(IDLE_SECONDS)  # all open, nobody typing
         idle = cpu_used(idle_from, cpu_seconds(pids)) / IDLE_SECONDS / max(1, len(pids))
         clock["stop_at"] = time.monotonic() + seconds  # the same for all, now that all are up
@@ -145,6 +146,7 @@ async def level(ws_url: str, server_pid: int, n: int, seconds: float, every: flo
         "server_mib": rss_kib(server_pid) / 1024,
         "total_mib": (sum(rss) + rss_kib(server_pid)) / 1024,
         "start_median_s": statistics.median(started) if started else 0,
+        "start_cpu_s": start_cpu,
         "keys": len(latencies),
         "p50_ms": statistics.median(latencies) * 1000 if latencies else 0,
         "p95_ms": q[18] * 1000, "max_ms": max(latencies, default=0) * 1000,
@@ -171,12 +173,12 @@ def main() -> None:
         url = line.split(" at ", 1)[1].split()[0]
         ws_url = url.replace("http://", "ws://") + "ws/-"
         print(f"{'sessions':>8} {'procs':>5} {'RSS/session MiB (median, max)':>30} {'server':>7} {'total MiB':>9} "
-              f"{'start s':>7} {'keys':>5} {'key→frame ms p50 / p95 / max':>30} {'load1':>5} "
+              f"{'start s':>7} {'start CPU s':>11} {'keys':>5} {'key→frame ms p50 / p95 / max':>30} {'load1':>5} "
               f"{'idle CPU %/session':>18} {'CPU ms/key':>10}")
         for n in counts:
             r = asyncio.run(level(ws_url, server.pid, n, args.seconds, args.every))
             print(f"{r['sessions']:>8} {r['processes']:>5} {r['rss_median_mib']:>21.1f}, {r['rss_max_mib']:>6.1f} {r['server_mib']:>7.1f} "
-                  f"{r['total_mib']:>9.0f} {r['start_median_s']:>7.2f} {r['keys']:>5} "
+                  f"{r['total_mib']:>9.0f} {r['start_median_s']:>7.2f} {r['start_cpu_s']:>11.2f} {r['keys']:>5} "
                   f"{r['p50_ms']:>14.0f} / {r['p95_ms']:>5.0f} / {r['max_ms']:>5.0f} {r['load1']:>5.1f} "
                   f"{r['idle_pct']:>18.2f} {r['cpu_per_key_ms']:>10.1f}", flush=True)
             time.sleep(2)  # the sessions of this count end before the next opens
