@@ -171,7 +171,7 @@ def rows(page) -> str:
     return page.evaluate(ROWS)
 
 
-def wait_for_text(page, text: str, timeout: float = 20.0) -> str:
+def wait_for_text(page, text: str, timeout: float = 30.0) -> str:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         shown = rows(page)
