@@ -289,3 +289,19 @@ def test_ctrl_c_stops_the_server_and_every_session(server, browser):
     assert "Traceback" not in process.stderr.read()
     for page in pages:
         page.close()
+
+
+@needs_chromium
+def test_q_ends_the_session_and_restart_opens_the_same_url_again(server, browser):
+    url, _, process = server
+    page = open_page(browser, url + "?step=2")
+    wait_for_text(page, "v = a + u = 5 + 6 = 11")
+    page.keyboard.press("q")
+    page.wait_for_function("document.body.classList.contains('-closed')", timeout=30_000)
+    end = time.monotonic() + 10
+    while sessions(process) and time.monotonic() < end:
+        time.sleep(0.1)
+    assert sessions(process) == []
+    page.click("text=Restart")
+    wait_for_text(page, "v = a + u = 5 + 6 = 11")  # the URL's state again, in a new session
+    assert len(sessions(process)) == 1
