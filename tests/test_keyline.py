@@ -114,3 +114,19 @@ async def test_a_subclass_with_bindings_of_its_own_keeps_the_apps_keys():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert list(keys(app)) == [*ALL_KEYS, "f6"]
+
+
+async def test_a_key_bound_again_by_a_subclass_keeps_its_place_with_its_new_label():
+    """A browser session binds w again as Download: the line says so where it said Save."""
+    from textual.binding import Binding
+
+    class Browser(CgtuiApp):
+        BINDINGS = [Binding("w", "save", "Download")]
+
+    app = make_app()
+    app.__class__ = Browser
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        line = app.query_one(KeyLine).keys
+        assert [k for k, _, _ in line] == ALL_KEYS
+        assert ("w", "Download", True) in line and all(d != "Save" for _, d, _ in line)

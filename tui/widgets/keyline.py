@@ -28,10 +28,16 @@ def shown_keys(app) -> KeyState:
     """
     keys = []
     seen = set()
-    # every class's own BINDINGS, bases first, as Textual merges them (a subclass may add keys)
-    bindings = [b for cls in reversed(type(app).__mro__) for b in cls.__dict__.get("BINDINGS", ())]
-    for binding in bindings:
-        if not isinstance(binding, Binding) or not binding.show or binding.action in seen:
+    # every class's own BINDINGS, bases first, as Textual merges them: a subclass may add keys,
+    # or bind a key again (a browser session labels w "Download"), which keeps the key's place
+    by_key: dict[str, Binding] = {}
+    for cls in reversed(type(app).__mro__):
+        for binding in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(binding, Binding):
+                for key in binding.key.split(","):
+                    by_key[key.strip()] = binding
+    for binding in by_key.values():
+        if not binding.show or binding.action in seen:
             continue
         seen.add(binding.action)
         state = app.check_action(binding.action, ())
