@@ -26,7 +26,6 @@ async def burst(app, pilot, *keys: str) -> None:
 async def test_edit_burst_reaches_the_editor():
     app = make_app(watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("down", "down")  # a
         await burst(app, pilot, "e", "8", "enter")
         assert app.session.inputs["a"] == 8.0, app.message
 
@@ -34,7 +33,6 @@ async def test_edit_burst_reaches_the_editor():
 async def test_enter_burst_reaches_the_editor():
     app = make_app(watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("down", "down")
         await burst(app, pilot, "enter", "7", "enter")  # the field opens with 5 selected: 7 replaces it
         assert app.session.inputs["a"] == 7.0, app.message
 
@@ -53,7 +51,7 @@ async def test_letters_that_are_keys_still_type_into_the_editor():
     """e, n, minus and enter are priority keys now: inside the field they must still type."""
     app = make_app(watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("down", "down", "e", "ctrl+u", "minus", "2", "e", "minus", "3", "enter")
+        await pilot.press("e", "ctrl+u", "minus", "2", "e", "minus", "3", "enter")
         assert app.session.inputs["a"] == -2e-3, app.message
         assert app.session.position == 0
 
@@ -76,7 +74,7 @@ async def test_a_whole_session_typed_in_one_burst_keeps_its_order():
     async with app.run_test(size=(120, 40)) as pilot:
         await burst(app, pilot, "g", "n", "6", "enter")
         assert app.session.predicting and app.session.answers[1].guess == 6.0
-        await burst(app, pilot, "g", "down", "down", "e", "9", "enter")
+        await burst(app, pilot, "g", "e", "9", "enter")
         assert not app.session.predicting
         assert app.session.inputs["a"] == 9.0, app.message
         await burst(app, pilot, "n", "p", "n", "n")

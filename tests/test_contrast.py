@@ -62,7 +62,7 @@ STATES = {
     "mid-forward": ["n", "n"],
     "mid-backward": ["f", "n", "n", "n"],
     "done": ["f", "f"],
-    "editing": ["down", "e"],
+    "editing": ["e"],  # the cursor starts on a, an input
     "predicting": ["g", "n"],
     "help": ["question_mark"],
 }

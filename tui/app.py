@@ -17,6 +17,8 @@
 | d | one step of gradient descent on the parameters |
 | - / + | α ÷ 2 / α × 2 |
 | [ / ] | h ÷ 10 / h × 10 |
+| . | put the cursor on the current step's node, expanding the lines that hide it |
+| l | follow mode: after every step the cursor (and so the panels) goes to the step's node |
 | ? | help |
 | q, ctrl+q | quit |
 """
@@ -47,7 +49,7 @@ from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, 
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.widgets.editor import InputEditor
-from tui.widgets.graph_tree import GraphTree, NodeRef
+from tui.widgets.graph_tree import GraphTree, NodeRef, step_node
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
 # The help and "why" pages, the save dialogs and engine.paths are imported when first
@@ -149,6 +151,8 @@ class CgtuiApp(App[None]):
         Binding("d", "descend", "Descend", show=False),
         Binding("minus", "alpha_down", "α÷2", show=False),
         Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
+        Binding("full_stop", "show_step", "Current step's node", show=False),
+        Binding("l", "follow", "Follow the steps", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -223,9 +227,17 @@ class CgtuiApp(App[None]):
         self.query_one("#fd").border_title = "Finite differences"
         self.query_one("#transcript").border_title = "Transcript"
         self.query_one("#left").border_title = "Graph"
-        self.query_one(GraphTree).focus()
-        # without its watcher, which would draw everything once before the redraw below
-        self.set_reactive(CgtuiApp.selected, self.session.graph.output)
+        tree = self.query_one(GraphTree)
+        tree.focus()
+        # the cursor starts on the first input (the first thing the panels can say something
+        # about), if its line is built already; without the watcher, which would draw
+        # everything once before the redraw below
+        graph = self.session.graph
+        first = graph.inputs[0].name if graph.inputs else None
+        start = first if first is not None and tree.shown(first) else graph.output
+        if start != graph.output:
+            tree.select_name(start)
+        self.set_reactive(CgtuiApp.selected, start)
         if self.watch_file:
             self.set_interval(self.POLL_SECONDS, self.check_disk)
         hidden = len(self.session.walk.warnings) - len(self.session.warnings_shown())
@@ -260,6 +272,7 @@ class CgtuiApp(App[None]):
         self.query_one("#title", TextView).show_text(Text.assemble(
             ("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (printable(session.source, one_line=True), "italic")))
         tree = self.query_one(GraphTree)
+        tree.follow()
         tree.redraw()
         self.query_one("#detail", TextView).show_text(tree.detail())
         self.query_one(StepPanel).show(session)
@@ -551,6 +564,25 @@ class CgtuiApp(App[None]):
     def _cursor_name(self) -> str | None:
         node = self.query_one(GraphTree).cursor_node
         return node.data.name if node is not None and node.data is not None else None
+
+    def action_show_step(self) -> None:
+        """.: the cursor to the current step's node, expanding whatever hides it."""
+        name = step_node(self.session)
+        if name is None:
+            self.say("No step taken yet: n takes the first, then . shows its node.")
+            return
+        self.query_one(GraphTree).select_name(name)
+
+    def action_follow(self) -> None:
+        """l: follow mode on or off; the Graph panel's title says which."""
+        tree = self.query_one(GraphTree)
+        tree.set_following(not tree.following)
+        self.query_one("#left").border_title = "Graph · follow (l)" if tree.following else "Graph"
+        if tree.following:
+            self.say("Follow mode: after every step the cursor goes to the step's node, and the panels with it."
+                     " l turns it off.")
+        else:
+            self.say("Follow mode off: the cursor stays where you put it.")
 
     def action_breakpoint(self) -> None:
         name = self._cursor_name()

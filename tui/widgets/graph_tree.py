@@ -7,6 +7,9 @@
 | right / left | next / previous step (not horizontal scrolling) |
 | space | expand or collapse a node |
 | j | jump: from a ``↪ u`` line to u's own line, elsewhere to the current step's node (expanding what hides it) |
+
+The app's ``.`` and ``l`` keys put the cursor on the current step's node (see :func:`step_node`):
+once, or after every step while :attr:`GraphTree.following` is on.
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ class GraphTree(Tree[NodeRef]):
         """The lines of the path shown by "why this gradient?" (marked »)."""
         self._drawn: dict[int, tuple[TreeNode[NodeRef], Text]] = {}
         """The label each line was last drawn with, by node id, until :meth:`redraw` checks it."""
+        self.following = False
+        """Follow mode (l): the cursor, and so the panels, go to the current step's node after every move."""
+        self._followed: tuple | None = None
+        """The position and walk the cursor last followed, so that only a move of the walk moves it."""
 
     def on_mount(self) -> None:
         self.build()
@@ -231,6 +238,22 @@ class GraphTree(Tree[NodeRef]):
                     line.expand()
         return self.primary.get(name)
 
+    def set_following(self, on: bool) -> None:
+        """Turn follow mode on (the cursor goes to the step's node at the next redraw) or off."""
+        self.following = on
+        self._followed = None
+
+    def follow(self) -> None:
+        """In follow mode, put the cursor on the current step's node if the walk moved since the last time."""
+        session = self.session
+        where = (session.position, session.walk)
+        if not self.following or where == self._followed:
+            return
+        self._followed = where
+        name = step_node(session)
+        if name is not None:
+            self.select_name(name)
+
     def redraw(self) -> None:
         """Draw again the lines whose labels the session changed (the layout stays as it is).
 
@@ -323,11 +346,21 @@ class GraphTree(Tree[NodeRef]):
         if ref is not None and ref.name is not None and ref.see_above:
             self.select_name(ref.name)
             return
-        step = self.session.current
-        if isinstance(step, ForwardStep):
-            self.select_name(step.node)
-        elif isinstance(step, BackwardStep):
-            self.select_name(step.parent)
+        name = step_node(self.session)
+        if name is not None:
+            self.select_name(name)
+
+    def shown(self, name: str) -> bool:
+        """Whether ``name``'s own line is built and no collapsed line hides it."""
+        node = self.primary.get(name)
+        if node is None:
+            return False
+        ancestor = node.parent
+        while ancestor is not None:
+            if not ancestor.is_expanded:
+                return False
+            ancestor = ancestor.parent
+        return True
 
     def select_name(self, name: str) -> None:
         """Put the cursor on ``name``'s own line, expanding whatever hides it."""
@@ -394,6 +427,16 @@ class GraphTree(Tree[NodeRef]):
 def _same(a: Text, b: Text) -> bool:
     """Whether two labels draw the same: same characters, same styles."""
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
+
+
+def step_node(session: DebugSession) -> str | None:
+    """The node the current step is about: the one it evaluates, or the one whose gradient it changes."""
+    step = session.current
+    if isinstance(step, ForwardStep):
+        return step.node
+    if isinstance(step, BackwardStep):
+        return step.parent
+    return None
 
 
 def _marker(session: DebugSession, name: str) -> str:

@@ -44,6 +44,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("underlined", "a number the last step or edit changed (old → new after an edit)"),
         ("↪ u", "a node used again: its own line is further up (or, said so, inside a collapsed line)"),
         ("j", "jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
+        (".", "the cursor to the current step's node, expanding the lines that hide it"),
+        ("l", "follow mode: after every step the cursor, and the panels, go to the step's node"),
         ("space", "expand or collapse a node"),
     )),
     ("App", (

@@ -1,0 +1,59 @@
+"""#13's rough edges that cost a learner: where the cursor starts, following the steps, the tree's
+lines, where c stops, the overlays, the estimates' digits."""
+
+from __future__ import annotations
+
+from tests.tui_helpers import make_app, message_of, screen_text, tree_line, widget_text
+from tui.widgets.graph_tree import GraphTree
+
+
+async def test_the_cursor_starts_on_the_first_input():
+    """On J the panel said "nothing evaluated yet" twice; on a it shows a's nudge from the start."""
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        tree = app.query_one(GraphTree)
+        assert app.selected == "a" and tree.cursor_node.data.name == "a"
+        fd = widget_text(app, "#fd")
+        assert "Finite differences: a" in fd and "a: 5 → 5.001" in fd
+        assert "a = 5" in widget_text(app, "#detail")
+
+
+async def test_follow_mode_moves_the_cursor_to_each_steps_node():
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree = app.query_one(GraphTree)
+        await pilot.press("n")
+        assert app.selected == "a"  # not following: the cursor stays
+        await pilot.press("l")
+        assert "Follow mode" in message_of(app) and "follow (l)" in screen_text(app)
+        assert app.selected == "u"  # at once, to the current step's node
+        await pilot.press("n")
+        assert app.selected == "v" and tree.cursor_node.data.name == "v"
+        assert "Finite differences: v" in widget_text(app, "#fd")
+        await pilot.press("f", "n", "n", "n")  # backward 3/5: ∂J/∂u
+        assert app.selected == "u"
+        await pilot.press("p")
+        assert app.selected == "a"
+        await pilot.press("up")  # the user may still look elsewhere until the next step
+        assert app.selected == "v"
+        await pilot.press("l")
+        assert "Follow mode off" in message_of(app) and "follow (l)" not in screen_text(app)
+        await pilot.press("n")
+        assert app.selected == "v"
+
+
+async def test_dot_shows_the_current_steps_node_inside_a_collapsed_line():
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        tree = app.query_one(GraphTree)
+        await pilot.press(".")
+        assert "No step taken yet" in message_of(app)
+        await pilot.press("n")  # u = b · c
+        tree.primary["v"].collapse()  # u's line is hidden inside v's
+        await pilot.pause()
+        assert not any(line.lstrip("│├└─▼▶ ").startswith("u =") for line in widget_text(app, "#tree").split("\n"))
+        await pilot.press(".")
+        await pilot.pause()
+        assert tree.cursor_node.data.name == "u" and app.selected == "u"
+        assert "u = 6" in tree_line(app, "u")
