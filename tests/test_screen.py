@@ -56,4 +56,27 @@ async def test_dot_shows_the_current_steps_node_inside_a_collapsed_line():
         await pilot.press(".")
         await pilot.pause()
         assert tree.cursor_node.data.name == "u" and app.selected == "u"
-        assert "u = 6" in tree_line(app, "u")
+        assert "u = b · c = 6" in tree_line(app, "u")
+
+
+async def test_tree_lines_read_as_the_lecture_with_one_mark_of_its_own_shape():
+    """`v = 11   ∂J/∂v = 3   ← a + u` read as "3 ← a + u"; marks stacked (`▼ » ⊙ ○ u`) and were
+    three similar circles. Now: `↓ v = a + u = 11   ∂J/∂v = 3`, one mark per line, ● ↓ ■."""
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(GraphTree)
+        for name in ("u", "b"):
+            tree.select_name(name)
+            await pilot.pause()
+            await pilot.press("b")
+        await pilot.press("f", "n", "n", "n")  # backward 3/5: ∂J/∂v flows into u
+        marks = {name: tree_line(app, name).lstrip("│├└─▼▶ ") for name in "Jvuabc"}
+        assert marks["v"].startswith("↓ v = a + u = 11   ∂J/∂v = 3")
+        assert marks["u"].startswith("● u = b · c = 6   ∂J/∂u = 3")  # the step's mark wins over its breakpoint
+        assert marks["b"].startswith("■ b = 3")
+        assert marks["J"].startswith("J = 3 · v = 33   ∂J/∂J = 1")
+        for line in marks.values():
+            assert sum(line.count(m) for m in "●↓■○⊙") <= 1, line
+        tree.select_name("u")
+        await pilot.pause()
+        assert "■ breakpoint" in widget_text(app, "#detail")  # the breakpoint the ● hides in the tree

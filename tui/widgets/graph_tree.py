@@ -388,7 +388,7 @@ class GraphTree(Tree[NodeRef]):
         else:
             label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
         if node._id in self._lit:
-            at = 2 + label.plain.find(ref.name)  # after any ⊙ ● ○ marker
+            at = 2 + label.plain.find(ref.name)  # after any ● ↓ ■ mark
             label = Text.assemble(("» ", LIT), label)
             label.stylize(LIT, at, at + len(ref.name))
         return label
@@ -416,6 +416,9 @@ class GraphTree(Tree[NodeRef]):
         if ref is None or ref.name is None:
             return Text(ref.heading if ref is not None else "")
         label = node_label(self.session, NodeRef(ref.name, depth=1, continues=ref.continues), 10**6)
+        if ref.name in self.session.breakpoints and not label.plain.startswith(BREAK_MARK):
+            label.append("   ")
+            label.append(BREAK_MARK + "breakpoint", Style(bold=True))
         graph = self.session.graph
         item = graph.node_by_name.get(ref.name) or graph.input_by_name.get(ref.name)
         if item is not None and item.note:
@@ -439,16 +442,25 @@ def step_node(session: DebugSession) -> str | None:
     return None
 
 
+STEP_MARK = "● "
+"""The node the current step evaluates, or whose gradient it changes."""
+FLOW_MARK = "↓ "
+"""In a backward step, the node whose gradient flows down (to the ● node below it)."""
+BREAK_MARK = "■ "
+"""A breakpoint. One mark per line, each a different shape: ● or ↓ wins over ■ (the detail line shows both)."""
+
+
 def _marker(session: DebugSession, name: str) -> str:
+    """The one mark before a name: the step's role if it has one, else its breakpoint."""
     step = session.current
     if isinstance(step, ForwardStep) and step.node == name:
-        return "● "
+        return STEP_MARK
     if isinstance(step, BackwardStep):
         if step.parent == name:
-            return "● "
+            return STEP_MARK
         if step.child == name:
-            return "○ "
-    return ""
+            return FLOW_MARK
+    return BREAK_MARK if name in session.breakpoints else ""
 
 
 def _number(text: Text, value: float, style: Style, change, changed: bool) -> None:
@@ -478,7 +490,8 @@ def reference_label(name: str, *, hidden: bool, below: bool = False) -> Text:
 
 
 def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
-    """One line: marker, name, value, gradient, then the expression, shortened to fit.
+    """One line as the lecture writes it: mark, name, expression, value, then the gradient
+    (``● v = a + u = 11   ∂J/∂v = 3``), shortened to fit.
 
     The numbers are never shortened: when the line is too narrow, the expression
     loses characters first (ending in …), then disappears.
@@ -489,40 +502,48 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     if ref.see_above:
         return reference_label(name, hidden=False, below=ref.below)
     new_values, new_grads = session.changed_by_last_step()
-    text = Text()
-    if name in session.breakpoints:
-        text.append("⊙ ", Style(bold=True))
-    text.append(_marker(session, name))
-    text.append(name, NAME)
-    text.append(" = ")
+    head = Text()
+    head.append(_marker(session, name), Style(bold=True))
+    head.append(name, NAME)
+    head.append(" = ")
+    value = Text()
     if session.value_shown(name):
-        _number(text, session.value(name), VALUE, session.value_changes.get(name), name in new_values)
+        _number(value, session.value(name), VALUE, session.value_changes.get(name), name in new_values)
     else:
-        text.append("?")
+        value.append("?")
+    rest = Text()
     grad = session.grad(name)
     if grad is not None:
-        text.append("   ")
-        text.append(tx.d(graph.output, name), GRAD)
-        text.append(" = ")
-        _number(text, grad.value, GRAD, session.grad_changes.get(name), name in new_grads)
+        rest.append("   ")
+        rest.append(tx.d(graph.output, name), GRAD)
+        rest.append(" = ")
+        _number(rest, grad.value, GRAD, session.grad_changes.get(name), name in new_grads)
         if grad.of > 1:
-            text.append(f" ({grad.arrived} of {grad.of}{'' if grad.complete else ', so far'})")
-    node = graph.node_by_name.get(name)
-    tail = f"← {tx.pretty(node.expr)}" if node is not None else "input"
-    if ref.continues:
-        tail = f"(feeds {ref.continues}) {tail}"
+            rest.append(f" ({grad.arrived} of {grad.of}{'' if grad.complete else ', so far'})")
+    fixed = head.cell_len + value.cell_len + rest.cell_len
     warnings = [w.short for w in session.warnings_at(name)]
     if warnings:  # before the expression, which gives way to it
         warning = WARNING_MARK + "; ".join(warnings)
-        room = max(width - text.cell_len - 3, len(WARNING_MARK) + 8)
+        room = max(width - fixed - 3, len(WARNING_MARK) + 8)
         if len(warning) > room:
             warning = warning[: room - 1] + "…"
-        text.append("   ")
-        text.append(warning, WARN)
-    room = width - text.cell_len - 3
-    if room >= 2:
-        if len(tail) > room:
-            tail = tail[: room - 1] + "…"
-        text.append("   ")
-        text.append(tail, MUTED)
-    return text
+        rest.append("   ")
+        rest.append(warning, WARN)
+        fixed += 3 + len(warning)
+    node = graph.node_by_name.get(name)
+    if node is not None:
+        expr = tx.pretty(node.expr)
+        room = width - fixed - 3  # " = " after it
+        if room >= 4:
+            if len(expr) > room:
+                expr = expr[: room - 1] + "…"
+            head.append(expr)
+            head.append(" = ")
+            fixed += len(expr) + 3
+    tail = "input" if node is None else ""
+    if ref.continues:
+        tail = f"(feeds {ref.continues}) {tail}".rstrip()
+    if tail and width - fixed - 3 >= len(tail):
+        rest.append("   ")
+        rest.append(tail, MUTED)
+    return Text.assemble(head, value, rest)

@@ -17,7 +17,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("p  ←", "previous step (every step can be undone)"),
         ("f", "finish the current pass (at the end of the forward pass: the backward pass)"),
         ("r", "reset to the start"),
-        ("b", "breakpoint on the node under the cursor (⊙): stop before its value, before its gradient"),
+        ("b", "breakpoint on the node under the cursor (■): stop before its value, before its gradient"),
         ("c", "continue to the next breakpoint, or to the end of the pass"),
         ("t", "run to the node under the cursor: until it has its value, then its complete gradient"),
     )),
@@ -40,7 +40,8 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("The tree", (
         ("●", "the node the current step evaluates, or whose gradient it changes"),
-        ("○", "in a backward step, the node whose gradient flows down"),
+        ("↓", "in a backward step, the node whose gradient flows down into the ● node"),
+        ("■", "a breakpoint (● and ↓ show first; the line under the tree says ■ breakpoint)"),
         ("underlined", "a number the last step or edit changed (old → new after an edit)"),
         ("↪ u", "a node used again: its own line is further up (or, said so, inside a collapsed line)"),
         ("j", "jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
