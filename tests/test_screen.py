@@ -7,6 +7,11 @@ from tests.tui_helpers import make_app, message_of, screen_text, tree_line, widg
 from tui.widgets.graph_tree import GraphTree
 
 
+def panel_text(app, selector: str) -> str:
+    """A panel's text inside its border, its wrapping undone."""
+    return " ".join(" ".join(line.strip(" │╭╮╰╯─") for line in widget_text(app, selector).split("\n")).split())
+
+
 async def test_the_cursor_starts_on_the_first_input():
     """On J the panel said "nothing evaluated yet" twice; on a it shows a's nudge from the start."""
     app = make_app(watch_file=False)
@@ -80,3 +85,31 @@ async def test_tree_lines_read_as_the_lecture_with_one_mark_of_its_own_shape():
         tree.select_name("u")
         await pilot.pause()
         assert "■ breakpoint" in widget_text(app, "#detail")  # the breakpoint the ● hides in the tree
+
+
+async def test_c_says_where_it_stopped_and_stops_on_the_first_node_from_the_start():
+    """After c stopped on v's gradient the step panel still said only `forward 3/3 evaluating J`;
+    from the start, c ran past a breakpoint on u, the first node."""
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        s = app.session
+        tree = app.query_one(GraphTree)
+        tree.select_name("u")
+        await pilot.pause()
+        await pilot.press("b", "c")
+        assert s.position == 0 and "Stopped at the breakpoint on u" in message_of(app)
+        step = panel_text(app, "#step")
+        assert "■ breakpoint on u: the next step (1/8) evaluates u" in step
+        await pilot.press("n")
+        assert s.position == 1 and "■ breakpoint" not in widget_text(app, "#step")
+        await pilot.press("r", "c", "c")  # the second c goes on, to the end of the pass
+        assert s.position == 3
+        await pilot.press("b")  # u's breakpoint off
+        tree.select_name("v")
+        await pilot.pause()
+        await pilot.press("b", "r", "c", "c")  # before v is evaluated, then before ∂J/∂v's first contribution
+        assert s.position == 3 and "Stopped at the breakpoint on v" in message_of(app)
+        step = panel_text(app, "#step")
+        assert "forward 3/3" in step and "■ breakpoint on v: the next step (4/8) is the first contribution to ∂J/∂v" in step
+        await pilot.press("c")
+        assert s.at_end

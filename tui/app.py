@@ -596,15 +596,8 @@ class CgtuiApp(App[None]):
     @waits_for_edit("c")
     def action_continue(self) -> None:
         self.session.continue_()
-        name = self._stopped_at()
-        self.say(f"Stopped at the breakpoint on {name}." if name else "")
-
-    def _stopped_at(self) -> str | None:
-        """The breakpoint the position stops before, if any."""
-        for name in sorted(self.session.breakpoints):
-            if self.session.position in self.session.stops(name):
-                return name
-        return None
+        here = self.session.breakpoints_here()
+        self.say(f"Stopped at the breakpoint on {here[0][0]}." if here else "")
 
     @waits_for_edit("t")
     def action_run_to(self) -> None:

@@ -372,7 +372,16 @@ class GraphTree(Tree[NodeRef]):
             ancestor.expand()
             ancestor = ancestor.parent
         self.move_cursor(node)
-        self.call_after_refresh(self.move_cursor, node)  # its line number is known once the lines are laid out
+        # its line number is known once the lines are laid out; only the latest call moves it then
+        # (the first input's, chosen on mount, must not win over a name chosen just after)
+        self._selecting = node
+        self.call_after_refresh(self._select_laid_out, node)
+
+    _selecting: TreeNode[NodeRef] | None = None
+
+    def _select_laid_out(self, node: TreeNode[NodeRef]) -> None:
+        if node is self._selecting:
+            self.move_cursor(node)
 
     # ------------------------------------------------------------------ labels
 

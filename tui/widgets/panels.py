@@ -48,7 +48,18 @@ class TextView(Static):
 
 
 def step_text(session: DebugSession) -> Text:
-    """The current step written out as on the lecture page, with phase and progress."""
+    """The current step written out as on the lecture page, with phase and progress, and the
+    breakpoint the walk is stopped before, if any (where c stopped, said where the eye is)."""
+    text = _step_body(session)
+    out = session.graph.output
+    for name, kind in session.breakpoints_here():
+        what = f"evaluates {name}" if kind == "value" else f"is the first contribution to {tx.d(out, name)}"
+        text.append(f"\n■ breakpoint on {name}: the next step ({session.position + 1}/{session.total}) {what}"
+                    " (n takes it, c goes on).", BOLD)
+    return text
+
+
+def _step_body(session: DebugSession) -> Text:
     graph = session.graph
     out = graph.output
     text = Text()
