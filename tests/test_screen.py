@@ -113,3 +113,18 @@ async def test_c_says_where_it_stopped_and_stops_on_the_first_node_from_the_star
         assert "forward 3/3" in step and "■ breakpoint on v: the next step (4/8) is the first contribution to ∂J/∂v" in step
         await pilot.press("c")
         assert s.at_end
+
+
+async def test_overlays_leave_the_title_and_a_key_line_of_their_own():
+    """The help, why and sweep pages hid the title and the key line (which then listed keys
+    that do nothing while a page is open)."""
+    for keys in (["question_mark"], ["f", "f", "y"], ["f", "f", "s"]):
+        app = make_app(watch_file=False)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press(*keys)
+            for _ in range(3):
+                await pilot.pause()
+            assert app.screen is not app.screen_stack[0], keys
+            lines = screen_text(app).split("\n")
+            assert lines[0].startswith(" cgtui  Derivatives with a computation graph"), (keys, lines[0])
+            assert "esc Close" in lines[-1] and "Next" not in lines[-1], (keys, lines[-1])

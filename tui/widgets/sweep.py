@@ -69,9 +69,8 @@ class SweepScreen(OverlayScreen):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "dismiss", "Close", show=False)]
 
     DEFAULT_CSS = """
-    SweepScreen { align: center middle; }
     SweepScreen > Vertical {
-        width: 94%; max-width: 116; height: 94%;
+        width: 100%; max-width: 120; height: 1fr; margin-top: 1;
         border: round $accent; background: $surface; padding: 0 1;
     }
     SweepScreen PlotextPlot { height: 1fr; min-height: 8; }
@@ -85,7 +84,7 @@ class SweepScreen(OverlayScreen):
         self.h = session.h
         self.sweep: Sweep | None = None
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         out = self.session.graph.output
         with Vertical() as box:
             box.border_title = f"h sweep: the error of the estimates of {tx.d(out, self.var)} against h"
