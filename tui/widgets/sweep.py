@@ -133,23 +133,26 @@ class SweepScreen(OverlayScreen):
         plt.clear_figure()
         drawn = []
         zeros = 0
-        for label, central, marker in (("one-sided", False, "x"), ("central", True, "dot")):
+        # no legend in the plot (at 80 × 24 it covered the data): the caption names the marks.
+        # Central as a line first, one-sided as points on top: where they coincide (a graph
+        # linear in the variable), both still show
+        for central, marker in ((True, "dot"), (False, "x")):
             runs, exact = plot_series(sweep, central)
-            for k, (xs, ys) in enumerate(runs):
-                plt.plot(xs, ys, label=label if k == 0 else "", marker=marker)
+            for xs, ys in runs:
+                (plt.plot if central else plt.scatter)(xs, ys, marker=marker)
                 drawn += ys
             if exact:
-                plt.scatter(exact, [math.log10(FLOOR)] * len(exact), label=f"{label}: exactly 0", marker=marker)
+                plt.scatter(exact, [math.log10(FLOOR)] * len(exact), marker=marker)
                 drawn.append(math.log10(FLOOR))
                 zeros += len(exact)
         plt.vline(math.log10(self.h))
-        plt.xlabel("h (log scale; the vertical line is your h)")
+        plt.xlabel("h (log scale)")
         plt.ylabel("|error|")
         plt.xticks(*decade_ticks(math.log10(min(p.h for p in sweep.points)), math.log10(max(p.h for p in sweep.points))))
         if drawn:
             plt.yticks(*decade_ticks(min(drawn), max(drawn)))
         self.query_one(PlotextPlot).refresh()
-        lines = tx.sweep_lines(sweep, self.h, out)
+        lines = tx.sweep_lines(sweep, self.h, out, self.session.value(out))
         if zeros:
             lines.append(f"{zeros} error{'s are' if zeros > 1 else ' is'} exactly 0, drawn at 1e-17.")
         self.query_one("#sweep-caption", Static).update(Text("\n".join(lines)))
