@@ -57,6 +57,29 @@ def exact(x: float | None) -> str:
     return repr(x)
 
 
+def supported(x: float | None, reach: float) -> str:
+    """An estimate to the digits its arithmetic supports: rounded at the decimal place of ``reach``,
+    how far float rounding alone can move it (``6.000000000000888`` at a reach of 7e-12 is
+    ``6.000000000001``). Never longer than :func:`exact`; that when ``reach`` says nothing."""
+    full = exact(x)
+    if x is None or not math.isfinite(x) or not math.isfinite(reach) or reach <= 0 or abs(x) >= 1e15:
+        return full
+    places = -math.floor(math.log10(reach))
+    if places > 20:
+        return full
+    text = f"{round(x, places):.{max(places, 0)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text if len(text) < len(full) else full
+
+
+def estimate_reach(out_values: tuple[float, ...], step: float) -> float:
+    """How far float rounding alone can move an estimate: one rounding of the output over the nudge."""
+    return EPS * max(abs(v) for v in out_values) / abs(step) if step else math.inf
+
+
 def small(x: float | None) -> str:
     """A relative error: ``1.5e-13``; "none" for no estimate."""
     if x is None:

@@ -128,3 +128,35 @@ async def test_overlays_leave_the_title_and_a_key_line_of_their_own():
             lines = screen_text(app).split("\n")
             assert lines[0].startswith(" cgtui  Derivatives with a computation graph"), (keys, lines[0])
             assert "esc Close" in lines[-1] and "Next" not in lines[-1], (keys, lines[-1])
+
+
+def test_estimates_show_the_digits_the_arithmetic_supports():
+    """`6.000000000000888` beside the lecture's "≈ 6": the tail past EPS·|J|/h ≈ 7e-12 is rounding."""
+    from engine import text as tx
+    from engine.session import DebugSession
+    from engine import load_path
+    from paths import LECTURE
+    from tui.widgets.panels import fd_text
+
+    session = DebugSession(load_path(LECTURE))
+    session.finish(), session.finish()
+    assert session.fd("b").forward == 6.000000000000888  # the arithmetic itself is unchanged
+    text = " ".join(fd_text(session, "b", width=200).plain.split())
+    assert "(33.006 − 33) / (3.001 − 3) = 6.000000000001 " in text
+    assert "rounded to the digits float rounding leaves true (z: every digit)" in text
+    full = " ".join(fd_text(session, "b", width=200, full=True).plain.split())
+    assert "= 6.000000000000888" in full and "(z: rounded)" in full
+    assert tx.supported(1.0, 1e-13) == "1" and tx.supported(0.5, 1e-3) == "0.5"
+    assert tx.supported(-2.9999999999991, 7e-12) == "-2.999999999999"
+
+
+async def test_z_shows_every_digit_and_rounds_again():
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.query_one(GraphTree).select_name("b")
+        await pilot.press("f", "f")
+        assert "= 6.000000000001" in panel_text(app, "#fd")
+        await pilot.press("z")
+        assert "= 6.000000000000888" in panel_text(app, "#fd") and "every digit" in message_of(app)
+        await pilot.press("z")
+        assert "= 6.000000000001" in panel_text(app, "#fd")

@@ -19,6 +19,7 @@
 | [ / ] | h ÷ 10 / h × 10 |
 | . | put the cursor on the current step's node, expanding the lines that hide it |
 | l | follow mode: after every step the cursor (and so the panels) goes to the step's node |
+| z | the estimates to every digit, or rounded to the digits the arithmetic supports |
 | ? | help |
 | q, ctrl+q | quit |
 """
@@ -153,6 +154,7 @@ class CgtuiApp(App[None]):
         Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
         Binding("full_stop", "show_step", "Current step's node", show=False),
         Binding("l", "follow", "Follow the steps", show=False),
+        Binding("z", "full_digits", "Every digit of the estimates", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -180,6 +182,8 @@ class CgtuiApp(App[None]):
         self.watch_file = watch_file
         self.message = ""
         self._quit_armed = False
+        self.full_digits = False
+        """z: the finite-difference estimates to every digit (float rounding's tail included)."""
         self._greyed: tuple = ()
         self._editor: InputEditor | None = None
         self._file_broken = False
@@ -277,7 +281,7 @@ class CgtuiApp(App[None]):
         self.query_one("#detail", TextView).show_text(tree.detail())
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
-        self.query_one(FdPanel).show(session, self.selected)
+        self.query_one(FdPanel).show(session, self.selected, self.full_digits)
         fd_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
         if self.query_one("#fd").border_title != fd_title:
             self.query_one("#fd").border_title = fd_title
@@ -583,6 +587,11 @@ class CgtuiApp(App[None]):
                      " l turns it off.")
         else:
             self.say("Follow mode off: the cursor stays where you put it.")
+
+    def action_full_digits(self) -> None:
+        self.full_digits = not self.full_digits
+        self.say("Estimates to every digit: the tail is float rounding. z rounds them again." if self.full_digits
+                 else "Estimates rounded to the digits float rounding leaves true. z shows every digit.")
 
     def action_breakpoint(self) -> None:
         name = self._cursor_name()

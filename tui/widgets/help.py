@@ -28,6 +28,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Finite differences", (
         ("↑  ↓", "move the cursor: the panel nudges the variable under it"),
         ("[  ]", "h ÷ 10, h × 10 (from 1e-12 to 1)"),
+        ("z", "the estimates to every digit, or rounded to what float rounding leaves true"),
     )),
     ("Understanding", (
         ("y", "why this gradient: every path down to the node, its factors and their sum; ↑ ↓ mark one »"),

@@ -134,11 +134,14 @@ def flow(units: list[Text | str], width: int, sep: str = " ", indent: str = "  "
     return out
 
 
-def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limit: int = 8) -> Text:
+def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limit: int = 8,
+            full: bool = False) -> Text:
     """Finite differences for ``name``, revealing nothing before its step.
 
     Args:
         width: The panel's content width; lines break between whole numbers.
+        full: Estimates to their last digit; otherwise to the digits the arithmetic supports
+            (a line says so when that drops a tail of float rounding).
     """
     text = Text()
     if name is None:
@@ -186,14 +189,26 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     if lost:  # the nudge is lost: no estimate to show
         text.append("\n")
         text.append_text(flow(["no estimate:", *f"{fd.reason}.".split(" ")], width, indent="    "))
-    for label, formula, value in () if lost else (
-        ("one-sided estimate", tx.forward_formula(fd), fd.forward),
-        ("central estimate  ", tx.central_formula(fd), fd.central),
+    tails = False  # whether rounding an estimate to its supported digits dropped a tail
+    if not lost:
+        x = fd.trail[0].before
+        reaches = (tx.estimate_reach((fd.out_before, fd.out_plus), (x + fd.h) - x),
+                   tx.estimate_reach((fd.out_plus, fd.out_minus), (x + fd.h) - (x - fd.h)))
+    for label, formula, value, reach in () if lost else (
+        ("one-sided estimate", tx.forward_formula(fd), fd.forward, reaches[0]),
+        ("central estimate  ", tx.central_formula(fd), fd.central, reaches[1]),
     ):
         text.append("\n")
         top, bottom = formula.split(" / ", 1)  # two units, so a narrow panel breaks the line at the division
-        text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value), GRAD))],
+        rounded = tx.supported(value, reach)
+        tails = tails or rounded != tx.exact(value)
+        text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value) if full else rounded, GRAD))],
                               width, indent="    "))
+    if tails:  # said once, under the estimates
+        note = ("every digit; the tail past the rounded value is float rounding (z: rounded)" if full else
+                "rounded to the digits float rounding leaves true (z: every digit)")
+        text.append("\n")
+        text.append_text(flow([Text(w, MUTED) for w in note.split(" ")], width, indent="    "))
     text.append(f"\nbackprop {tx.d(out, name)} ")
     if grad is None or not grad.complete:
         got = f"so far {tx.num(grad.value)}, {grad.arrived} of {grad.of}" if grad is not None else "not reached yet"
@@ -254,8 +269,12 @@ class FdPanel(TextView):
         """The nudge the running worker computes (the session, and its cache key), if any."""
         self._worker = None
 
-    def show(self, session: DebugSession, name: str | None) -> None:
+    full = False
+    """Estimates to their last digit (z), rather than to the digits the arithmetic supports."""
+
+    def show(self, session: DebugSession, name: str | None, full: bool = False) -> None:
         self._showing = (session, name)
+        self.full = full
         self._draw()
 
     def on_resize(self) -> None:
@@ -279,7 +298,7 @@ class FdPanel(TextView):
                                                group="fd")
             return
         width = self.content_size.width or 80
-        self.show_text(fd_text(session, name, width=max(width, 20)))
+        self.show_text(fd_text(session, name, width=max(width, 20), full=self.full))
 
     def _compute(self, session: DebugSession, name: str) -> None:
         """In a worker thread: fill the session's cache, then draw on the UI thread."""
