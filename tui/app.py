@@ -182,6 +182,8 @@ class CgtuiApp(App[None]):
         self.watch_file = watch_file
         self.message = ""
         self._quit_armed = False
+        self._held: list[events.Key] | None = None
+        """Keys typed after enter or esc in the editor, until its answer is taken (see _hold_key)."""
         self.full_digits = False
         """z: the finite-difference estimates to every digit (float rounding's tail included)."""
         self._greyed: tuple = ()
@@ -353,6 +355,8 @@ class CgtuiApp(App[None]):
         the keys behind it had run, be checked again then, and run out of order ("r f" at the
         start reset the pass f had just finished).
         """
+        if isinstance(event, events.Key) and not event.is_forwarded and self._hold_key(event):
+            return
         if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, GraphTree):
             active = self.screen.active_bindings.get(event.key)
             if active is not None and not active.binding.priority:
@@ -362,6 +366,28 @@ class CgtuiApp(App[None]):
                 return
         await super().on_event(event)
 
+    def _hold_key(self, event: events.Key) -> bool:
+        """Hold the keys that come after enter or esc in the editor until the editor's answer is taken.
+
+        The field's answer (committed, refused, cancelled) reaches the app as a message, after
+        the keys behind it have been typed into the still-open field: "e 9 enter n" gave
+        "'9n' is not a number". Held keys are posted again, in order, once the answer is taken
+        (:meth:`_release_keys`); True when ``event`` was held.
+        """
+        if self._held is not None:
+            event.stop()
+            self._held.append(event)
+            return True
+        if event.key in ("enter", "escape") and self._editing() and self.focused is self._editor.query_one(Input):
+            self._held = []
+            self.set_timer(0.5, self._release_keys)  # should the answer never come
+        return False
+
+    def _release_keys(self) -> None:
+        held, self._held = self._held, None
+        for key in held or ():
+            self.post_message(events.Key(key.key, key.character))
+
     @on(Tree.NodeHighlighted)
     def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:
         ref: NodeRef | None = event.node.data
@@ -370,6 +396,14 @@ class CgtuiApp(App[None]):
         self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
 
     @on(InputEditor.ValueEdited)
+    @on(InputEditor.Refused)
+    @on(InputEditor.Cancelled)
+    def _editor_answered(self, event: InputEditor.ValueEdited | InputEditor.Refused | InputEditor.Cancelled) -> None:
+        """Take the editor's answer, then the keys typed after it (held meanwhile)."""
+        {InputEditor.ValueEdited: self._value_edited, InputEditor.Refused: self._value_refused,
+         InputEditor.Cancelled: self._edit_cancelled}[type(event)](event)
+        self._release_keys()
+
     def _value_edited(self, event: InputEditor.ValueEdited) -> None:
         if event.guess:
             self._guessed(event.value)
@@ -456,7 +490,6 @@ class CgtuiApp(App[None]):
         self.say(f"{name}: {shown(old)} → {shown(value)}. Everything recomputed{note}."
                  + (f" {out} = {tx.num(self.session.value(out))}." if self.session.value_shown(out) else ""))
 
-    @on(InputEditor.Refused)
     def _value_refused(self, event: InputEditor.Refused) -> None:
         if event.guess:
             self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
@@ -465,7 +498,6 @@ class CgtuiApp(App[None]):
             return
         self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
-    @on(InputEditor.Cancelled)
     def _edit_cancelled(self, event: InputEditor.Cancelled) -> None:
         if event.guess:
             self._guessed(None)
@@ -512,7 +544,8 @@ class CgtuiApp(App[None]):
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
-        self.query_one(GraphTree).focus()
+        # at once, not after the queued keys (focus() would): the keys held behind enter go to the tree
+        self.screen.set_focus(self.query_one(GraphTree))
 
     # ------------------------------------------------------------------ actions
 
