@@ -603,11 +603,12 @@ async def test_why_marks_the_path_under_its_cursor_in_the_tree():
                     out.append(m.group(1) + (m.group(2) or ""))
             return out
 
-        assert lit() == ["f", "p", "x"]  # path 1: f → p → x, 6 × 1 = 6
+        # in the backward pass's order: ∂f/∂x gets 3 × 3 through q first (1 of 2), then 6 × 1 through p
+        assert lit() == ["f", "x", "q", "x, see above"]  # path 1: f → q → x, 3 × 3 = 9, x's own line too
         await pilot.press("down")
-        assert lit() == ["f", "x", "q", "x, see above"]  # path 2: f → q → x, 3 × 3 = 9, x's own line too
+        assert lit() == ["f", "p", "x"]  # path 2: f → p → x, 6 × 1 = 6
         text = screen_text(app)
-        assert "f → q → x" in text and "sum of the paths: 6 + 9 = 15   ✓ ∂f/∂x = 15" in text
+        assert "f → q → x" in text and "sum of the paths: 9 + 6 = 15   ✓ ∂f/∂x = 15" in text
         await pilot.press("y")
         assert not isinstance(app.screen, WhyScreen) and lit() == []
 
