@@ -3,7 +3,7 @@ lines, where c stops, the overlays, the estimates' digits."""
 
 from __future__ import annotations
 
-from tests.tui_helpers import make_app, message_of, screen_text, tree_line, widget_text
+from tests.tui_helpers import LECTURE, make_app, message_of, screen_text, tree_line, widget_text
 from tui.widgets.graph_tree import GraphTree
 
 
@@ -22,6 +22,19 @@ async def test_the_cursor_starts_on_the_first_input():
         fd = widget_text(app, "#fd")
         assert "Finite differences: a" in fd and "a: 5 → 5.001" in fd
         assert "a = 5" in widget_text(app, "#detail")
+    app = make_app(LECTURE.parent / "logistic.yaml", watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.selected == "x1"  # the file's first input, on line 6
+    from engine import load_bytes
+    from engine.examples import dag
+    from engine.session import DebugSession
+    from tui.app import CgtuiApp
+
+    app = CgtuiApp(DebugSession(load_bytes(dag(2000).encode(), "dag")), watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.selected == "J"  # its inputs lie deep: the tree opens on the output, not scrolled away
 
 
 async def test_follow_mode_moves_the_cursor_to_each_steps_node():

@@ -239,8 +239,7 @@ class CgtuiApp(App[None]):
         # about), if its line is built already; without the watcher, which would draw
         # everything once before the redraw below
         graph = self.session.graph
-        first = graph.inputs[0].name if graph.inputs else None
-        start = first if first is not None and tree.shown(first) else graph.output
+        start = tree.first_input() or graph.output
         if start != graph.output:
             tree.select_name(start)
         self.set_reactive(CgtuiApp.selected, start)

@@ -350,17 +350,26 @@ class GraphTree(Tree[NodeRef]):
         if name is not None:
             self.select_name(name)
 
-    def shown(self, name: str) -> bool:
-        """Whether ``name``'s own line is built and no collapsed line hides it."""
-        node = self.primary.get(name)
-        if node is None:
-            return False
-        ancestor = node.parent
-        while ancestor is not None:
-            if not ancestor.is_expanded:
-                return False
-            ancestor = ancestor.parent
-        return True
+    def first_input(self, within: int = 10) -> str | None:
+        """The input to start the cursor on: the file's first input if its own line is among the
+        first ``within`` lines on screen, else the first input line among them, else None (on a
+        big graph the inputs lie deep, and a cursor there would open the tree scrolled away from
+        the output)."""
+        graph = self.session.graph
+        lines: list[str] = []
+        stack = list(reversed(self.root.children))
+        while stack and len(lines) < within:
+            node = stack.pop()
+            ref = node.data
+            if ref is not None and ref.name is not None and not ref.see_above and graph.is_input(ref.name):
+                lines.append(ref.name)
+            else:
+                lines.append("")
+            if node.is_expanded:
+                stack.extend(reversed(node.children))
+        if graph.inputs and graph.inputs[0].name in lines:
+            return graph.inputs[0].name
+        return next((name for name in lines if name), None)
 
     def select_name(self, name: str) -> None:
         """Put the cursor on ``name``'s own line, expanding whatever hides it."""
