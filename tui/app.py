@@ -353,10 +353,15 @@ class CgtuiApp(App[None]):
             return True
         if event.key in ("enter", "escape") and self._editing() and self.focused is self._editor.query_one(Input):
             self._held = []
-            self.set_timer(0.5, self._release_keys)  # should the answer never come
+            self._hold_timer = self.set_timer(0.5, self._release_keys)  # should the answer never come
         return False
 
+    _hold_timer = None
+
     def _release_keys(self) -> None:
+        if self._hold_timer is not None:  # a stale timer must not release a later hold's keys early
+            self._hold_timer.stop()
+            self._hold_timer = None
         held, self._held = self._held, None
         for key in held or ():
             self.post_message(events.Key(key.key, key.character))
