@@ -173,3 +173,14 @@ async def test_z_shows_every_digit_and_rounds_again():
         assert "= 6.000000000000888" in panel_text(app, "#fd") and "every digit" in message_of(app)
         await pilot.press("z")
         assert "= 6.000000000001" in panel_text(app, "#fd")
+
+
+async def test_the_new_keys_still_type_into_the_editor():
+    """. is the decimal point: in the field it types, it does not jump (nor l and z act)."""
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e", "ctrl+u", "0", "full_stop", "5", "l", "z")
+        assert app.query_one("#editor-input").value == "0.5lz"
+        await pilot.press("backspace", "backspace", "enter")
+        assert app.session.inputs["a"] == 0.5 and not app.full_digits
+        assert not app.query_one(GraphTree).following
