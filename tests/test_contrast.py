@@ -65,6 +65,8 @@ STATES = {
     "editing": ["e"],  # the cursor starts on a, an input
     "predicting": ["g", "n"],
     "help": ["question_mark"],
+    "why": ["f", "f", "y"],
+    "sweep": ["f", "f", "s"],  # a page beside the tree, the title and its own key line left uncovered
 }
 
 

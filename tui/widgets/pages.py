@@ -89,6 +89,11 @@ class WhyScreen(OverlayScreen):
     }
     WhyScreen Static { height: auto; }
     WhyScreen OptionList, WhyScreen OptionList:focus { height: auto; max-height: 1fr; border: none; padding: 0; }
+    /* the chosen path as the tree's cursor line: Textual's white on blue is 3.8 : 1 */
+    WhyScreen OptionList > .option-list--option-highlighted,
+    WhyScreen OptionList:focus > .option-list--option-highlighted {
+        background: #404040; color: $foreground; text-style: bold;
+    }
     """
 
     def __init__(self, title: str, head: list[str], paths: list[tuple[list[str], list[str]]], foot: list[str],
