@@ -204,16 +204,18 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
         tails = tails or rounded != tx.exact(value)
         text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value) if full else rounded, GRAD))],
                               width, indent="    "))
-    if tails:  # said once, under the estimates
-        note = ("every digit; the tail past the rounded value is float rounding (z: rounded)" if full else
-                "rounded to the digits float rounding leaves true (z: every digit)")
-        text.append("\n")
-        text.append_text(flow([Text(w, MUTED) for w in note.split(" ")], width, indent="    "))
+    # said once, last, so that backprop and the status keep their place
+    tail_note = Text()
+    if tails:
+        note = ("every digit; the tail is float rounding (z: rounded)" if full else
+                "rounded: the tail is float rounding (z: every digit)")
+        tail_note.append("\n")
+        tail_note.append_text(flow([Text(w, MUTED) for w in note.split(" ")], width, indent="    "))
     text.append(f"\nbackprop {tx.d(out, name)} ")
     if grad is None or not grad.complete:
         got = f"so far {tx.num(grad.value)}, {grad.arrived} of {grad.of}" if grad is not None else "not reached yet"
         text.append(f"({got}): step the backward pass to compare.", MUTED)
-        return text
+        return text.append_text(tail_note)
     text.append("= ")
     text.append(tx.num(grad.value), GRAD + BOLD)
     text.append("\n")
@@ -226,7 +228,7 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     if fd.reason and fd.status != "lost":  # (a lost nudge said why above)
         text.append("\n")
         text.append_text(flow([f"{w}" for w in f"{fd.reason}.".split(" ")], width, indent="    "))
-    return text
+    return text.append_text(tail_note)
 
 
 def transcript_line(session: DebugSession, line: int) -> Text:
