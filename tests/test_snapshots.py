@@ -17,6 +17,7 @@ from engine import load_path
 from engine.session import DebugSession
 from paths import ROOT
 from tui.app import CgtuiApp
+from tui_helpers import screen_text
 
 STAGES = {"start": 0, "forward": 2, "backward": 6, "done": 8}
 """Where each picture is taken: how many steps in (forward 2/3; backward 3/5, ∂J/∂u = 3)."""
@@ -32,8 +33,11 @@ async def screenshot(monkeypatch, size: tuple[int, int], steps: int, no_color: b
     async with app.run_test(size=size) as pilot:
         for _ in range(steps):
             await pilot.press("n")
-        for _ in range(3):  # the key line is drawn a refresh after the first frame
+        for _ in range(40):  # the key line is drawn a refresh or two after the first frame
             await pilot.pause()
+            if "Quit" in screen_text(app).split("\n")[-1]:
+                break
+        await pilot.pause()
         assert app.session.position == steps
         return app.export_screenshot(title="cgtui")
 
