@@ -378,10 +378,11 @@ class Transcript(Widget, can_focus=False):
         """How many lines the mouse wheel has looked back from the latest."""
 
     def show(self, session: DebugSession) -> None:
-        lines = transcript_length(session) or 1  # "Nothing yet."
-        if session is not self._session or lines != self._lines or self._back:
-            self._session, self._lines, self._back = session, lines, 0
-            self.refresh()
+        # Always drawn again (no layout: only the lines on screen): the count alone does not
+        # say what changed ("Nothing yet." and the first step are both one line; an edit
+        # rewrites the numbers of every line and keeps the count).
+        self._session, self._lines, self._back = session, transcript_length(session) or 1, 0
+        self.refresh()
 
     def _top(self) -> int:
         """The first line on screen."""
