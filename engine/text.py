@@ -107,7 +107,8 @@ def notation_reminder(notation: Notation) -> str | None:
     if notation.style != "code" or notation.output is None:
         return None
     out = notation.output
-    return f"in code, dv means d{out}/dv: the derivative of the output {out} with respect to v"
+    return (f"code notation: dx stands for d{out}/dx, the derivative of the output {out} with respect to x;"
+            " the course's code writes it so")
 
 
 def pretty(tree: ex.Expr) -> str:
@@ -463,8 +464,8 @@ def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False) -> lis
     many = chain.count > 1
     if many:
         shown = "" if chain.complete else f" (the first {len(chain.paths)})"
-        lines.append(f"{var} reaches {out} by {chain.count:,} paths{shown}: each path's links, moving only its own"
-                     " operand at each node; the products add up to the estimate to first order.")
+        lines.append(f"{var} reaches {out} by {chain.count:,} paths{shown}; along each, a node's other"
+                     " operands are held:")
     for k, path in enumerate(chain.paths):
         links = path.links
         if len(links) > CHAIN_LINKS_SHOWN + 1:

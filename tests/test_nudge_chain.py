@@ -102,7 +102,7 @@ def test_fanout_says_two_paths_and_holds_the_other_operand():
     c = chain(FANOUT, "x")
     assert c.count == 2
     lines = tx.chain_lines(c)
-    assert lines[0].startswith("x reaches f by 2 paths")
+    assert lines[0] == "x reaches f by 2 paths; along each, a node's other operands are held:"
     assert "path 1: x → p → f" in lines
     assert "  Δf/Δp = (18.006 − 18)/(3.001 − 3) = 6 (q held at 6)" in lines
     assert "  Δf/Δq = (18.009 − 18)/(6.003 − 6) = 3 (p held at 3)" in lines

@@ -86,12 +86,12 @@ class JobCancelled(Exception):
     """Raised in a worker thread once esc has cancelled its job."""
 
 
-def _why(walk, name: str, tick=None) -> tuple:
+def _why(walk, name: str, tick=None, notation: tx.Notation = tx.PARTIAL) -> tuple:
     """The paths to ``name`` and their text (in a worker thread, for a big graph: nothing here touches the screen)."""
     from engine.paths import why_gradient
 
     why = why_gradient(walk, name, tick=tick)
-    head, paths, foot = tx.why_parts(why, walk.graph.output)
+    head, paths, foot = tx.why_parts(why, walk.graph.output, notation)
     named = [(lines, tx.path_names(path)) for lines, path in zip(paths, why.paths)]
     return walk, name, why, head, named, foot
 def unsaved_graph(source: str) -> tuple[str, str]:
@@ -491,7 +491,7 @@ class CgtuiApp(App[None]):
         if self.session.pending is None:  # the graph was reloaded meanwhile
             return
         answer = self.session.guess(value)
-        self.say(tx.verdict(answer, self.session.current, self.session.graph.output))
+        self.say(tx.verdict(answer, self.session.current, self.session.graph.output, self.session.notation))
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
@@ -701,7 +701,7 @@ class CgtuiApp(App[None]):
         grad = self.session.grad(name)
         if grad is not None and grad.complete:
             return True
-        d = tx.d(self.session.graph.output, name)
+        d = tx.d(self.session.graph.output, name, self.session.notation)
         subject = f"{needs} {d}, which" if needs else d
         self.say(f"{subject} is not complete yet: step the backward pass to it (f finishes a pass), then {key}.")
         return False
@@ -721,15 +721,16 @@ class CgtuiApp(App[None]):
             return
         walk = self.session.walk
         if len(self.session.graph.names) <= FdPanel.INLINE_LIMIT:
-            self._show_why(_why(walk, name))
+            self._show_why(_why(walk, name, notation=self.session.notation))
             return
         what = f"the paths from {self.session.graph.output} down to {name}"
         self.say(f"Working out {what} … (esc cancels)")
+        notation = self.session.notation
 
         def work() -> None:
             tick = self._ticker(lambda done: f"Working out {what} … {done} % (esc cancels)")
             try:
-                found = _why(walk, name, tick)
+                found = _why(walk, name, tick, notation)
             except JobCancelled:
                 return
             if not get_current_worker().is_cancelled:
@@ -775,7 +776,7 @@ class CgtuiApp(App[None]):
         out = self.session.graph.output
         self.say("")
         tree = self.query_one(GraphTree)
-        self.push_screen(WhyScreen(f"Why {tx.d(out, name)} = {tx.num(why.grad)}?", head, named, foot, tree.light_path),
+        self.push_screen(WhyScreen(f"Why {tx.d(out, name, self.session.notation)} = {tx.num(why.grad)}?", head, named, foot, tree.light_path),
                          lambda _: tree.light_path([]))
 
     async def action_quit(self) -> None:

@@ -459,7 +459,7 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     grad = session.grad(name)
     if grad is not None:
         text.append("   ")
-        text.append(tx.d(graph.output, name), GRAD)
+        text.append(tx.d(graph.output, name, session.notation), GRAD)
         text.append(" = ")
         _number(text, grad.value, GRAD, session.grad_changes.get(name), name in new_grads)
         if grad.of > 1:
