@@ -17,6 +17,9 @@
 | d | one step of gradient descent on the parameters |
 | - / + | α ÷ 2 / α × 2 |
 | [ / ] | h ÷ 10 / h × 10 |
+| o | notation: ∂J/∂v → dJ/dv → dv |
+| x | save the screen as an SVG file |
+| P | presentation mode |
 | ? | help |
 | q, ctrl+q | quit |
 """
@@ -127,7 +130,8 @@ class CgtuiApp(App[None]):
     # while it does, every key but quit is ignored (see check_action and _too_small_shown).
     MIN_WIDTH, MIN_HEIGHT = 60, 15
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough")]
+    # from 36 lines the finite-difference panel may take more of the column (the chain in nudges)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough"), (36, "-tall")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Next"),
@@ -149,6 +153,9 @@ class CgtuiApp(App[None]):
         Binding("d", "descend", "Descend", show=False),
         Binding("minus", "alpha_down", "α÷2", show=False),
         Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
+        Binding("o", "notation", "Notation", show=False),
+        Binding("x", "screenshot", "Save SVG", show=False),
+        Binding("P", "present", "Present", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -165,13 +172,15 @@ class CgtuiApp(App[None]):
     POLL_SECONDS = 1.0
     """How often the graph file is checked for changes made elsewhere."""
 
-    def __init__(self, session: DebugSession, *, watch_file: bool = True) -> None:
+    def __init__(self, session: DebugSession, *, watch_file: bool = True, present: bool = False) -> None:
         """
         Args:
             session: The session to show, already loaded.
             watch_file: Reload the graph file when it changes on disk.
+            present: Open in presentation mode (``--present``).
         """
         super().__init__()
+        self._present_at_start = present
         self.session = session
         self.watch_file = watch_file
         self.message = ""
@@ -234,6 +243,9 @@ class CgtuiApp(App[None]):
                             " finite): each is marked ⚠ beside its node when the steps reach it.")
         elif self.session.graph.description:  # the file's own words about the graph, until the first message
             self.message = printable(" ".join(self.session.graph.description.split()), one_line=True)
+        self._show_notation()
+        if self._present_at_start:
+            self.presenting = True
         self.redraw()
         self._freeze()
 
@@ -686,11 +698,77 @@ class CgtuiApp(App[None]):
             # drawn once mounted, with the history as it is then (another d may come first)
             self.call_after_refresh(lambda: plot.show(self.session.descent, self.session.graph.output))
 
+    # ------------------------------------------------------------------ the classroom (tui/classroom.py)
+
+    def set_notation(self, name: str) -> bool:
+        """Write every derivative in notation ``name`` ("partial", "d" or "code"); False (said) if unknown."""
+        from tui.classroom import notation_message
+
+        try:
+            self.session.set_notation(name)
+        except ValueError as err:
+            self.say(f"{err}; the notation stays {self.session.notation_style}.")
+            return False
+        self._show_notation()
+        self.query_one(Transcript).refresh()  # its lines are drawn from the session, but only when it grows
+        self.say(notation_message(self.session))
+        return True
+
+    def action_notation(self) -> None:
+        self.set_notation(tx.NOTATIONS[(tx.NOTATIONS.index(self.session.notation_style) + 1) % len(tx.NOTATIONS)])
+
+    def _show_notation(self) -> None:
+        """The code notation's reminder under the tree, while it is on."""
+        out = self.session.graph.output
+        code = self.session.notation_style == "code"
+        self.query_one("#left").border_subtitle = f"code notation: dx means d{out}/dx" if code else None
+
+    presenting: reactive[bool] = reactive(False, init=False)
+    """Presentation mode: larger spacing, no transcript, high contrast, the picture view where there is one."""
+
+    def set_presenting(self, on: bool) -> None:
+        self.presenting = on
+
+    def watch_presenting(self, on: bool) -> None:
+        from tui.classroom import PRESENT_CLASS
+
+        self.screen_stack[0].set_class(on, PRESENT_CLASS)
+        if on:
+            picture = self.set_view_if_present("picture")
+            note = "" if picture else "; no picture view in this version"
+            self.say(f"Presentation mode (P leaves it): transcript hidden, high contrast{note}.")
+        else:
+            self.set_view_if_present("tree")
+            self.say("Presentation mode off: the transcript is back.")
+
+    def action_present(self) -> None:
+        self.presenting = not self.presenting
+
+    def set_view_if_present(self, view: str) -> bool:
+        """Switch to ``view`` ("tree" or "picture") where the app has views; whether it is shown now."""
+        set_view = getattr(self, "set_view", None)
+        if set_view is None:
+            return view == "tree"
+        set_view(view)
+        return getattr(self, "view", view) == view
+
+    def action_screenshot(self) -> None:
+        """Save the screen as it is now as an SVG file, under a fresh name (never over another file)."""
+        from tui.classroom import screenshot_target, write_new_text
+
+        try:
+            target = screenshot_target(self.session, self.session.position)
+            write_new_text(target, self.export_screenshot(title=f"cgtui {self.session.source}"))
+        except (OSError, RuntimeError, ValueError) as err:
+            self.say(f"cgtui: cannot save the screen: {refusal(err)}. Nothing was written.")
+            return
+        self.say(f"Saved the screen as {target}.")
+
     def action_help(self) -> None:
         from tui.widgets.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.session.notation))
 
     def _gradient_complete(self, name: str, key: str, needs: str = "") -> bool:
         """Whether ``name``'s gradient is revealed in full; if not, say how to get there, then ``key``.

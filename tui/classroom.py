@@ -1,0 +1,97 @@
+"""What a teacher needs in front of a class: the notation, presentation mode, and pictures of the screen.
+
+The app's ``o``, ``P`` and ``x`` keys call these, and so does the command line
+(``--notation``, ``--present``, ``--svg``); the app keeps only its bindings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+
+from engine import text as tx
+
+NOTATION_HELP = {
+    "partial": "∂J/∂v (the default)",
+    "d": "dJ/dv, as the lecture page writes it",
+    "code": "dv, the course's code convention: dv stands for dJ/dv",
+}
+"""Each notation as the command line's help and the app's message describe it."""
+
+PRESENT_CLASS = "-present"
+"""The main screen's class in presentation mode (app.tcss styles it)."""
+
+
+def notation_message(session) -> str:
+    """What the message line says after the notation changed: the new notation, and the reminder for code."""
+    notation = session.notation
+    out = session.graph.output
+    example = tx.d(out, "v" if "v" in session.graph.names else session.graph.names[0], notation)
+    reminder = tx.notation_reminder(notation)
+    line = f"Notation: {notation.style} ({example}); o cycles ∂J/∂v → dJ/dv → dv."
+    return f"{line} {reminder[0].upper()}{reminder[1:]}." if reminder else line
+
+
+def fresh_name(folder: Path, stem: str, suffix: str = ".svg") -> Path:
+    """``folder/stem.svg``, or ``stem-2.svg``, ``stem-3.svg``, … : the first name not taken (never overwrite)."""
+    for k in range(1, 10_000):
+        path = folder / (f"{stem}{suffix}" if k == 1 else f"{stem}-{k}{suffix}")
+        if not os.path.lexists(path):
+            return path
+    raise FileExistsError(f"{stem}{suffix} … {stem}-9999{suffix} all exist in {folder}")
+
+
+def screenshot_target(session, step: int) -> Path:
+    """Where ``x`` saves: next to the graph file if it has one, else in the current folder; a fresh name."""
+    path = session.loaded.path
+    folder = Path(path).resolve().parent if path is not None else Path.cwd()
+    stem = Path(path).stem if path is not None else "cgtui"
+    return fresh_name(folder, f"{stem}-step{step}")
+
+
+def write_new_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, which must not exist yet (a race with another writer is refused, not lost)."""
+    with open(path, "x", encoding="utf-8") as f:
+        f.write(text)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``120x40`` → (120, 40).
+
+    Raises:
+        ValueError: with a message saying what is wrong.
+    """
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.strip().isdigit() or not height.strip().isdigit():
+        raise ValueError(f"write the terminal size as WIDTHxHEIGHT, such as 120x40, not {text!r}")
+    w, h = int(width), int(height)
+    if not (60 <= w <= 1000 and 15 <= h <= 500):
+        raise ValueError(f"{w}x{h} is outside 60x15 … 1000x500 (below 60x15 cgtui says the terminal is too small)")
+    return w, h
+
+
+def render_svg(session, size: tuple[int, int], view: str | None = None, present: bool = False) -> str:
+    """The app's screen for ``session`` (at its position) as an SVG, drawn headless at ``size``.
+
+    Runs the real app with no terminal (Textual's ``run_test``), so the picture is
+    exactly what a terminal of that size would show.
+
+    Raises:
+        ValueError: ``view`` is not available in this build.
+    """
+    from tui.app import CgtuiApp
+
+    async def draw() -> str:
+        app = CgtuiApp(session, watch_file=False)
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            if view is not None and not app.set_view_if_present(view):
+                raise ValueError(f"the {view} view is not available in this version of cgtui")
+            if present:
+                app.set_presenting(True)
+            await pilot.pause()
+            await pilot.pause()
+            return app.export_screenshot(title=f"cgtui {session.source}")
+
+    return asyncio.run(draw())
