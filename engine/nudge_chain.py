@@ -29,6 +29,8 @@ from engine.tape import tape_of
 
 PATHS_LISTED = 12
 """At most this many paths are written out (the count says how many there are)."""
+FORMULAS_AT_ENDS = 6
+"""A path's first and last this many links get their formulas (the text writes out no others)."""
 TRAIL_LIMIT = 10_000
 """Trails longer than this are not followed link by link (the panel says so)."""
 
@@ -48,7 +50,8 @@ class NudgeLink:
             here: (name, value) pairs.
         ratio: ``(top_after − top_before) / (bottom_after − bottom_before)`` (nan for 0/0).
         local: The backward pass's local derivative ∂top/∂bottom, to set beside it.
-        formula: That local derivative as a formula.
+        formula: That local derivative as a formula (None in the middle of a long path,
+            where no link is written out: see :data:`FORMULAS_AT_ENDS`).
     """
 
     bottom: str
@@ -60,7 +63,7 @@ class NudgeLink:
     held: tuple[tuple[str, float], ...]
     ratio: float
     local: float
-    formula: ex.Expr
+    formula: ex.Expr | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,12 +126,16 @@ def nudge_chain(walk: Walk, fd: FiniteDifference, limit: int = PATHS_LISTED) -> 
     why = why_gradient(walk, var, limit=limit)
     values = walk.values
     nodes = graph.node_by_name
-    cache: dict[tuple[str, str], NudgeLink] = {}
+    tape = tape_of(graph)
+    names, slots = graph.names, walk.slots
+    cache: dict[int, NudgeLink] = {}
 
-    def link(bottom: str, top: str, local: float, formula: ex.Expr) -> NudgeLink:
-        found = cache.get((bottom, top))
-        if found is not None:
+    def link(edge: int, formula: bool) -> NudgeLink:
+        found = cache.get(edge)
+        if found is not None and (found.formula is not None or not formula):
             return found
+        child, parent, local = tape.edges[edge]
+        top, bottom = names[child], names[parent]
         b0, b1 = moved[bottom]
         t0, t1 = moved[top]
         held = tuple((o, values[o]) for o in nodes[top].operands if o != bottom and o in moved)
@@ -136,14 +143,15 @@ def nudge_chain(walk: Walk, fd: FiniteDifference, limit: int = PATHS_LISTED) -> 
             env = {o: values[o] for o in nodes[top].operands}
             env[bottom] = b1
             t1 = ex.evaluate(nodes[top].expr, env)
-        found = cache[(bottom, top)] = NudgeLink(bottom, top, b0, b1, t0, t1, held, _ratio(t0, t1, b0, b1),
-                                                 local, formula)
+        found = cache[edge] = NudgeLink(bottom, top, b0, b1, t0, t1, held, _ratio(t0, t1, b0, b1), slots[local],
+                                        tape.local_tree(edge) if formula else None)
         return found
 
     paths = []
     for path in why.paths:
-        hops = list(path.hops)[::-1]  # from var up to the output
-        links = tuple(link(h.parent, h.child, h.local, h.formula) for h in hops)
+        edges = path.hops.edges()[::-1]  # from var up to the output
+        n = len(edges)
+        links = tuple(link(e, k < FORMULAS_AT_ENDS or k >= n - FORMULAS_AT_ENDS) for k, e in enumerate(edges))
         product = 1.0
         for k in links:
             product *= k.ratio

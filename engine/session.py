@@ -20,7 +20,7 @@ from engine.quiz import Answer, Score, answer_of, asks
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
 from engine.tape import tape_of
 from engine.nudge_chain import NudgeChain, nudge_chain
-from engine.text import NOTATIONS, Notation, num
+from engine.text import NOTATIONS, Notation, d, num
 
 H_MIN = 1e-12
 H_MAX = 1.0
@@ -593,7 +593,7 @@ class DebugSession:
         new = {p: self.inputs[p] - self.alpha * grads[p] for p in self.graph.params}
         bad = [p for p, v in new.items() if not math.isfinite(v)]
         if bad:
-            raise ValueError(f"{', '.join(bad)} would not be finite (∂{self.graph.output}/∂{bad[0]} = {grads[bad[0]]!r});"
+            raise ValueError(f"{', '.join(bad)} would not be finite ({d(self.graph.output, bad[0], self.notation)} = {grads[bad[0]]!r});"
                              " nothing changed")
         out = self.graph.output
         before = self.walk.values[out]
@@ -674,6 +674,9 @@ class DebugSession:
         self.set_notation(NOTATIONS[(NOTATIONS.index(self.notation_style) + 1) % len(NOTATIONS)])
         return self.notation_style
 
+    CHAIN_PATHS = 3
+    """The finite-difference panel writes out this many paths of a nudge (the headless outputs 12)."""
+
     def chain_ready(self, name: str) -> bool:
         """Whether :meth:`nudge_chain` of ``name`` is cached for the current walk and h."""
         return (name, self.h, id(self.walk)) in self._chain_cache
@@ -684,7 +687,7 @@ class DebugSession:
         key = (name, h, id(walk))
         found = self._chain_cache.get(key)
         if found is None:
-            found = nudge_chain(walk, self.fd(name))
+            found = nudge_chain(walk, self.fd(name), limit=self.CHAIN_PATHS)
             if walk is self.walk:
                 if len(self._chain_cache) > 64:
                     self._chain_cache.clear()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from engine import expr as ex
 from engine.finite_diff import FiniteDifference, Sweep, trail_ends
+from engine.nudge_chain import TRAIL_LIMIT
 from engine.steps import BackwardStep, ForwardStep
 
 _DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
@@ -87,8 +88,6 @@ class Notation:
 
 NOTATIONS = ("partial", "d", "code")
 """The notations, in the order ``o`` cycles them."""
-NOTATION_WORDS = {"partial": "∂J/∂v", "d": "dJ/dv (the lecture page's)", "code": "dv (the course's code)"}
-"""Each notation as the help and messages name it."""
 PARTIAL = Notation()
 
 
@@ -424,7 +423,8 @@ def link_line(link, notation: Notation = PARTIAL, grads: bool = False) -> str:
     if link.held:
         line += " (" + ", ".join(f"{name} held at {num(value)}" for name, value in link.held) + ")"
     if grads:
-        formula, value = pretty(link.formula), num(link.local)
+        value = num(link.local)
+        formula = pretty(link.formula) if link.formula is not None else value
         line += f"   {d(link.top, link.bottom, notation)} = {formula}" + (f" = {value}" if formula != value else "")
     return line
 
@@ -441,7 +441,18 @@ def _agrees(a: float, b: float | None) -> str:
     return "=" if b is not None and num(a) == num(b) else "≈"
 
 
-def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False) -> list[str]:
+CHAIN_TERMS_SHOWN = 6
+"""A sum of more path products (or backward steps) than this is written as its first few and how many more."""
+
+
+def _sum(terms: list[str], more: int) -> str:
+    """``a + b + c``, or its first :data:`CHAIN_TERMS_SHOWN` terms and ``+ … (k more)``."""
+    more += max(0, len(terms) - CHAIN_TERMS_SHOWN)
+    text = " + ".join(terms[:CHAIN_TERMS_SHOWN])
+    return f"{text} + … ({more:,} more)" if more else text
+
+
+def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False, paths: int | None = None) -> list[str]:
     """A :class:`~engine.nudge_chain.NudgeChain` written as the lecture page checks the chain rule.
 
     ``Δu/Δb = (6.002 − 6)/(3.001 − 3) = 2``, one line per link from the nudged variable up
@@ -449,6 +460,7 @@ def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False) -> lis
     path's links and product, then the sum of the products beside ΔJ/Δx. With ``grads``
     (once the gradient is revealed), each link's local derivative beside it and the backward
     pass's own multiplication: ``backprop: ∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6``.
+    ``paths``: write out at most this many of the listed paths.
     """
     var, out = chain.var, chain.output
     whole = _delta(out, var)
@@ -457,16 +469,17 @@ def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False) -> lis
     if chain.estimate is None:
         return []
     if chain.too_long:
-        return [f"(the chain rule link by link is shown for trails of up to {10_000:,} entries)"]
+        return [f"(the chain rule link by link is shown for trails of up to {TRAIL_LIMIT:,} entries)"]
     if chain.count == 0:
         return [f"{out} does not depend on {var}: no path, nothing moves."]
     lines = []
     many = chain.count > 1
+    listed = chain.paths if paths is None else chain.paths[:paths]
     if many:
-        shown = "" if chain.complete else f" (the first {len(chain.paths)})"
+        shown = "" if len(listed) == chain.count else f" (the first {len(listed)})"
         lines.append(f"{var} reaches {out} by {chain.count:,} paths{shown}; along each, a node's other"
                      " operands are held:")
-    for k, path in enumerate(chain.paths):
+    for k, path in enumerate(listed):
         links = path.links
         if len(links) > CHAIN_LINKS_SHOWN + 1:
             half = CHAIN_LINKS_SHOWN // 2
@@ -492,10 +505,13 @@ def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False) -> lis
         if product:
             lines.append(product)
     if many:
-        terms = " + ".join(_factor(p.product) for p in chain.paths)
-        more = "" if chain.complete else f" + … ({chain.count - len(chain.paths):,} more paths)"
-        lines.append(f"sum of the paths: {terms}{more} = {num(chain.total)} ≈ {whole} = {num(chain.estimate)}"
-                     " (to first order)")
+        terms = _sum([_factor(p.product) for p in chain.paths], chain.count - len(chain.paths))
+        if chain.complete:
+            lines.append(f"sum of the paths: {terms} = {num(chain.total)} ≈ {whole} = {num(chain.estimate)}"
+                         " (to first order)")
+        else:  # a sum of some of the paths is no estimate of anything
+            lines.append(f"the paths' products: {terms}; all {chain.count:,} add up to {whole} ="
+                         f" {num(chain.estimate)} to first order")
     zero = next((lk.bottom for p in chain.paths for lk in p.links if lk.bottom_after == lk.bottom_before), None)
     if zero is not None:
         lines.append(f"Δ{zero} = 0: the nudge did not move {zero} (flat there, or the move was lost to"
@@ -524,7 +540,6 @@ def backprop_sum(chain, notation: Notation = PARTIAL) -> str:
         else:
             symbols.append(f"{d(out, s.child, notation)} · {d(s.child, s.parent, notation)}")
             numbers.append(f"{_factor(s.upstream)} × {_factor(s.local)}")
-    more = "" if len(steps) == chain.steps_count else f" + … ({chain.steps_count - len(steps):,} more)"
-    grad = steps[-1].grad_after if len(steps) == chain.steps_count else None
-    end = f" = {num(grad)}" if grad is not None else ""
-    return f"{d(out, var, notation)} = {' + '.join(symbols)}{more} = {' + '.join(numbers)}{more}{end}"
+    more = chain.steps_count - len(steps)
+    end = f" = {num(steps[-1].grad_after)}" if not more else ""
+    return f"{d(out, var, notation)} = {_sum(symbols, more)} = {_sum(numbers, more)}{end}"

@@ -331,3 +331,37 @@ def test_classroom_keys_in_a_real_terminal(size):
         term.wait_for("EXITED 0")
     finally:
         term.close()
+
+
+async def test_the_classroom_keys_work_while_a_guess_waits():
+    app = make_app(LECTURE, watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("g", "n")
+        await pilot.pause()
+        assert app.session.pending is not None
+        app.query_one("#tree").focus()  # the guess field would take the letters
+        await pilot.press("o", "P")
+        await pilot.pause()
+        assert app.session.notation_style == "d" and app.presenting
+        assert app.session.pending is not None  # the question is still open
+
+
+async def test_on_a_big_graph_the_chain_comes_with_the_panels_worker():
+    from engine import load_bytes
+    from engine.examples import generate
+    from engine.session import DebugSession
+    from tui.app import CgtuiApp
+    from tui.widgets.panels import FdPanel
+
+    session = DebugSession(load_bytes(generate("chain", 2500, None).encode(), "(example chain)"))
+    app = CgtuiApp(session, watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        app.query_one("#tree").select_name("x")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.selected == "x" and session.chain_ready("x")
+        text = app.query_one(FdPanel)._text.plain
+        assert "x reaches n2499 by 2,500 paths (the first 3)" in text
+        assert "… 2,488 more" in text and "… 2,488 more links …" in text  # 2,500 links: the first and last six

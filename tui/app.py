@@ -525,6 +525,8 @@ class CgtuiApp(App[None]):
             return False  # the screen shows only "too small": nothing may happen unseen
         if action == "skip_guess":
             return s.pending is not None or self._job_running()
+        if action in ("notation", "screenshot", "present"):
+            return True  # they change how things are written or shown, never the walk: even mid-guess
         if s.pending is not None and action not in ("quit", "help"):
             return None if action in ("next", "previous", "finish", "edit", "save") else False  # guess first
         if self._editing() and action not in ("quit", "help"):

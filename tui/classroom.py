@@ -12,13 +12,6 @@ from pathlib import Path
 
 from engine import text as tx
 
-NOTATION_HELP = {
-    "partial": "∂J/∂v (the default)",
-    "d": "dJ/dv, as the lecture page writes it",
-    "code": "dv, the course's code convention: dv stands for dJ/dv",
-}
-"""Each notation as the command line's help and the app's message describe it."""
-
 PRESENT_CLASS = "-present"
 """The main screen's class in presentation mode (app.tcss styles it)."""
 
@@ -89,7 +82,9 @@ def render_svg(session, size: tuple[int, int], view: str | None = None, present:
             if view is not None and not app.set_view_if_present(view):
                 raise ValueError(f"the {view} view is not available in this version of cgtui")
             if present:
+                message = app.message
                 app.set_presenting(True)
+                app.say(message)  # the picture shows the graph, not the key's own message
             await pilot.pause()
             await pilot.pause()
             return app.export_screenshot(title=f"cgtui {session.source}")
