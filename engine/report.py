@@ -96,9 +96,11 @@ def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: st
     return _stream(doc)
 
 
-CHAIN_LIMIT = 2000
+CHAIN_LIMIT = 200
 """Headless output reads each trail link by link (the chain rule in nudges) on graphs of up to
-this many variables: each chain lists the paths from its variable to the output, a walk over the graph."""
+this many variables (a graph for teaching; on a bigger one each variable's paths would bury the rest)."""
+CHAIN_PATHS = 3
+"""...writing out the first this many paths of each, as the app's panel does."""
 
 
 def _chain(walk: Walk, fd: FiniteDifference):
@@ -107,7 +109,7 @@ def _chain(walk: Walk, fd: FiniteDifference):
         return None
     from engine.nudge_chain import nudge_chain
 
-    return nudge_chain(walk, fd)
+    return nudge_chain(walk, fd, limit=CHAIN_PATHS)
 
 
 def _chain_lines(walk: Walk, fd: FiniteDifference, notation: tx.Notation) -> list[str]:

@@ -294,9 +294,14 @@ def test_svg_to_a_place_that_cannot_be_written(tmp_path, capsys):
     assert "--step goes with --svg" in capsys.readouterr().err
 
 
-def test_size_still_counts_nodes_for_examples(capsys):
+def test_size_still_counts_nodes_for_examples(tmp_path, capsys):
     assert run(["--example", "chain", "--size", "5", "--json", "--fd", "none"]) == 0
-    assert '"u5"' in capsys.readouterr().out or True
+    assert '"n4"' in capsys.readouterr().out
+    # both at once: the nodes of the example, the screen of the picture
+    out = tmp_path / "chain.svg"
+    assert run(["--example", "chain", "--size", "50", "--svg", str(out), "--size", "100x30"]) == 0
+    text = plain(out.read_text())
+    assert "n49" in text and "n999" not in text
     assert run(["--example", "chain", "--size", "lots", "--json"]) == 2
     assert "number of nodes" in capsys.readouterr().err
 

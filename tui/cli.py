@@ -69,9 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="build the graph from one expression, one node per operation (u, v, …); "
                      "give every input with --set")
     big.add_argument("--example", choices=KINDS, help="open a generated graph: a deep chain, a random DAG, an MLP")
-    big.add_argument("--size", default=None, metavar="N",
+    big.add_argument("--size", action="append", default=[], metavar="N",
                      help="nodes in --example chain or dag (default 1000); with --svg, WIDTHxHEIGHT is the screen's"
-                     " size (default 120x40)")
+                     " size (default 120x40): give --size twice for both")
     big.add_argument("--layers", metavar="A,B,…", help="layer widths of --example mlp (default 16,16,1)")
     big.add_argument("--save", metavar="PATH", help="write the generated graph (-e or --example) to PATH, a new file, and open that")
     p.add_argument("--version", action="version", version=f"cgtui {__version__}")
@@ -147,10 +147,16 @@ def _load(args):
     return _generated(generate(args.example, size, layers).encode(), f"(example {args.example})", args.save)
 
 
-def _node_count(text: str | None) -> int:
-    """``--size N`` for ``--example`` (a screen size WxH is taken only with ``--svg``)."""
-    if text is None or "x" in text.lower():
+def _screen_sizes(sizes: list[str]) -> list[str]:
+    return [t for t in sizes if "x" in t.lower()]
+
+
+def _node_count(sizes: list[str]) -> int:
+    """``--size N`` for ``--example`` (the last one; a screen size WxH is for ``--svg``)."""
+    counts = [t for t in sizes if "x" not in t.lower()]
+    if not counts:
         return 1000
+    text = counts[-1]
     try:
         return int(text)
     except ValueError:
@@ -164,19 +170,20 @@ def _svg_options(args) -> tuple[int, int] | None:
     Raises:
         UsageError: an option that cannot be followed.
     """
-    screen = args.size is not None and "x" in args.size.lower()
+    screens = _screen_sizes(args.size)
+    counts = [t for t in args.size if t not in screens]
     if args.svg is None:
         for given, option in ((args.step != 0, "--step"), (args.view is not None, "--view"),
-                              (screen, f"--size {args.size}")):
+                              (bool(screens), f"--size {screens[-1] if screens else ''}")):
             if given:
                 raise UsageError(f"{option} goes with --svg OUT.svg (the screen to draw)")
         return None
     from tui.classroom import parse_size
 
-    if args.size is not None and not screen and args.example is None:
-        raise UsageError(f"--size {args.size}: with --svg, write the screen size as WIDTHxHEIGHT, such as 120x40")
+    if counts and args.example is None:
+        raise UsageError(f"--size {counts[-1]}: with --svg, write the screen size as WIDTHxHEIGHT, such as 120x40")
     try:
-        size = parse_size(args.size) if screen else (120, 40)
+        size = parse_size(screens[-1]) if screens else (120, 40)
     except ValueError as err:
         raise UsageError(f"--size: {err}") from None
     target = Path(args.svg).expanduser()
