@@ -17,13 +17,21 @@ PRESENT_CLASS = "-present"
 
 
 def notation_message(session) -> str:
-    """What the message line says after the notation changed: the new notation, and the reminder for code."""
-    notation = session.notation
+    """What the message line says after the notation changed, in one line at 80 columns.
+
+    ``Notation dv: in the course's code, dv stands for dJ/dv (o: → ∂J/∂v → dJ/dv).``
+    """
     out = session.graph.output
-    example = tx.d(out, "v" if "v" in session.graph.names else session.graph.names[0], notation)
-    reminder = tx.notation_reminder(notation)
-    line = f"Notation: {notation.style} ({example}); o cycles ∂J/∂v → dJ/dv → dv."
-    return f"{line} {reminder[0].upper()}{reminder[1:]}." if reminder else line
+    words = {
+        "partial": f"Notation ∂{out}/∂v",
+        "d": f"Notation d{out}/dv, as the lecture page writes it",
+        "code": f"Notation dv: in the course's code, dv stands for d{out}/dv",
+    }
+    order = list(tx.NOTATIONS)
+    k = order.index(session.notation_style)
+    later = [order[(k + 1) % 3], order[(k + 2) % 3]]
+    short = {"partial": f"∂{out}/∂v", "d": f"d{out}/dv", "code": "dv"}
+    return f"{words[order[k]]} (o: → {' → '.join(short[n] for n in later)})."
 
 
 def fresh_name(folder: Path, stem: str, suffix: str = ".svg") -> Path:
