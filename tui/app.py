@@ -735,7 +735,7 @@ class CgtuiApp(App[None]):
 
         try:
             target = screenshot_target(self.session, self.session.position)
-            write_new_text(target, self.export_screenshot(title=f"cgtui {self.session.source}"))
+            write_new_text(target, self.export_screenshot(title=f"cgtui {printable(self.session.source, one_line=True)}"))
         except (OSError, RuntimeError, ValueError) as err:
             self.say(f"cgtui: cannot save the screen: {refusal(err)}. Nothing was written.")
             return

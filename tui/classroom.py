@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from engine import text as tx
+from engine.safe import printable
 
 PRESENT_CLASS = "-present"
 """The main screen's class in presentation mode (app.tcss styles it)."""
@@ -95,6 +96,6 @@ def render_svg(session, size: tuple[int, int], view: str | None = None, present:
                 app.say(message)  # the picture shows the graph, not the key's own message
             await pilot.pause()
             await pilot.pause()
-            return app.export_screenshot(title=f"cgtui {session.source}")
+            return app.export_screenshot(title=f"cgtui {printable(session.source, one_line=True)}")
 
     return asyncio.run(draw())
