@@ -268,6 +268,10 @@ def test_svg_writes_the_screen_at_step_n(tmp_path, capsys):
     assert out.read_text().startswith("<svg")
     assert "backward 3/5" in text and "dJ/du = dJ/dv · dv/du = 3 × 1 = 3" in text
     assert capsys.readouterr().err == ""
+    # presentation mode in the picture: no transcript, and the graph's own words, not the key's message
+    assert run([str(LECTURE), "--svg", str(out), "--step", "4", "--present"]) == 0
+    text = plain(out.read_text())
+    assert "Transcript" not in text and "Presentation mode" not in text and "from the lecture" in text
 
 
 @pytest.mark.parametrize("args, words", [
