@@ -232,6 +232,11 @@ async def test_set_view_is_called_when_the_app_has_it():
         await pilot.press("P")
         await pilot.pause()
         assert seen == ["picture", "tree"]
+        # a teacher already in the picture view stays there after presenting
+        app.view = "picture"
+        await pilot.press("P", "P")
+        await pilot.pause()
+        assert seen[-1] == "picture"
 
 
 # --------------------------------------------------------------------------- SVG

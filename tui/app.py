@@ -710,11 +710,12 @@ class CgtuiApp(App[None]):
 
         self.screen_stack[0].set_class(on, PRESENT_CLASS)
         if on:
+            self._view_before_presenting = getattr(self, "view", "tree")
             picture = self.set_view_if_present("picture")
             note = "" if picture else "; no picture view in this version"
             self.say(f"Presentation mode (P leaves it): transcript hidden, high contrast{note}.")
         else:
-            self.set_view_if_present("tree")
+            self.set_view_if_present(getattr(self, "_view_before_presenting", "tree"))  # the view it was in
             self.say("Presentation mode off: the transcript is back.")
 
     def action_present(self) -> None:
