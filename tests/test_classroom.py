@@ -6,7 +6,6 @@ stdout, stderr and the exit status; one tmux test drives the real ``cgtui`` with
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -256,14 +255,21 @@ async def test_x_saves_the_screen_under_a_fresh_name(tmp_path):
         assert str(saved) in widget_text(app, "#message").replace("\n", "").replace(" ", "") or \
             "lecture-step3-2.svg" in widget_text(app, "#message")
         assert "J = 3 · v = 3 × 11 = 33" in plain(saved.read_text())
-        os.chmod(tmp_path, 0o500)
-        try:
-            if not os.access(tmp_path, os.W_OK):  # (root writes anywhere)
-                await pilot.press("x")
-                await pilot.pause()
-                assert "cannot save the screen" in widget_text(app, "#message")
-        finally:
-            os.chmod(tmp_path, 0o700)
+
+
+
+async def test_x_falls_back_to_the_current_folder(tmp_path, monkeypatch):
+    from engine import load_builtin
+    from engine.session import DebugSession
+    from tui.app import CgtuiApp
+
+    monkeypatch.chdir(tmp_path)
+    app = CgtuiApp(DebugSession(load_builtin()), watch_file=False)  # no file: the current folder
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("x", "x")
+        await pilot.pause()
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["cgtui-step0-2.svg", "cgtui-step0.svg"]
+        assert "cgtui-step0-2.svg" in " ".join(widget_text(app, "#message").split())
 
 
 def test_svg_writes_the_screen_at_step_n(tmp_path, capsys):
@@ -379,3 +385,32 @@ async def test_on_a_big_graph_the_chain_comes_with_the_panels_worker():
         text = app.query_one(FdPanel)._text.plain
         assert "x reaches n2499 by 2,500 paths (the first 3)" in text
         assert "… 2,488 more" in text and "… 2,488 more links …" in text  # 2,500 links: the first and last six
+
+
+async def test_x_goes_to_the_current_folder_when_the_graphs_refuses(tmp_path, monkeypatch):
+    import tui.classroom as classroom
+
+    graph_dir, here = tmp_path / "graphs", tmp_path / "here"
+    graph_dir.mkdir()
+    here.mkdir()
+    shutil.copy(LECTURE, graph_dir / "lecture.yaml")
+    monkeypatch.chdir(here)
+    real = classroom.write_new_text
+
+    def refuse_graph_dir(path, text):
+        if path.parent == graph_dir:
+            raise PermissionError(13, "Permission denied")
+        real(path, text)
+
+    monkeypatch.setattr(classroom, "write_new_text", refuse_graph_dir)
+    app = make_app(graph_dir / "lecture.yaml", watch_file=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("x")
+        await pilot.pause()
+        assert [p.name for p in here.iterdir()] == ["lecture-step0.svg"]
+        monkeypatch.setattr(classroom, "write_new_text", lambda path, text: (_ for _ in ()).throw(
+            PermissionError(13, "Permission denied")))
+        await pilot.press("x")
+        await pilot.pause()
+        assert "cannot save the screen: Permission denied. Nothing was written." in " ".join(
+            widget_text(app, "#message").split())

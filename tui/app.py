@@ -731,12 +731,12 @@ class CgtuiApp(App[None]):
 
     def action_screenshot(self) -> None:
         """Save the screen as it is now as an SVG file, under a fresh name (never over another file)."""
-        from tui.classroom import screenshot_target, write_new_text
+        from tui.classroom import save_screenshot
         from tui.sync import refusal
 
         try:
-            target = screenshot_target(self.session, self.session.position)
-            write_new_text(target, self.export_screenshot(title=f"cgtui {printable(self.session.source, one_line=True)}"))
+            target = save_screenshot(self.session, self.export_screenshot(
+                title=f"cgtui {printable(self.session.source, one_line=True)}"))
         except (OSError, RuntimeError, ValueError) as err:
             self.say(f"cgtui: cannot save the screen: {refusal(err)}. Nothing was written.")
             return

@@ -44,12 +44,33 @@ def fresh_name(folder: Path, stem: str, suffix: str = ".svg") -> Path:
     raise FileExistsError(f"{stem}{suffix} … {stem}-9999{suffix} all exist in {folder}")
 
 
-def screenshot_target(session, step: int) -> Path:
-    """Where ``x`` saves: next to the graph file if it has one, else in the current folder; a fresh name."""
+def screenshot_targets(session, step: int) -> list[Path]:
+    """Where ``x`` saves, in order of preference: next to the graph file if it has one, then the
+    current folder; each a fresh name (``lecture-step8.svg``, ``lecture-step8-2.svg``, …)."""
     path = session.loaded.path
-    folder = Path(path).resolve().parent if path is not None else Path.cwd()
-    stem = Path(path).stem if path is not None else "cgtui"
-    return fresh_name(folder, f"{stem}-step{step}")
+    stem = f"{Path(path).stem if path is not None else 'cgtui'}-step{step}"
+    folders = [Path(path).resolve().parent] if path is not None else []
+    if Path.cwd() not in folders:
+        folders.append(Path.cwd())
+    return [fresh_name(folder, stem) for folder in folders]
+
+
+def save_screenshot(session, svg: str) -> Path:
+    """Write ``svg`` under the first name of :func:`screenshot_targets` that can be written; return it.
+
+    Raises:
+        OSError: no folder would take it (the last refusal).
+    """
+    error: OSError | None = None
+    for target in screenshot_targets(session, session.position):
+        try:
+            write_new_text(target, svg)
+        except OSError as err:
+            error = err
+            continue
+        return target
+    assert error is not None
+    raise error
 
 
 def write_new_text(path: Path, text: str) -> None:
