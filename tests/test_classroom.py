@@ -414,3 +414,18 @@ async def test_x_goes_to_the_current_folder_when_the_graphs_refuses(tmp_path, mo
         await pilot.pause()
         assert "cannot save the screen: Permission denied. Nothing was written." in " ".join(
             widget_text(app, "#message").split())
+
+
+async def test_the_why_page_and_the_sweep_follow_the_notation():
+    app = make_app(LECTURE, watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f", "down", "down", "down", "down", "o", "y")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Why dJ/db = 6?" in text and "dJ/dv · dv/du · du/db = 3 · 1 · c" in text and "∂" not in text
+        await pilot.press("escape", "o", "s")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "estimates of db against h" in text and "db = 6 by backprop" in text
