@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
 
-from engine import compute, finite_difference, load_path
+from engine import compute, finite_difference, load_bytes, load_path
 from engine import text as tx
 from engine.nudge_chain import nudge_chain
 from paths import LECTURE, ROOT
-from test_engine_oracle import Oracle
+from test_engine_oracle import Oracle, random_graph
 
 FANOUT = ROOT / "graphs" / "fanout.yaml"
 
@@ -116,3 +117,27 @@ def test_output_and_unrelated_and_lost():
     assert tx.chain_lines(chain(LECTURE, "J")) == ["ΔJ/ΔJ = 1: nudging J moves J by as much."]
     # a nudge lost to rounding has no estimate, and no chain
     assert tx.chain_lines(chain(LECTURE, "b", h=1e-300)) == []
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(random_graph())
+def test_random_graphs_paths_add_up_to_sympys_gradient(case):
+    """On random graphs (fan-out included), the path products add up to SymPy's gradient to first order.
+
+    Counting a shared node's whole move in each path (not holding its other operands) would
+    add the same move twice: a fan-out graph's sum would then be off by a whole path.
+    """
+    text, inputs, nodes, output = case
+    walk = compute(load_bytes(text.encode(), "random.yaml").graph)
+    assume(all(math.isfinite(v) and abs(v) < 1e3 for v in walk.values.values()))
+    assume(all(math.isfinite(s.local) and abs(s.local) < 1e3 for s in walk.backward_steps))
+    oracle = Oracle(inputs, nodes, output)
+    for var in walk.graph.names:
+        fd = finite_difference(walk, var, 1e-6)
+        c = nudge_chain(walk, fd, limit=50)
+        if var == walk.graph.output or fd.status != "ok" or not c.count or not c.complete:
+            continue
+        if any(lk.bottom_after == lk.bottom_before for p in c.paths for lk in p.links):
+            continue  # a flat link is 0/0, and says so
+        want = oracle.grad(var)
+        assert math.isclose(c.total, want, rel_tol=1e-2, abs_tol=1e-3), (var, c.total, want, text)
