@@ -429,3 +429,17 @@ async def test_the_why_page_and_the_sweep_follow_the_notation():
         await pilot.pause()
         text = screen_text(app)
         assert "estimates of db against h" in text and "db = 6 by backprop" in text
+
+
+async def test_a_shared_url_sets_the_notation(lecture_copy):
+    """cgtui serve's ?notation=d reaches CgtuiApp.set_notation: the page opens in the page's notation."""
+    from engine import load_path as load
+    from tui.browser import BrowserApp, open_session
+
+    session, share = open_session(load(lecture_copy), {}, 1e-3, "step=8&notation=d")
+    app = BrowserApp(session, share, watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert app.session.notation_style == "d"
+        assert "dJ/db = 6" in tree_line(app, "b")
