@@ -1,24 +1,7 @@
 """The cgtui app: owns the session, binds the step keys, hands state down to the views.
 
-| Key | Action |
-| :- | :- |
-| n, → | next step |
-| p, ← | previous step |
-| f | finish the current pass |
-| r | reset to the start |
-| b | set or clear a breakpoint on the node under the cursor |
-| c | continue to the next breakpoint, or the end of the pass |
-| t | run to the node under the cursor (its value, then its gradient) |
-| e, enter | edit the input under the cursor |
-| w | save the input values into the graph file |
-| y | why this gradient: every path from the output down to the node under the cursor |
-| g | predict mode: each step's number hidden until you guess it |
-| s | the h sweep: finite-difference error against h for the node under the cursor |
-| d | one step of gradient descent on the parameters |
-| - / + | α ÷ 2 / α × 2 |
-| [ / ] | h ÷ 10 / h × 10 |
-| ? | help |
-| q, ctrl+q | quit |
+Its keys are ``CgtuiApp.BINDINGS`` (and ``GraphTree.BINDINGS``): each says what it does there,
+and the help page is built from them.
 """
 
 from __future__ import annotations
@@ -33,7 +16,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Footer, Input, Tree
@@ -43,6 +26,7 @@ from engine import text as tx
 from engine.graphfile import LoadedGraph, same_float, value_text
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
+from tui.keys import Key
 from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
@@ -106,30 +90,46 @@ class CgtuiApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough")]
 
+    # The one key table: the key line shows each description, the help page each help line
+    # (grouped by section); a key added here is on both. GraphTree.BINDINGS adds the tree's keys.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "next", "Next"),
-        Binding("right", "next", "Next", show=False),
-        Binding("p", "previous", "Back"),
-        Binding("left", "previous", "Back", show=False),
-        Binding("f", "finish", "Finish"),
-        Binding("r", "reset", "Reset", show=False),
-        Binding("b", "breakpoint", "Breakpoint", show=False),
-        Binding("c", "continue", "Continue", show=False),
-        Binding("t", "run_to", "Run to cursor", show=False),
-        Binding("e", "edit", "Edit input"),
-        Binding("left_square_bracket", "h_down", "h÷10", show=False),
-        Binding("right_square_bracket", "h_up", "h×10", show=False),
-        Binding("w", "save", "Save"),
-        Binding("y", "why", "Why this gradient?", show=False),
-        Binding("g", "predict", "Predict", show=False),
-        Binding("s", "sweep", "h sweep", show=False),
-        Binding("d", "descend", "Descend", show=False),
-        Binding("minus", "alpha_down", "α÷2", show=False),
-        Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("escape", "skip_guess", "Show the answer", show=False),
+        Key("n", "next", "Next", section="Stepping",
+            help="next step: the forward steps, then the backward steps"),
+        Key("right", "next", "Next", show=False),
+        Key("p", "previous", "Back", section="Stepping", help="previous step (every step can be undone)"),
+        Key("left", "previous", "Back", show=False),
+        Key("f", "finish", "Finish", section="Stepping",
+            help="finish the current pass (at the end of the forward pass: the backward pass)"),
+        Key("r", "reset", "Reset", show=False, section="Stepping", help="reset to the start"),
+        Key("b", "breakpoint", "Breakpoint", show=False, section="Stepping",
+            help="breakpoint on the node under the cursor (⊙): stop before its value, before its gradient"),
+        Key("c", "continue", "Continue", show=False, section="Stepping",
+            help="continue to the next breakpoint, or to the end of the pass"),
+        Key("t", "run_to", "Run to cursor", show=False, section="Stepping",
+            help="run to the node under the cursor: until it has its value, then its complete gradient"),
+        Key("e", "edit", "Edit input", section="Inputs and the file",
+            help="edit the input under the cursor (enter commits, esc cancels)"),
+        Key("left_square_bracket", "h_down", "h÷10", show=False, section="Finite differences",
+            help="h ÷ 10, h × 10 (from 1e-12 to 1)"),
+        Key("right_square_bracket", "h_up", "h×10", show=False, help_with="h_down"),
+        Key("w", "save", "Save", section="Inputs and the file",
+            help="save the inputs into the graph file (layout kept); changes made elsewhere are reloaded"),
+        Key("y", "why", "Why this gradient?", show=False, section="Understanding",
+            help="why this gradient: every path down to the node, its factors and their sum; ↑ ↓ mark one »"),
+        Key("g", "predict", "Predict", show=False, section="Understanding",
+            help="predict, then reveal: n hides each number until you guess it (0.5 % counts; esc shows it)"),
+        Key("s", "sweep", "h sweep", show=False, section="Understanding",
+            help="the h sweep: error of both estimates against h, 1e-1 to 1e-13, for the node under the cursor"),
+        Key("d", "descend", "Descend", show=False, section="Gradient descent (graphs with params:)",
+            help="after the backward pass: w := w − α ∂J/∂w on every parameter, recompute, and plot J"),
+        Key("minus", "alpha_down", "α÷2", show=False, section="Gradient descent (graphs with params:)",
+            help="α ÷ 2 / α × 2 (the file's alpha:, or 0.1)"),
+        Key("plus,equals_sign", "alpha_up", "α×2", show=False, help_with="alpha_down"),
+        Key("question_mark", "help", "Help", section="App", help="this help"),
+        Key("q", "quit", "Quit", section="App", help="quit (with unsaved edits: press q twice)"),
+        Key("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Key("escape", "skip_guess", "Show the answer", show=False, section="Understanding",
+            help="with a guess asked: show the answer, unscored; while y or an edit is worked out: cancel it"),
     ]
 
     # repaint=False: each view repaints what it changes; the default would repaint
@@ -664,7 +664,7 @@ class CgtuiApp(App[None]):
         from tui.widgets.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.BINDINGS, GraphTree.BINDINGS))
 
     def _gradient_complete(self, name: str, key: str, needs: str = "") -> bool:
         """Whether ``name``'s gradient is revealed in full; if not, say how to get there, then ``key``.

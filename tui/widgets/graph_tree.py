@@ -1,12 +1,6 @@
 """The graph as a node tree, rooted at the output; labels are drawn from the session.
 
-| Key | Action |
-| :- | :- |
-| up / down | move the cursor (the finite-difference panel follows it) |
-| enter | edit the input under the cursor |
-| right / left | next / previous step (not horizontal scrolling) |
-| space | expand or collapse a node |
-| j | jump: from a ``↪ u`` line to u's own line, elsewhere to the current step's node (expanding what hides it) |
+Its keys (↑ ↓, enter, → ←, space, j) are ``GraphTree.BINDINGS``, with what the help page says of each.
 """
 
 from __future__ import annotations
@@ -17,7 +11,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -26,6 +20,7 @@ from engine import text as tx
 from engine.safe import printable
 from engine.session import DebugSession
 from engine.steps import BackwardStep, ForwardStep
+from tui.keys import Key
 from tui.widgets.styles import GRAD, VALUE
 
 
@@ -62,11 +57,18 @@ WARNING_MARK = "⚠ "
 class GraphTree(Tree[NodeRef]):
     """A Tree whose labels are computed at render time from the session it is given."""
 
+    # Textual's Tree binds up, down and space already: listed again here for the help page
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "app.edit", "Edit input", show=False),
-        Binding("right", "app.next", "Next step", show=False),
-        Binding("left", "app.previous", "Previous step", show=False),
-        Binding("j", "jump", "Jump to the node's own line, or to the current step's node", show=False),
+        Key("up", "cursor_up", "Up", show=False, section="Finite differences",
+            help="move the cursor: the panel nudges the variable under it"),
+        Key("down", "cursor_down", "Down", show=False, help_with="cursor_up"),
+        Key("enter", "app.edit", "Edit input", show=False),
+        Key("right", "app.next", "Next step", show=False),
+        Key("left", "app.previous", "Previous step", show=False),
+        Key("j", "jump", "Jump to the node's own line, or to the current step's node", show=False, section="The tree",
+            help="jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
+        Key("space", "toggle_node", "Expand or collapse", show=False, section="The tree",
+            help="expand or collapse a node"),
     ]
 
     # The cursor line: a dark grey band, so every colour in tui.widgets.styles keeps
