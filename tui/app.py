@@ -137,7 +137,10 @@ class CgtuiApp(App[None]):
     revision: reactive[int] = reactive(0, init=False, repaint=False)
     """Bumped whenever the session changes; the views redraw from it."""
     selected: reactive[str | None] = reactive(None, init=False, repaint=False)
-    """The variable under the tree cursor, which the finite-difference panel nudges."""
+    """The variable under the cursor, which the finite-difference panel nudges: the name on the tree
+    cursor's line, kept while the cursor is on a heading (which names none; keys that act on the
+    cursor's node read :attr:`cursor_name` and ask for a node there). Only the tree's cursor sets
+    it: a view that wants another variable calls :meth:`select`, which moves the cursor."""
 
     POLL_SECONDS = 1.0
     """How often the graph file is checked for changes made elsewhere."""
@@ -522,12 +525,22 @@ class CgtuiApp(App[None]):
         how()
         self.say("")
 
-    def _cursor_name(self) -> str | None:
+    @property
+    def cursor_name(self) -> str | None:
+        """The input or node on the tree cursor's line; None on a heading line."""
         node = self.query_one(GraphTree).cursor_node
         return node.data.name if node is not None and node.data is not None else None
 
+    def select(self, name: str) -> None:
+        """Make ``name`` the variable under the cursor, from any view: the tree's cursor goes to its
+        own line (expanding whatever hides it) and :attr:`selected` follows at once."""
+        if name not in self.session.graph.names:
+            raise KeyError(name)
+        self.query_one(GraphTree).select_name(name)
+        self.selected = name
+
     def action_breakpoint(self) -> None:
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press b.")
             return
@@ -550,7 +563,7 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("t")
     def action_run_to(self) -> None:
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press t.")
             return
@@ -561,7 +574,7 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("e")
     def action_edit(self) -> None:
-        name = self._cursor_name()
+        name = self.cursor_name
         graph = self.session.graph
         if name is None or not graph.is_input(name):
             inputs = ", ".join(i.name for i in graph.inputs)
@@ -610,7 +623,7 @@ class CgtuiApp(App[None]):
     @waits_for_edit("s")
     def action_sweep(self) -> None:
         """Plot the finite-difference error against h for the variable under the cursor."""
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press s.")
             return
@@ -687,7 +700,7 @@ class CgtuiApp(App[None]):
         On a big graph the paths are worked out in a worker thread (esc cancels it);
         the screen opens when they are ready.
         """
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press y.")
             return
@@ -789,10 +802,7 @@ class CgtuiApp(App[None]):
         if editing is not None and editing not in self.session.inputs:
             self._close_editor()  # its input went: a commit would have nothing to change
             changes.append(f"{editing} is no longer an input, so its edit is closed")
-        if here in self.session.graph.names:
-            tree.select_name(here)
-        else:
-            self.selected = self.session.graph.output
+        self.select(here if here in self.session.graph.names else self.session.graph.output)
         what = "; ".join(changes) if changes else "nothing in the graph changed"
         self.say(f"Reloaded {new.source}: {what}.")
         self._freeze()
