@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, Literal, get_args
 
 _INF = math.inf
 _NAN = math.nan
@@ -195,7 +195,9 @@ def _cause_sqrt(args: tuple[float, ...], result: float) -> str:
 Rule = Callable[[tuple, Any, Any], Any]
 """``rule(args, y, d)``: the expression for ``d · ∂y/∂args[k]`` (see the module's docstring)."""
 
-KINDS = ("binary", "unary", "function", "formula")
+Kind = Literal["binary", "unary", "function", "formula"]
+"""How an operation is written: a op b, op a, op(a) with a derivative rule, op(a) by a formula."""
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +225,7 @@ class Op:
     """
 
     name: str
-    kind: str
+    kind: Kind
     arity: int
     scalar: Callable[..., float]
     batched: Callable[..., Any]
@@ -274,7 +276,7 @@ def _binary(name: str, scalar, batched, rules, precedence: int, latex: str, caus
 
 
 def _function(name: str, scalar, rules, *, latex: str | None, batched=None, cause=_overflow,
-              kind: str = "function", kink: float | None = None, selector: bool = False) -> Op:
+              kind: Kind = "function", kink: float | None = None, selector: bool = False) -> Op:
     return Op(name, kind, 1, scalar, batched or elementwise(scalar), rules, name, 5, latex, cause, kink, selector)
 
 
