@@ -32,7 +32,8 @@ _NAN = math.nan
 # --------------------------------------------------------------------------- float implementations (never raise)
 
 
-def _isfinite(x: float) -> bool:
+def isfinite(x: float) -> bool:
+    """``math.isfinite`` for floats, without the call: x - x is 0 for a finite x, nan otherwise."""
     return x - x == 0.0
 
 
@@ -51,7 +52,7 @@ def pow_(a: float, b: float) -> float:
     except ZeroDivisionError:  # 0 ** negative
         return _INF
     except OverflowError:
-        odd = b == int(b) and int(b) % 2 == 1 if _isfinite(b) else False
+        odd = b == int(b) and int(b) % 2 == 1 if isfinite(b) else False
         return -_INF if (a < 0 and odd) else _INF
     if isinstance(r, complex):
         return _NAN

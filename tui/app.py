@@ -110,7 +110,7 @@ class CgtuiApp(App[None]):
         Key("e", "edit", "Edit input", section="Inputs and the file",
             help="edit the input under the cursor (enter commits, esc cancels)"),
         Key("left_square_bracket", "h_down", "h÷10", show=False, section="Finite differences",
-            help="h ÷ 10, h × 10 (from 1e-12 to 1)"),
+            help=f"h ÷ 10, h × 10 (from {H_MIN:g} to {H_MAX:g})"),
         Key("right_square_bracket", "h_up", "h×10", show=False, help_with="h_down"),
         Key("w", "save", "Save", section="Inputs and the file",
             help="save the inputs into the graph file (layout kept); changes made elsewhere are reloaded"),

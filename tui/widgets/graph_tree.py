@@ -167,7 +167,7 @@ class GraphTree(Tree[NodeRef]):
             group = self.root.add(Text(heading), NodeRef(None, depth=1, heading=heading),
                                   expand=len(unused) <= budget[0])
             self._children["\0unused"] = [(n, "unused") for n in unused]
-            self._unbuilt[group._id] = group
+            self._unbuilt[group.id] = group
             if group.is_expanded:
                 self._grow(group, "\0unused", budget)
         self.root.expand()
@@ -178,7 +178,7 @@ class GraphTree(Tree[NodeRef]):
         work = [(tree_node, name)]
         while work:
             at, key = work.pop()
-            self._unbuilt.pop(at._id, None)
+            self._unbuilt.pop(at.id, None)
             for child, kind in self._children.get(key, ()):
                 if kind == "unused":
                     self.primary[child] = at.add_leaf(Text(child), NodeRef(child, depth=2))
@@ -197,7 +197,7 @@ class GraphTree(Tree[NodeRef]):
                     if now:
                         work.append((line, child))
                     else:
-                        self._unbuilt[line._id] = line
+                        self._unbuilt[line.id] = line
             budget[0] -= 1
 
     @staticmethod
@@ -207,7 +207,7 @@ class GraphTree(Tree[NodeRef]):
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         """Build a line's children the first time it is expanded."""
         node = event.node
-        if node._id in self._unbuilt:
+        if node.id in self._unbuilt:
             ref = node.data
             key = "\0unused" if ref is not None and ref.name is None else (ref.name if ref else None)
             self._grow(node, key, [self.EAGER])
@@ -223,7 +223,7 @@ class GraphTree(Tree[NodeRef]):
             at = self._placed[at][0]
         for ancestor in [at, *reversed(chain)] if at is not None else list(reversed(chain)):
             line = self.primary.get(ancestor)
-            if line is not None and line._id in self._unbuilt:
+            if line is not None and line.id in self._unbuilt:
                 self._grow(line, ancestor, [self.EAGER])
                 line.expand()
         if name not in self.primary:  # unused names sit under their heading
@@ -297,11 +297,11 @@ class GraphTree(Tree[NodeRef]):
         lit: set[int] = set()
         line = self.reveal(names[0]) if names else None
         if line is not None:
-            lit.add(line._id)
+            lit.add(line.id)
         for name in names[1:self.LIGHT_LIMIT]:
             if line is None:
                 break
-            if line._id in self._unbuilt:
+            if line.id in self._unbuilt:
                 self._grow(line, line.data.name if line.data else None, [self.EAGER])
                 line.expand()
             step = next((c for c in line.children if c.data is not None and c.data.name == name), None)
@@ -309,11 +309,11 @@ class GraphTree(Tree[NodeRef]):
                 step = self.reveal(name)
                 if step is None:
                     break
-            lit.add(step._id)
+            lit.add(step.id)
             if step.data is not None and step.data.see_above:
                 step = self.reveal(name)
                 if step is not None:
-                    lit.add(step._id)
+                    lit.add(step.id)
             line = step
         self._lit = frozenset(lit)
         self.redraw()
@@ -356,7 +356,7 @@ class GraphTree(Tree[NodeRef]):
             label = reference_label(ref.name, hidden=own is None or own.line < 0)
         else:
             label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
-        if node._id in self._lit:
+        if node.id in self._lit:
             at = 2 + label.plain.find(ref.name)  # after any ⊙ ● ○ marker
             label = Text.assemble(("» ", LIT), label)
             label.stylize(LIT, at, at + len(ref.name))
