@@ -78,6 +78,18 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Descended:
+    """One step of gradient descent worked out by :meth:`DebugSession.plan_descent`, not taken yet."""
+
+    changes: dict[str, Change]
+    """Each parameter's old → new value."""
+    before: float
+    """The output before the step."""
+    recomputed: Recomputed
+    """The new walk, and the revealed numbers it changes."""
+
+
+@dataclass(frozen=True, slots=True)
 class Recomputed:
     """A new walk and what it changes, worked out by :meth:`DebugSession.recompute` but not taken yet.
 
@@ -140,6 +152,8 @@ class DebugSession:
         self._current: tuple = (None, None, None)  # (position, walk, the step there)
         self.breakpoints: set[str] = set()
         """Names to stop at: before their forward step and before their first gradient contribution."""
+        self._paused: int | None = None
+        """Where c last stopped (until the next move): a second c there goes on."""
         self.saved_inputs: dict[str, float] = dict(self.inputs)
         """The input values as last opened or saved: ``--set`` values count as edits only once saved."""
         self.predicting = False
@@ -217,6 +231,7 @@ class DebugSession:
         position = max(0, min(self.total, position))
         moved = position != self.position
         self.position = position
+        self._paused = None
         self.pending = None
         self.value_changes = {}
         self.grad_changes = {}
@@ -267,10 +282,28 @@ class DebugSession:
         return stops
 
     def continue_(self) -> bool:
-        """Run to the next breakpoint, or to the end of the current pass."""
+        """Run to the next breakpoint, or to the end of the current pass.
+
+        At the start, a breakpoint on the first node stops where the walk already is (before
+        that node is evaluated): the first c says so without moving, the next goes on.
+        """
         end = self.n_forward if self.position < self.n_forward else self.total
-        ahead = [p for name in self.breakpoints for p in self.stops(name) if self.position < p < end]
-        return self._move(min(ahead, default=end))
+        first = self.position == 0 and self._paused != 0
+        ahead = [p for name in self.breakpoints for p in self.stops(name)
+                 if self.position < p < end or (first and p == 0)]
+        moved = self._move(min(ahead, default=end))
+        self._paused = self.position
+        return moved
+
+    def breakpoints_here(self) -> list[tuple[str, str]]:
+        """The breakpoints the walk is stopped before: (name, "value" or "gradient"), in name order."""
+        here = []
+        for name in sorted(self.breakpoints):
+            for k, stop in enumerate(self.stops(name)):
+                if stop == self.position and stop < self.total:
+                    kind = "value" if k == 0 and name in self.graph.position else "gradient"
+                    here.append((name, kind))
+        return here
 
     def run_to(self, name: str) -> bool:
         """Run until ``name`` has its value, then until its gradient is complete; False if it already is."""
@@ -573,12 +606,24 @@ class DebugSession:
         """One step of gradient descent: ``w := w − α ∂out/∂w`` for every parameter, then walk again.
 
         The position stays at the end, so every number shows its ``old → new``.
+        (:meth:`plan_descent` then :meth:`take_descent` do the same in two parts: the first,
+        the long one, in a worker thread.)
 
         Returns:
             Each parameter's change.
 
         Raises:
             ValueError: :meth:`descent_blocked` says why, or a new value would not be finite.
+        """
+        planned = self.plan_descent()
+        self.take_descent(planned)
+        return planned.changes
+
+    def plan_descent(self, tick: Callable[[int, int], None] | None = None) -> Descended:
+        """What one step of :meth:`descend` makes, without making it: a worker thread may run it.
+
+        Raises:
+            ValueError: as :meth:`descend`.
         """
         why = self.descent_blocked()
         if why:
@@ -597,13 +642,18 @@ class DebugSession:
         if not math.isfinite(after):
             raise ValueError(f"this step would make {out} {after} (α = {self.alpha:g} overshoots);"
                              " nothing changed: lower α with -")
-        if not self.descent or _differs(self.descent[-1], before):  # an edit since: a new run
-            self.descent = [before]
         changes = {p: Change(self.inputs[p], v) for p, v in new.items()}
-        self._recompute(inputs, walk)
+        return Descended(changes, before, self.recompute(inputs, walk, tick=tick))
+
+    def take_descent(self, planned: Descended) -> bool:
+        """Take a step :meth:`plan_descent` worked out, unless the session moved on since (then False)."""
+        if not self.apply(planned.recomputed):
+            return False
+        if not self.descent or _differs(self.descent[-1], planned.before):  # an edit since: a new run
+            self.descent = [planned.before]
         self.answers = {}
-        self.descent.append(self.walk.values[out])
-        return changes
+        self.descent.append(self.walk.values[self.graph.output])
+        return True
 
     def scale_alpha(self, factor: float) -> bool:
         """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""

@@ -65,3 +65,11 @@ def test_a_key_added_to_the_bindings_is_on_the_help_page():
     sections = dict(help_sections(added, GraphTree.BINDINGS))
     assert ("z", "zoom into the node under the cursor") in sections["Understanding"]
     assert ("x", "Explode") in sections["More keys"]
+
+
+def test_a_subclass_binding_says_its_action_anew():
+    """A browser session binds w again as Download: its help replaces the base's, on the same row."""
+    from tui.browser import BrowserApp
+
+    on_page = help_keys(CgtuiApp.BINDINGS, BrowserApp.BINDINGS, GraphTree.BINDINGS)
+    assert on_page["w"].startswith("download the graph file")

@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, Tree
+from textual.widgets import Input, Tree
 from textual.worker import Worker, get_current_worker
 
 from engine import text as tx
@@ -29,7 +29,8 @@ from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.keys import Key
 from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
-from tui.widgets.graph_tree import GraphTree, NodeRef
+from tui.widgets.graph_tree import GraphTree, NodeRef, step_node
+from tui.widgets.keyline import KeyLine, shown_keys
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
 # The help and "why" pages and engine.paths are imported when first
@@ -102,7 +103,7 @@ class CgtuiApp(App[None]):
             help="finish the current pass (at the end of the forward pass: the backward pass)"),
         Key("r", "reset", "Reset", show=False, section="Stepping", help="reset to the start"),
         Key("b", "breakpoint", "Breakpoint", show=False, section="Stepping",
-            help="breakpoint on the node under the cursor (⊙): stop before its value, before its gradient"),
+            help="breakpoint on the node under the cursor (■): stop before its value, before its gradient"),
         Key("c", "continue", "Continue", show=False, section="Stepping",
             help="continue to the next breakpoint, or to the end of the pass"),
         Key("t", "run_to", "Run to cursor", show=False, section="Stepping",
@@ -125,11 +126,17 @@ class CgtuiApp(App[None]):
         Key("minus", "alpha_down", "α÷2", show=False, section="Gradient descent (graphs with params:)",
             help="α ÷ 2 / α × 2 (the file's alpha:, or 0.1)"),
         Key("plus,equals_sign", "alpha_up", "α×2", show=False, help_with="alpha_down"),
+        Key("full_stop", "show_step", "Current step's node", show=False, section="The tree",
+            help="the cursor to the current step's node, expanding the lines that hide it"),
+        Key("l", "follow", "Follow the steps", show=False, section="The tree",
+            help="follow mode: after every step the cursor, and the panels, go to the step's node"),
+        Key("z", "full_digits", "Every digit of the estimates", show=False, section="Finite differences",
+            help="the estimates to every digit, or rounded to what float rounding leaves true"),
         Key("question_mark", "help", "Help", section="App", help="this help"),
         Key("q", "quit", "Quit", section="App", help="quit (with unsaved edits: press q twice)"),
         Key("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Key("escape", "skip_guess", "Show the answer", show=False, section="Understanding",
-            help="with a guess asked: show the answer, unscored; while y or an edit is worked out: cancel it"),
+        # esc: listed with g (it shows a guessed step's answer); it also cancels y or an edit worked out in a thread
+        Key("escape", "skip_guess", "Show the answer", show=False, help_with="predict"),
     ]
 
     # repaint=False: each view repaints what it changes; the default would repaint
@@ -156,7 +163,10 @@ class CgtuiApp(App[None]):
         self.watch_file = watch_file
         self.message = ""
         self._quit_armed = False
-        self._greyed: tuple = ()
+        self._held: list[events.Key] | None = None
+        """Keys typed after enter or esc in the editor, until its answer is taken (see _hold_key)."""
+        self.full_digits = False
+        """z: the finite-difference estimates to every digit (float rounding's tail included)."""
         self._editor: InputEditor | None = None
         self._descent_drawn: tuple[list[float], int] | None = None
         """Which descent run (the list itself), and how many of its steps, the plot shows."""
@@ -166,6 +176,8 @@ class CgtuiApp(App[None]):
         """Long work started by a key (y on a big graph), which esc cancels."""
         self._edit_job: tuple[str, float, float] | None = None
         """The edit (name, old, new) whose recompute the job (``_job``) works out, on a big graph."""
+        self._descent_job: object | None = None
+        """The descent step (d) the job works out, on a big graph (a token its result names)."""
         self.sync = FileSync(self)
         """The graph file: the poll, reloads and saves."""
 
@@ -193,16 +205,23 @@ class CgtuiApp(App[None]):
         # two short lines, so "60 × 15" is never split
         yield TooSmall(Text(f"The terminal is too small for cgtui:\nmake it at least"
                             f" {self.MIN_WIDTH} × {self.MIN_HEIGHT}.", style="bold"), id="too-small")
-        yield Footer()
+        yield KeyLine(shown_keys(self), id="keys")  # drawn in the first frame, as it is then
 
     def on_mount(self) -> None:
         self.query_one("#step").border_title = "Step"
         self.query_one("#fd").border_title = "Finite differences"
         self.query_one("#transcript").border_title = "Transcript"
         self.query_one("#left").border_title = "Graph"
-        self.query_one(GraphTree).focus()
-        # without its watcher, which would draw everything once before the redraw below
-        self.set_reactive(CgtuiApp.selected, self.session.graph.output)
+        tree = self.query_one(GraphTree)
+        tree.focus()
+        # the cursor starts on the first input (the first thing the panels can say something
+        # about), if its line is built already; without the watcher, which would draw
+        # everything once before the redraw below
+        graph = self.session.graph
+        start = tree.first_input() or graph.output
+        if start != graph.output:
+            tree.select_name(start)
+        self.set_reactive(CgtuiApp.selected, start)
         if self.watch_file:
             self.set_interval(self.POLL_SECONDS, self.check_disk)
         hidden = len(self.session.walk.warnings) - len(self.session.warnings_shown())
@@ -233,26 +252,39 @@ class CgtuiApp(App[None]):
             self._close_editor()  # its question was answered elsewhere, or the graph changed
         # the title and the file name come from the file: shown with their control characters escaped
         title = printable(session.graph.title or "computation graph", one_line=True)
-        unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
+        unsaved = ("[unsaved edits]  ", "bold") if self._unsaved() else ""
         self.query_one("#title", TextView).show_text(Text.assemble(
             ("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (printable(session.source, one_line=True), "italic")))
         tree = self.query_one(GraphTree)
+        tree.follow()
         tree.redraw()
         self.query_one("#detail", TextView).show_text(tree.detail())
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
-        self.query_one(FdPanel).show(session, self.selected)
+        self.query_one(FdPanel).show(session, self.selected, self.full_digits)
         fd_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
         if self.query_one("#fd").border_title != fd_title:
             self.query_one("#fd").border_title = fd_title
         self._announce_warnings()
         self.query_one("#message", TextView).show_text(Text(self.message))
         self._show_descent()
-        # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
-        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "finish", "edit", "save"))
-        if greyed != self._greyed:
-            self._greyed = greyed
-            self.refresh_bindings()
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        """The key line, drawn again only when which keys can act changed."""
+        self.query_one(KeyLine).show(shown_keys(self))
+
+    def _unsaved(self) -> bool:
+        """``session.unsaved``, worked out again only when the session holds new input dicts: it compares
+        every input (92,000 on an MLP whose weights are params: ~50 ms, on every redraw). The session
+        replaces ``inputs`` and ``saved_inputs`` whenever a value changes; it never edits them in place."""
+        s = self.session
+        known = self._unsaved_known
+        if known is None or known[0] is not s.inputs or known[1] is not s.saved_inputs:
+            known = self._unsaved_known = (s.inputs, s.saved_inputs, s.unsaved)
+        return known[2]
+
+    _unsaved_known: tuple[dict, dict, bool] | None = None
 
     def _announce_warnings(self) -> None:
         """Put the warnings that just appeared (by a step, an edit or a reload) first on the message line."""
@@ -278,6 +310,7 @@ class CgtuiApp(App[None]):
     def _too_small_shown(self) -> None:
         # Textual drops the focus of a widget the screen hides: nothing can take keys now
         self.set_focus(None)
+        self._show_keys()  # every key but quit is left out
 
     @on(TooSmall.Hidden)
     def _too_small_hidden(self) -> None:
@@ -286,6 +319,7 @@ class CgtuiApp(App[None]):
             self.set_focus(self.query_one(InputEditor).query_one(Input))
         else:
             self.query_one(GraphTree).focus()
+        self._show_keys()
 
     def say(self, message: str) -> None:
         """Show one line under the panels until the next message.
@@ -313,6 +347,8 @@ class CgtuiApp(App[None]):
         the keys behind it had run, be checked again then, and run out of order ("r f" at the
         start reset the pass f had just finished).
         """
+        if isinstance(event, events.Key) and not event.is_forwarded and self._hold_key(event):
+            return
         if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, GraphTree):
             active = self.screen.active_bindings.get(event.key)
             if active is not None and not active.binding.priority:
@@ -322,6 +358,33 @@ class CgtuiApp(App[None]):
                 return
         await super().on_event(event)
 
+    def _hold_key(self, event: events.Key) -> bool:
+        """Hold the keys that come after enter or esc in the editor until the editor's answer is taken.
+
+        The field's answer (committed, refused, cancelled) reaches the app as a message, after
+        the keys behind it have been typed into the still-open field: "e 9 enter n" gave
+        "'9n' is not a number". Held keys are posted again, in order, once the answer is taken
+        (:meth:`_release_keys`); True when ``event`` was held.
+        """
+        if self._held is not None:
+            event.stop()
+            self._held.append(event)
+            return True
+        if event.key in ("enter", "escape") and self._editing() and self.focused is self._editor.query_one(Input):
+            self._held = []
+            self._hold_timer = self.set_timer(0.5, self._release_keys)  # should the answer never come
+        return False
+
+    _hold_timer = None
+
+    def _release_keys(self) -> None:
+        if self._hold_timer is not None:  # a stale timer must not release a later hold's keys early
+            self._hold_timer.stop()
+            self._hold_timer = None
+        held, self._held = self._held, None
+        for key in held or ():
+            self.post_message(events.Key(key.key, key.character))
+
     @on(Tree.NodeHighlighted)
     def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:
         ref: NodeRef | None = event.node.data
@@ -330,6 +393,14 @@ class CgtuiApp(App[None]):
         self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
 
     @on(InputEditor.ValueEdited)
+    @on(InputEditor.Refused)
+    @on(InputEditor.Cancelled)
+    def _editor_answered(self, event: InputEditor.ValueEdited | InputEditor.Refused | InputEditor.Cancelled) -> None:
+        """Take the editor's answer, then the keys typed after it (held meanwhile)."""
+        {InputEditor.ValueEdited: self._value_edited, InputEditor.Refused: self._value_refused,
+         InputEditor.Cancelled: self._edit_cancelled}[type(event)](event)
+        self._release_keys()
+
     def _value_edited(self, event: InputEditor.ValueEdited) -> None:
         if event.guess:
             self._guessed(event.value)
@@ -396,17 +467,20 @@ class CgtuiApp(App[None]):
         self._say_edited(name, old, value, recomputed.value_changes, recomputed.grad_changes)
 
     def _refused_during_edit(self, key: str) -> bool:
-        """Whether an edit is being worked out; if so, say that ``key`` must wait for it."""
+        """Whether an edit or a descent step is being worked out; if so, say that ``key`` must wait for it."""
         if not self._edit_running():
             return False
-        name, _, value = self._edit_job
-        self.message = (f"Still recomputing everything for {name} = {tx.num(value)}: press {key} again once"
-                        f" it is done (esc cancels the edit).")
+        if self._edit_job is None:
+            self.message = f"Still working out the descent step: press {key} again once it is done (esc cancels it)."
+        else:
+            name, _, value = self._edit_job
+            self.message = (f"Still recomputing everything for {name} = {tx.num(value)}: press {key} again once"
+                            f" it is done (esc cancels the edit).")
         self.query_one("#message", TextView).show_text(Text(self.message))
         return True
 
     def _edit_running(self) -> bool:
-        return self._edit_job is not None and self._job_running()
+        return (self._edit_job is not None or self._descent_job is not None) and self._job_running()
 
     def _say_edited(self, name: str, old: float, value: float, values: dict, grads: dict) -> None:
         out = self.session.graph.output
@@ -416,7 +490,6 @@ class CgtuiApp(App[None]):
         self.say(f"{name}: {shown(old)} → {shown(value)}. Everything recomputed{note}."
                  + (f" {out} = {tx.num(self.session.value(out))}." if self.session.value_shown(out) else ""))
 
-    @on(InputEditor.Refused)
     def _value_refused(self, event: InputEditor.Refused) -> None:
         if event.guess:
             self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
@@ -425,7 +498,6 @@ class CgtuiApp(App[None]):
             return
         self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
-    @on(InputEditor.Cancelled)
     def _edit_cancelled(self, event: InputEditor.Cancelled) -> None:
         if event.guess:
             self._guessed(None)
@@ -457,6 +529,9 @@ class CgtuiApp(App[None]):
                 name, old, value = self._edit_job
                 self._edit_job = None
                 self.say(f"Edit cancelled; {name} stays {tx.num(old)} (not {tx.num(value)}).")
+            elif self._descent_job is not None:
+                self._descent_job = None
+                self.say("Descent step cancelled: nothing changed.")
             else:
                 self.say("Cancelled.")
             return
@@ -472,7 +547,8 @@ class CgtuiApp(App[None]):
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
-        self.query_one(GraphTree).focus()
+        # at once, not after the queued keys (focus() would): the keys held behind enter go to the tree
+        self.screen.set_focus(self.query_one(GraphTree))
 
     # ------------------------------------------------------------------ actions
 
@@ -484,7 +560,7 @@ class CgtuiApp(App[None]):
         return editor is not None and editor.display
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out what cannot happen now (None greys a footer key)."""
+        """Grey out what cannot happen now (None greys a key on the key line, False leaves it out)."""
         s = self.session
         if self.too_small and action != "quit":
             return False  # the screen shows only "too small": nothing may happen unseen
@@ -539,6 +615,30 @@ class CgtuiApp(App[None]):
         self.query_one(GraphTree).select_name(name)
         self.selected = name
 
+    def action_show_step(self) -> None:
+        """.: the cursor to the current step's node, expanding whatever hides it."""
+        name = step_node(self.session)
+        if name is None:
+            self.say("No step taken yet: n takes the first, then . shows its node.")
+            return
+        self.query_one(GraphTree).select_name(name)
+
+    def action_follow(self) -> None:
+        """l: follow mode on or off; the Graph panel's title says which."""
+        tree = self.query_one(GraphTree)
+        tree.set_following(not tree.following)
+        self.query_one("#left").border_title = "Graph · follow (l)" if tree.following else "Graph"
+        if tree.following:
+            self.say("Follow mode: after every step the cursor goes to the step's node, and the panels with it."
+                     " l turns it off.")
+        else:
+            self.say("Follow mode off: the cursor stays where you put it.")
+
+    def action_full_digits(self) -> None:
+        self.full_digits = not self.full_digits
+        self.say("Estimates to every digit: the tail is float rounding. z rounds them again." if self.full_digits
+                 else "Estimates rounded to the digits float rounding leaves true. z shows every digit.")
+
     def action_breakpoint(self) -> None:
         name = self.cursor_name
         if name is None:
@@ -551,15 +651,8 @@ class CgtuiApp(App[None]):
     @waits_for_edit("c")
     def action_continue(self) -> None:
         self.session.continue_()
-        name = self._stopped_at()
-        self.say(f"Stopped at the breakpoint on {name}." if name else "")
-
-    def _stopped_at(self) -> str | None:
-        """The breakpoint the position stops before, if any."""
-        for name in sorted(self.session.breakpoints):
-            if self.session.position in self.session.stops(name):
-                return name
-        return None
+        here = self.session.breakpoints_here()
+        self.say(f"Stopped at the breakpoint on {here[0][0]}." if here else "")
 
     @waits_for_edit("t")
     def action_run_to(self) -> None:
@@ -635,17 +728,68 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("d")
     def action_descend(self) -> None:
+        """One step of gradient descent; on a big graph worked out in a worker (esc cancels it)."""
         session = self.session
-        out = session.graph.output
-        try:
-            changes = session.descend()
-        except ValueError as err:
-            self.say(f"d: {err}.")
+        if len(session.graph.names) <= FdPanel.INLINE_LIMIT:
+            try:
+                changes = session.descend()
+            except ValueError as err:
+                self.say(f"d: {err}.")
+                return
+            self._say_descended(changes)
             return
-        moved = ", ".join(f"{p} {tx.num(c.old)} → {tx.num(c.new)}" for p, c in changes.items())
+        why = session.descent_blocked()
+        if why:
+            self.say(f"d: {why}.")
+            return
+        token = self._descent_job = object()
+        self.say("Working out a descent step … (esc cancels it)")
+
+        def work() -> None:
+            tick = self._ticker(lambda done: f"Working out a descent step … {done} % (esc cancels it)")
+            collecting = gc.isenabled()
+            gc.disable()  # as for an edit: a collection in the worker would hold the GIL for long
+            try:
+                planned = session.plan_descent(tick)
+            except JobCancelled:
+                return
+            except ValueError as err:
+                planned = err
+            finally:
+                if collecting:
+                    gc.enable()
+            if not get_current_worker().is_cancelled:
+                self.call_from_thread(self._descent_worked_out, planned, token)
+
+        self._job = self.run_worker(work, thread=True, exclusive=True, group="job", name="descent", exit_on_error=False)
+
+    def _descent_worked_out(self, planned, token: object) -> None:
+        """Take a descent step worked out in a worker, unless esc or a reload came meanwhile."""
+        if self._descent_job is not token:  # esc came after the worker had finished
+            return
+        self._job = None
+        self._descent_job = None
+        if isinstance(planned, ValueError):
+            self.say(f"d: {planned}.")
+            return
+        if not self.session.take_descent(planned):
+            self.say("The descent step was not taken: the graph changed while it was worked out (reloaded). Press d again.")
+            return
+        self._freeze()  # the new walk lives as long as the last one did
+        self._say_descended(planned.changes)
+
+    def _say_descended(self, changes: dict) -> None:
+        session = self.session
+        shown = list(changes.items())[:self.DESCENT_SHOWN]
+        moved = ", ".join(f"{p} {tx.num(c.old)} → {tx.num(c.new)}" for p, c in shown)
+        if len(changes) > len(shown):
+            moved += f" and {len(changes) - len(shown)} more"
         history = session.descent
         self.say(f"Descent step {len(history) - 1} with α = {tx.num(session.alpha)}: {moved};"
-                 f" {out} {tx.num(history[-2])} → {tx.num(history[-1])}.")
+                 f" {session.graph.output} {tx.num(history[-2])} → {tx.num(history[-1])}.")
+
+    DESCENT_SHOWN = 6
+    """Parameters whose change the message names (an MLP has thousands)."""
 
     def _show_descent(self) -> None:
         """Plot the output over the descent steps, once there are some; hide the plot when a new run starts."""
@@ -677,7 +821,9 @@ class CgtuiApp(App[None]):
         from tui.widgets.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.BINDINGS, GraphTree.BINDINGS))
+            # cgtui's own keys (not Textual's App's), bases first: a subclass's help for an action replaces its base's
+            own = [cls.__dict__.get("BINDINGS", []) for cls in reversed(type(self).__mro__) if issubclass(cls, CgtuiApp)]
+            self.push_screen(HelpScreen(*own, GraphTree.BINDINGS))
 
     def _gradient_complete(self, name: str, key: str, needs: str = "") -> bool:
         """Whether ``name``'s gradient is revealed in full; if not, say how to get there, then ``key``.
@@ -768,8 +914,11 @@ class CgtuiApp(App[None]):
     async def action_quit(self) -> None:
         """Quit; with unsaved edits (or one still being worked out), only when asked twice."""
         if self._edit_running() and not self._quit_armed:
-            name, _, value = self._edit_job
-            self.say(f"The edit {name} = {tx.num(value)} is still being recomputed: q again quits without it.")
+            if self._edit_job is None:
+                self.say("The descent step is still being worked out: q again quits without it.")
+            else:
+                name, _, value = self._edit_job
+                self.say(f"The edit {name} = {tx.num(value)} is still being recomputed: q again quits without it.")
             self._quit_armed = True
             return
         if self.session.unsaved and not self._quit_armed:

@@ -56,7 +56,7 @@ def help_rows(*bindings: list) -> dict[str, list[tuple[list[str], str]]]:
         if isinstance(binding, Key) and binding.help:
             section_of.setdefault(action, binding.section or "More keys")
             row = rows.setdefault(section_of[action], {}).setdefault(action, ([], []))
-            row[1].append(binding.help)
+            row[1][:] = [binding.help]  # a later binding of the action (a subclass's) says it anew
         rest.append(binding)
     for binding in rest:
         action = binding.action.removeprefix("app.")

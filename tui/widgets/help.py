@@ -19,7 +19,8 @@ SECTIONS = ("Stepping", "Inputs and the file", "Finite differences", "Understand
 NOTES: dict[str, tuple[tuple[str, str], ...]] = {
     "The tree": (
         ("●", "the node the current step evaluates, or whose gradient it changes"),
-        ("○", "in a backward step, the node whose gradient flows down"),
+        ("↓", "in a backward step, the node whose gradient flows down into the ● node"),
+        ("■", "a breakpoint (● and ↓ show first; the line under the tree says ■ breakpoint)"),
         ("underlined", "a number the last step or edit changed (old → new after an edit)"),
         ("↪ u", "a node used again: its own line is further up (or, said so, inside a collapsed line)"),
     ),
