@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
+from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference_aside
 from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
 from engine.graphfile import LoadedGraph, same_float
 from engine.quiz import Answer, Score, answer_of, asks
@@ -632,12 +632,14 @@ class DebugSession:
 
         Safe to call from a worker thread: the result is filed under the walk it
         was computed from, so an edit made meanwhile never receives a stale answer.
+        A long nudge (thousands of nodes after ``name``) runs in a forked child, so
+        that it neither holds this interpreter's lock nor its memory meanwhile.
         """
         walk, h = self.walk, self.h
         key = (name, h, id(walk))
         found = self._fd_cache.get(key)
         if found is None:
-            found = finite_difference(walk, name, h)
+            found = finite_difference_aside(walk, name, h)
             if walk is self.walk:
                 self._fd_cache[key] = found
         return found
