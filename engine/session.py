@@ -657,7 +657,7 @@ def describe_changes(old, new) -> list[str]:
             changes.append(f"{what} added: {', '.join(added)}")
         if removed:
             changes.append(f"{what} removed: {', '.join(removed)}")
-    rewritten = [n for n, node in new_nodes.items() if n in old_nodes and old_nodes[n].expr != node.expr]
+    rewritten = [n for n, node in new_nodes.items() if n in old_nodes and (old_nodes[n].shape, old_nodes[n].operands) != (node.shape, node.operands)]
     if rewritten:
         changes.append(f"expressions changed: {', '.join(rewritten)}")
     revalued = [f"{n} {num(old_inputs[n].value)} → {num(i.value)}" for n, i in new_inputs.items()
