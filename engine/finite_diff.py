@@ -118,8 +118,9 @@ def rel_error(a: float, n: float) -> float:
 
 def path_to_output(walk: Walk, var: str) -> tuple[str, ...]:
     """The nodes that depend on ``var`` and that the output depends on, in evaluation order."""
-    needed = walk.graph.needed
-    return tuple(n for n in walk.graph.downstream(var) if n in needed)
+    tape = tape_of(walk.graph)
+    nodes = walk.graph.nodes
+    return tuple(nodes[k].name for k in tape.path(tape.slot[var]))
 
 
 def _nudged(walk: Walk, var: str, x: float, code: list) -> list[float]:

@@ -377,11 +377,39 @@ class Tape:
         self.edge_node = Rows(0)  # (node index, operand index)
         self.edge_node.cols = (e_flat[3::4], e_operand)
         self.gates = gates
+        self.needed_mask = needed
+        """1 at the slot of every name the output depends on (the output too): graph.needed, by slot."""
+        self.args_flat = args_flat
+        """Every node's operand slots, one after the other, in order; node k's end at ``arg_ends[k]``."""
+        self.arg_ends = array("i", arg_ends)
         slots_init = [0.0] * max(free, counter[0])
         for k, value in const_values:
             slots_init[k] = value
         self.slots_init = slots_init
         self.output_slot = slot[graph.output]
+
+    def path(self, slot: int) -> list[int]:
+        """The indexes of the nodes that depend on ``slot`` and that the output depends on, in order.
+
+        One sweep from ``slot``'s own node on, marking each node with a marked operand
+        (what :meth:`Graph.downstream` finds, without its maps of consumers and positions).
+        """
+        n_inputs = self.n_inputs
+        marks = bytearray(self.n_names)
+        marks[slot] = 1
+        mark = marks.__getitem__
+        args, ends, needed = self.args_flat, self.arg_ends, self.needed_mask
+        first = slot - n_inputs + 1 if slot >= n_inputs else 0
+        start = ends[first - 1] if first > 0 else 0
+        out = []
+        for k in range(first, len(ends)):
+            end = ends[k]
+            if any(map(mark, args[start:end])):
+                marks[n_inputs + k] = 1
+                if needed[n_inputs + k]:
+                    out.append(k)
+            start = end
+        return out
 
     @cached_property
     def shape_of_node(self) -> list[_Shape]:

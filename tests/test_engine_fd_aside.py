@@ -105,3 +105,26 @@ def test_a_trail_pickles_without_its_graph_and_reads_the_same_once_attached(chai
     assert len(pickle.dumps(fd.trail)) < 30 * len(fd.trail)  # arrays, not 8,001 entry objects
     back.trail.attach(chain8k.graph.names)
     assert tuple(back.trail) == tuple(fd.trail) and back.trail[3:5] == fd.trail[3:5] and back.trail[-1] == fd.trail[-1]
+
+
+UNUSED = """\
+inputs:
+  a: 1
+  b: 2
+  c: 3
+nodes:
+  u: a * b
+  dead: u + c
+  v: u + a
+  w: tanh(v) * b
+  J: w + v * 2
+"""
+
+
+@pytest.mark.parametrize("text", [UNUSED, KINKS, generate("dag", 500), generate("mlp", 40)])
+def test_the_path_is_every_later_node_on_the_way_to_the_output(text):
+    """The tape's sweep (engine.tape.Tape.path) finds what graph.downstream and graph.needed define."""
+    walk = compute(load_bytes(text.encode(), "g").graph)
+    graph = walk.graph
+    for var in graph.names:
+        assert fdm.path_to_output(walk, var) == tuple(n for n in graph.downstream(var) if n in graph.needed), var
