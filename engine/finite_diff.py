@@ -265,21 +265,68 @@ def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDiffe
 
 
 CHILD_MIN = 5_000
-"""Nudges of a variable with at least this many nodes after it run in a forked child (see
-:mod:`engine.forked`): ~25 ms of work or more, well above the ~4 ms a fork costs."""
+"""Nudges of a variable with at least this many nodes after it go to the graph's helper process
+(see :mod:`engine.forked`): ~25 ms of work or more."""
+HELPER_MIN = 20_000
+"""A graph of at least this many nodes gets its helper process when a session opens it."""
+
+
+def helper_of(graph, create: bool = True) -> forked.Helper | None:
+    """The graph's helper process (forked on first use, kept with the graph), or None without fork."""
+    if not forked.AVAILABLE:
+        return None
+    helper = graph._cache.get("helper")
+    if helper is not None and helper.alive:
+        return helper
+    if not create:
+        return None
+    try:
+        helper = graph._cache["helper"] = forked.Helper(graph, _serve)
+    except OSError:
+        return None
+    return helper
+
+
+def prepare_aside(graph) -> None:
+    """Fork a big graph's helper process now (a session does, on opening it), if it has none."""
+    if len(graph.nodes) >= HELPER_MIN:
+        helper_of(graph)
+
+
+_served: list = [None, None]
+"""In a helper process: the input values of the last walk, and the walk."""
+
+
+def _serve(graph, request) -> FiniteDifference | None:
+    """In a helper process: the nudge asked for, from a walk with the parent's input values."""
+    from engine.steps import compute
+
+    inputs, out_value, var, h = request
+    if _served[0] != inputs:
+        _served[:] = [None, compute(graph, dict(zip((i.name for i in graph.inputs), inputs)))]
+        _served[0] = inputs
+    walk = _served[1]
+    if not forked.same_float(walk.values[graph.output], out_value):
+        return None  # not the parent's walk: the parent computes it itself
+    return finite_difference(walk, var, h)
 
 
 def finite_difference_aside(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:
-    """:func:`finite_difference`, computed in a forked child when the nudge is long (the same record, bit for bit).
+    """:func:`finite_difference`, computed by the graph's helper process when the nudge is long.
 
-    For a caller in a worker thread: the child does not hold this interpreter's lock,
-    so the UI thread's frames do not wait for the nudge (it runs on the other core), and
-    this process never holds the nudge's two copies of the slots.
+    The same record, bit for bit. For a caller in a worker thread: the helper does not
+    hold this interpreter's lock, so the UI thread's frames do not wait for the nudge (it
+    runs on the other core), and this process never holds the nudge's copies of the slots.
     """
     graph = walk.graph
     if len(graph.nodes) - 1 - graph.position.get(var, -1) < CHILD_MIN:  # (an upper bound of its path, at once)
         return finite_difference(walk, var, h)
-    found = forked.call(finite_difference, walk, var, h)
+    helper = helper_of(graph)
+    values = walk.values
+    found = None if helper is None else helper.ask(
+        (tuple(values[i.name] for i in graph.inputs), values[graph.output], var, h))
+    if found is None:
+        return finite_difference(walk, var, h)
     if isinstance(found.trail, ArrayTrail):
         found.trail.attach(graph.names)
     return found

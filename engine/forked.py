@@ -1,89 +1,155 @@
-"""Run one engine function in a forked child process and take back its result.
+"""A forked helper process that nudges one graph's variables, so the app's process does not.
 
-Why: a pure-Python loop over a 100,000-node graph (a finite-difference nudge) run in a
-worker thread holds the GIL for most of its 0.3-0.5 s, and the UI thread's frames wait
-for it (6 ms became 21-37 ms). A forked child has its own interpreter: it inherits the
-walk as it is at the fork (copy-on-write, nothing sent), computes on the other core, and
-sends back one pickle through a pipe while the calling thread waits in ``read()``,
-which releases the GIL. Same code, same floats: the result is bit for bit the one the
-function returns in-process.
+Why: a pure-Python nudge through a 100,000-node graph in a worker thread holds the GIL
+for most of its 0.3-0.5 s, and the UI thread's frames wait for it (6 ms became 21-37
+ms). A child process has its own interpreter and runs on the other core; the calling
+thread waits in ``read()``, which releases the GIL.
 
-Used only where ``os.fork`` exists and only for work long enough to pay for the fork
-(~4 ms for a 250 MiB process); anything that goes wrong in the child (or a platform
-without fork) falls back to calling the function in this process.
+Why one child per graph, forked once, and not a fork per nudge: after a fork every page
+of the parent's heap is shared copy-on-write, and CPython writes to every object it
+reads (reference counts), so each frame drawn while a child lives copies the pages it
+touches (measured: a 14 ms frame took 100-150 ms next to a child that only slept). A
+child that stays pays that once; a fork per nudge paid it on every nudge.
+
+The child is forked with the graph and its tape (:class:`DebugSession` does it on
+opening a big graph, before the app starts any thread); each request sends the input
+values of the walk to nudge, and the child walks the graph again when they changed
+(the same code on the same numbers: the same floats) and checks the output against the
+parent's before it answers. Anything that goes wrong (no fork on this platform, a dead
+child, a different output) makes the caller compute the nudge itself.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import signal
+import struct
+import threading
+import weakref
 from typing import Any, Callable
 
 AVAILABLE = hasattr(os, "fork")
-"""Whether this platform can fork (POSIX); elsewhere :func:`call` runs the function here."""
+"""Whether this platform can fork (POSIX); elsewhere there is no helper and callers compute in-process."""
 
-_FAILED = b"\x00"
-"""What a child writes when the function raised: the parent then runs it itself (and sees why)."""
+_LENGTH = struct.Struct("<Q")
 
 
-def call(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)``, computed in a forked child when possible.
+class Helper:
+    """A child process holding ``graph`` (inherited at the fork) that answers ``serve(graph, request)``.
 
-    The child must not touch anything another thread may hold locked: it only runs
-    ``fn`` (pure engine code over objects it inherited), pickles the result and leaves
-    with ``os._exit`` (no atexit handler, no flush of inherited buffers). The garbage
-    collector is off in the child, so no finalizer of an inherited object runs there.
+    Thread-safe: one request at a time (a second caller waits for the first answer).
     """
-    if not AVAILABLE:
-        return fn(*args)
-    r, w = os.pipe()
-    try:
+
+    def __init__(self, graph, serve: Callable[[Any, Any], Any]) -> None:
+        self.graph = graph
+        to_child, child_in = os.pipe()[::-1]  # (write end for us, read end for the child)
+        child_out, from_child = os.pipe()[::-1]
         pid = os.fork()
-    except OSError:
-        os.close(r)
-        os.close(w)
-        return fn(*args)
-    if pid == 0:  # the child
-        _child(w, r, fn, args)
-    os.close(w)
-    chunks = []
+        if pid == 0:  # the child
+            os.close(to_child)
+            os.close(from_child)
+            _child(graph, serve, child_in, child_out)
+        os.close(child_in)
+        os.close(child_out)
+        self.pid = pid
+        self._to, self._from = to_child, from_child
+        self._lock = threading.Lock()
+        self._dead = False
+        self._finalizer = weakref.finalize(self, _stop, pid, to_child, from_child)
+
+    def ask(self, request: Any) -> Any:
+        """The child's answer to ``request``, or None if it failed (or is gone)."""
+        with self._lock:
+            if self._dead:
+                return None
+            try:
+                _send(self._to, request)
+                return _receive(self._from)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                self._dead = True
+                return None
+
+    @property
+    def alive(self) -> bool:
+        return not self._dead
+
+    def close(self) -> None:
+        """Stop the child (it is stopped anyway when this object is collected, or at exit)."""
+        self._dead = True
+        self._finalizer()
+
+
+def _stop(pid: int, *fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
     try:
-        while True:
-            chunk = os.read(r, 1 << 20)  # releases the GIL while the child computes
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(r)
+        os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    data = b"".join(chunks)
-    if not data or data == _FAILED:
-        return fn(*args)
-    return pickle.loads(data)
+    except OSError:
+        pass
 
 
-def _child(w: int, r: int, fn: Callable[..., Any], args: tuple) -> None:
-    """In the child: compute, write the pickle, exit (never returns)."""
-    code = 1
+def _send(fd: int, obj: Any) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_LENGTH.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, n: int) -> bytes:
+    chunks, left = [], n
+    while left:
+        chunk = os.read(fd, min(left, 1 << 20))  # releases the GIL while the child computes
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _receive(fd: int) -> Any:
+    (n,) = _LENGTH.unpack(_read_exactly(fd, _LENGTH.size))
+    return pickle.loads(_read_exactly(fd, n))
+
+
+def _child(graph, serve, fd_in: int, fd_out: int) -> None:
+    """The child's loop: answer requests until the parent closes the pipe; never returns.
+
+    No finalizer of an inherited object may run here (the collector is off), nothing is
+    written to the terminal, and the exit skips atexit handlers and inherited buffers.
+    """
+    code = 0
     try:
         import gc
 
         gc.disable()
-        os.close(r)
-        try:  # a signal (a terminal resize) must not reach the parent's event loop through an inherited wakeup fd
+        try:  # a terminal resize or ctrl+c must not reach the parent's event loop through an inherited wakeup fd
             signal.set_wakeup_fd(-1)
             for sig in (signal.SIGWINCH, signal.SIGINT, signal.SIGTSTP):
                 signal.signal(sig, signal.SIG_IGN)
         except (ValueError, OSError, AttributeError):
             pass
-        try:
-            data = pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:
-            data = _FAILED
-        view = memoryview(data)
-        while view:
-            view = view[os.write(w, view):]
-        code = 0
+        while True:
+            try:
+                request = _receive(fd_in)
+            except EOFError:
+                break
+            try:
+                answer = serve(graph, request)
+            except BaseException:
+                answer = None
+            _send(fd_out, answer)
+    except BaseException:
+        code = 1
     finally:
         os._exit(code)
+
+
+def same_float(a: float, b: float) -> bool:
+    """The same number (nan as nan; -0.0 told from 0.0)."""
+    return (a == b and math.copysign(1.0, a) == math.copysign(1.0, b)) or (a != a and b != b)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference_aside
+from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference_aside, prepare_aside
 from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
 from engine.graphfile import LoadedGraph, same_float
 from engine.quiz import Answer, Score, answer_of, asks
@@ -132,6 +132,9 @@ class DebugSession:
         self.h = h
         self.position = 0
         self.walk: Walk = compute(self.graph, self.inputs)
+        # a big graph's nudges get their own process, forked now: before the app starts any
+        # thread, and while the copy-on-write pages it leaves shared cost no frame anything
+        prepare_aside(self.graph)
         self.value_changes: dict[str, Change] = {}
         """Revealed values that the last edit changed (cleared by the next move)."""
         self.grad_changes: dict[str, Change] = {}

@@ -1,10 +1,10 @@
-"""A long nudge runs in a forked child (engine/forked.py) and gives the very record the
-in-process nudge gives, bit for bit; a failed fork or a failing child changes nothing."""
+"""A long nudge runs in the graph's helper process (engine/forked.py) and gives the very
+record the in-process nudge gives, bit for bit; no fork, a dead helper or a walk it
+cannot reproduce changes nothing but where the nudge is computed."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import pickle
 
@@ -23,7 +23,7 @@ def same(a, b) -> bool:
     """Equal field by field, nan equal to nan, -0.0 told from 0.0, trails entry by entry."""
     def eq(x, y):
         if isinstance(x, float) and isinstance(y, float):
-            return (math.isnan(x) and math.isnan(y)) or (x == y and math.copysign(1, x) == math.copysign(1, y))
+            return forked.same_float(x, y)
         return x == y
 
     for f in dataclasses.fields(a):
@@ -37,73 +37,93 @@ def same(a, b) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def chain8k():
-    return compute(load_bytes(generate("chain", 8000).encode(), "chain").graph)
+def chain_walk(n: int = 8000, inputs=None):
+    return compute(load_bytes(generate("chain", n).encode(), "chain").graph, inputs)
 
 
-def test_a_long_nudge_is_computed_in_another_process(chain8k, monkeypatch):
+def test_a_long_nudge_is_computed_in_another_process(monkeypatch):
+    walk = chain_walk()
     parent = os.getpid()
     plain = fdm.finite_difference
 
     def marked(walk, var, h):  # the record says which process made it
         return dataclasses.replace(plain(walk, var, h), reason=str(os.getpid()))
 
-    monkeypatch.setattr(fdm, "finite_difference", marked)
-    got = fdm.finite_difference_aside(chain8k, "x", 1e-3)
-    assert got.reason != str(parent)
-    assert same(dataclasses.replace(got, reason=None), plain(chain8k, "x", 1e-3))
-    assert len(got.trail) == 8001 and got.trail[-1].node == chain8k.graph.output
-    # a short one (few nodes after it) is not worth a fork
-    assert fdm.finite_difference_aside(chain8k, "n7990", 1e-3).reason == str(parent)
+    monkeypatch.setattr(fdm, "finite_difference", marked)  # (before the helper is forked: it has it too)
+    got = fdm.finite_difference_aside(walk, "x", 1e-3)
+    helper = fdm.helper_of(walk.graph, create=False)
+    assert got.reason == str(helper.pid) != str(parent)
+    assert same(dataclasses.replace(got, reason=None), plain(walk, "x", 1e-3))
+    assert len(got.trail) == 8001 and got.trail[-1].node == walk.graph.output
+    # the same helper again, for another h and for other input values (it walks them itself)
+    assert same(dataclasses.replace(fdm.finite_difference_aside(walk, "x", 1e-6), reason=None),
+                plain(walk, "x", 1e-6))
+    other = compute(walk.graph, {"x": -0.25})
+    assert same(dataclasses.replace(fdm.finite_difference_aside(other, "x", 1e-3), reason=None),
+                plain(other, "x", 1e-3))
+    assert fdm.helper_of(walk.graph, create=False) is helper
+    # a short one (few nodes after it) is not worth asking for
+    assert fdm.finite_difference_aside(walk, "n7990", 1e-3).reason == str(parent)
+    helper.close()
 
 
 @pytest.mark.parametrize("h", [1e-3, 1e-9, 1e-300])
-def test_every_record_from_the_child_is_the_in_process_one(h, monkeypatch):
+def test_every_record_from_the_helper_is_the_in_process_one(h, monkeypatch):
     monkeypatch.setattr(fdm, "CHILD_MIN", 0)
-    for text in (KINKS, generate("dag", 40), "inputs:\n  a: 1e308\n  b: 0\nnodes:\n  u: a * 10\n  v: 1 / b\n  J: u + v + relu(b)\n"):
+    for text in (KINKS, generate("dag", 40), "inputs:\n  a: 1e308\n  b: 0\nnodes:\n  u: a * 10\n  v: 1 / b\n"
+                 "  J: u + v + relu(b)\n"):
         walk = compute(load_bytes(text.encode(), "g").graph)
         for var in walk.graph.names:
             assert same(fdm.finite_difference_aside(walk, var, h), finite_difference(walk, var, h)), var
+        fdm.helper_of(walk.graph, create=False).close()
 
 
-def test_a_failed_fork_or_a_failing_child_falls_back_to_this_process(chain8k, monkeypatch):
-    want = finite_difference(chain8k, "x", 1e-3)
+def test_no_fork_a_dead_helper_or_a_walk_it_cannot_make_fall_back_to_this_process(monkeypatch):
+    walk = chain_walk()
+    want = finite_difference(walk, "x", 1e-3)
 
     def no_fork():
         raise OSError("no more processes")
 
     with monkeypatch.context() as m:
         m.setattr(os, "fork", no_fork)
-        assert same(fdm.finite_difference_aside(chain8k, "x", 1e-3), want)
-    calls = []
+        assert same(fdm.finite_difference_aside(walk, "x", 1e-3), want)
+        assert fdm.helper_of(walk.graph, create=False) is None
+    helper = fdm.helper_of(walk.graph)
+    asked = []
+    real_ask = forked.Helper.ask
+    monkeypatch.setattr(forked.Helper, "ask", lambda self, r: asked.append(r[2]) or real_ask(self, r))
+    # a walk whose numbers the helper's own walk does not give: it declines, this process answers
+    odd = dataclasses.replace(walk, values={**walk.values, walk.graph.output: 12.5})
+    assert same(fdm.finite_difference_aside(odd, "x", 1e-3), finite_difference(odd, "x", 1e-3))
+    assert asked == ["x"] and helper.alive
+    os.kill(helper.pid, 9)  # gone: this process answers, and the next nudge forks a new helper
+    assert same(fdm.finite_difference_aside(walk, "x", 1e-3), want) and not helper.alive
+    assert same(fdm.finite_difference_aside(walk, "x", 1e-3), want)
+    again = fdm.helper_of(walk.graph, create=False)
+    assert again is not None and again is not helper and again.alive
+    again.close()
 
-    def flaky(*args):  # fails in the child only: the parent then runs it itself
-        calls.append(os.getpid())
-        if os.getpid() != parent:
-            raise MemoryError
-        return "done here"
 
-    parent = os.getpid()
-    assert forked.call(flaky) == "done here"
-    assert calls == [parent]  # (the child's call is not seen here)
-
-
-def test_the_session_nudges_a_big_graph_aside_and_caches_it(chain8k, monkeypatch):
+def test_a_session_forks_the_helper_of_a_big_graph_on_opening_it(monkeypatch):
+    monkeypatch.setattr(fdm, "HELPER_MIN", 5000)
     session = DebugSession(load_bytes(generate("chain", 8000).encode(), "chain"))
-    calls = []
-    real = forked.call
-    monkeypatch.setattr(forked, "call", lambda fn, *a: calls.append(a[1]) or real(fn, *a))
+    helper = fdm.helper_of(session.graph, create=False)
+    assert helper is not None and helper.alive
+    small = DebugSession(load_bytes(generate("chain", 100).encode(), "chain"))
+    assert fdm.helper_of(small.graph, create=False) is None
     first = session.fd("x")
-    assert calls == ["x"] and session.fd_ready("x") and session.fd("x") is first
+    assert session.fd_ready("x") and session.fd("x") is first
     assert same(first, finite_difference(session.walk, "x", session.h))
+    helper.close()
 
 
-def test_a_trail_pickles_without_its_graph_and_reads_the_same_once_attached(chain8k):
-    fd = finite_difference(chain8k, "x", 1e-3)
+def test_a_trail_pickles_without_its_graph_and_reads_the_same_once_attached():
+    walk = chain_walk(2000)
+    fd = finite_difference(walk, "x", 1e-3)
     back = pickle.loads(pickle.dumps(fd))
-    assert len(pickle.dumps(fd.trail)) < 30 * len(fd.trail)  # arrays, not 8,001 entry objects
-    back.trail.attach(chain8k.graph.names)
+    assert len(pickle.dumps(fd.trail)) < 30 * len(fd.trail)  # arrays, not 2,001 entry objects
+    back.trail.attach(walk.graph.names)
     assert tuple(back.trail) == tuple(fd.trail) and back.trail[3:5] == fd.trail[3:5] and back.trail[-1] == fd.trail[-1]
 
 
