@@ -293,6 +293,13 @@ def prepare_aside(graph) -> None:
         helper_of(graph)
 
 
+def close_aside(graph) -> None:
+    """Stop the graph's helper process, if it has one (a session does, when it replaces the graph)."""
+    helper = graph._cache.pop("helper", None)
+    if helper is not None:
+        helper.close()
+
+
 _served: list = [None, None]
 """In a helper process: the input values of the last walk, and the walk."""
 

@@ -11,7 +11,7 @@ reads (reference counts), so each frame drawn while a child lives copies the pag
 touches (measured: a 14 ms frame took 100-150 ms next to a child that only slept). A
 child that stays pays that once; a fork per nudge paid it on every nudge.
 
-The child is forked with the graph and its tape (:class:`DebugSession` does it on
+The child runs at the lowest priority (:data:`NICE`). It is forked with the graph and its tape (:class:`DebugSession` does it on
 opening a big graph, before the app starts any thread); each request sends the input
 values of the walk to nudge, and the child walks the graph again when they changed
 (the same code on the same numbers: the same floats) and checks the output against the
@@ -32,6 +32,11 @@ from typing import Any, Callable
 
 AVAILABLE = hasattr(os, "fork")
 """Whether this platform can fork (POSIX); elsewhere there is no helper and callers compute in-process."""
+
+NICE = 19
+"""The helper's scheduling priority, the lowest: it uses an idle core at full speed, but where
+the cores are busy (a shared machine, or the app drawing on both) the app's own threads come
+first and the nudge waits."""
 
 _LENGTH = struct.Struct("<Q")
 
@@ -128,6 +133,10 @@ def _child(graph, serve, fd_in: int, fd_out: int) -> None:
         import gc
 
         gc.disable()
+        try:  # background work: where cores are scarce, the app's own threads come first
+            os.nice(NICE)
+        except OSError:
+            pass
         try:  # a terminal resize or ctrl+c must not reach the parent's event loop through an inherited wakeup fd
             signal.set_wakeup_fd(-1)
             for sig in (signal.SIGWINCH, signal.SIGINT, signal.SIGTSTP):

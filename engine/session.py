@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference_aside, prepare_aside
+from engine.finite_diff import DEFAULT_H, FiniteDifference, close_aside, finite_difference_aside, prepare_aside
 from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
 from engine.graphfile import LoadedGraph, same_float
 from engine.quiz import Answer, Score, answer_of, asks
@@ -521,6 +521,8 @@ class DebugSession:
             for i in self.graph.inputs
         }
         self.walk = compute(self.graph, self.inputs)
+        if self.graph is not old_graph:
+            close_aside(old_graph)  # (its graph may never be collected: the app freezes what it holds)
         self._fd_cache.clear()
         self.position = min(self.position, self.total)
         self.pending = None
@@ -635,8 +637,9 @@ class DebugSession:
 
         Safe to call from a worker thread: the result is filed under the walk it
         was computed from, so an edit made meanwhile never receives a stale answer.
-        A long nudge (thousands of nodes after ``name``) runs in a forked child, so
-        that it neither holds this interpreter's lock nor its memory meanwhile.
+        A long nudge (thousands of nodes after ``name``) runs in the graph's helper
+        process (:mod:`engine.forked`), so that it neither holds this interpreter's lock
+        nor its memory meanwhile.
         """
         walk, h = self.walk, self.h
         key = (name, h, id(walk))
@@ -660,7 +663,8 @@ def describe_changes(old, new) -> list[str]:
             changes.append(f"{what} added: {', '.join(added)}")
         if removed:
             changes.append(f"{what} removed: {', '.join(removed)}")
-    rewritten = [n for n, node in new_nodes.items() if n in old_nodes and (old_nodes[n].shape, old_nodes[n].operands) != (node.shape, node.operands)]
+    rewritten = [n for n, node in new_nodes.items()
+                 if n in old_nodes and (old_nodes[n].shape, old_nodes[n].operands) != (node.shape, node.operands)]
     if rewritten:
         changes.append(f"expressions changed: {', '.join(rewritten)}")
     revalued = [f"{n} {num(old_inputs[n].value)} → {num(i.value)}" for n, i in new_inputs.items()

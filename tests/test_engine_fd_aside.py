@@ -115,7 +115,19 @@ def test_a_session_forks_the_helper_of_a_big_graph_on_opening_it(monkeypatch):
     first = session.fd("x")
     assert session.fd_ready("x") and session.fd("x") is first
     assert same(first, finite_difference(session.walk, "x", session.h))
-    helper.close()
+    # a new version of the graph: the old one's helper stops (its graph may live on, frozen)
+    session.replace_graph(load_bytes(generate("chain", 8000).replace("0.5 * x", "0.25 * x").encode(), "chain"))
+    assert not helper.alive and _gone(helper.pid)
+    assert same(session.fd("x"), finite_difference(session.walk, "x", session.h))
+    fdm.close_aside(session.graph)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def test_a_trail_pickles_without_its_graph_and_reads_the_same_once_attached():
