@@ -281,7 +281,7 @@ def helper_of(graph, create: bool = True) -> forked.Helper | None:
     if not create:
         return None
     try:
-        helper = graph._cache["helper"] = forked.Helper(graph, _serve)
+        helper = graph._cache["helper"] = forked.Helper(graph, _serve, _helper_setup)
     except OSError:
         return None
     return helper
@@ -298,6 +298,13 @@ def close_aside(graph) -> None:
     helper = graph._cache.pop("helper", None)
     if helper is not None:
         helper.close()
+
+
+def _helper_setup() -> None:
+    """In a helper process: give way to the app's UI thread every few thousand instructions."""
+    from engine import tape
+
+    tape.pause_between_chunks(forked.wait_while_parent_runs)
 
 
 _served: list = [None, None]

@@ -11,12 +11,13 @@ reads (reference counts), so each frame drawn while a child lives copies the pag
 touches (measured: a 14 ms frame took 100-150 ms next to a child that only slept). A
 child that stays pays that once; a fork per nudge paid it on every nudge.
 
-The child runs at the lowest priority (:data:`NICE`). It is forked with the graph and its tape (:class:`DebugSession` does it on
-opening a big graph, before the app starts any thread); each request sends the input
-values of the walk to nudge, and the child walks the graph again when they changed
-(the same code on the same numbers: the same floats) and checks the output against the
-parent's before it answers. Anything that goes wrong (no fork on this platform, a dead
-child, a different output) makes the caller compute the nudge itself.
+The child is forked with the graph and its tape (:class:`DebugSession` does it on
+opening a big graph, before the app starts any thread) and runs at the lowest priority
+(:data:`NICE`); each request sends the input values of the walk to nudge, and the child
+walks the graph again when they changed (the same code on the same numbers: the same
+floats) and checks the output against the parent's before it answers. Anything that
+goes wrong (no fork on this platform, a dead child, a different output) makes the
+caller compute the nudge itself.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import pickle
 import signal
 import struct
 import threading
+import time
 import weakref
 from typing import Any, Callable
 
@@ -47,7 +49,12 @@ class Helper:
     Thread-safe: one request at a time (a second caller waits for the first answer).
     """
 
-    def __init__(self, graph, serve: Callable[[Any, Any], Any]) -> None:
+    def __init__(self, graph, serve: Callable[[Any, Any], Any], setup: Callable[[], None] | None = None) -> None:
+        """
+        Args:
+            serve: ``serve(graph, request)``: the answer, in the child.
+            setup: Called once in the child before it serves.
+        """
         self.graph = graph
         to_child, child_in = os.pipe()[::-1]  # (write end for us, read end for the child)
         child_out, from_child = os.pipe()[::-1]
@@ -55,7 +62,7 @@ class Helper:
         if pid == 0:  # the child
             os.close(to_child)
             os.close(from_child)
-            _child(graph, serve, child_in, child_out)
+            _child(graph, serve, setup, child_in, child_out)
         os.close(child_in)
         os.close(child_out)
         self.pid = pid
@@ -122,7 +129,7 @@ def _receive(fd: int) -> Any:
     return pickle.loads(_read_exactly(fd, n))
 
 
-def _child(graph, serve, fd_in: int, fd_out: int) -> None:
+def _child(graph, serve, setup, fd_in: int, fd_out: int) -> None:
     """The child's loop: answer requests until the parent closes the pipe; never returns.
 
     No finalizer of an inherited object may run here (the collector is off), nothing is
@@ -143,6 +150,8 @@ def _child(graph, serve, fd_in: int, fd_out: int) -> None:
                 signal.signal(sig, signal.SIG_IGN)
         except (ValueError, OSError, AttributeError):
             pass
+        if setup is not None:
+            setup()
         while True:
             try:
                 request = _receive(fd_in)
@@ -157,6 +166,30 @@ def _child(graph, serve, fd_in: int, fd_out: int) -> None:
         code = 1
     finally:
         os._exit(code)
+
+
+def wait_while_parent_runs(limit: float = 0.05) -> None:
+    """In a child: wait while the parent's main thread (the app's UI thread) is running or
+    waiting for a core, up to ``limit`` seconds, so that a frame being drawn has the cores.
+
+    Reads the thread's state in ``/proc`` (~15 µs); where there is none, returns at once.
+    """
+    path = f"/proc/{os.getppid()}/stat"
+    deadline = None
+    while True:
+        try:
+            with open(path, "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split(None, 1)[0]
+        except (OSError, IndexError):
+            return
+        if state != b"R":
+            return
+        now = time.monotonic()
+        if deadline is None:
+            deadline = now + limit
+        elif now >= deadline:
+            return
+        time.sleep(0.001)
 
 
 def same_float(a: float, b: float) -> bool:

@@ -16,7 +16,7 @@ cheap slot arithmetic.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
@@ -55,8 +55,30 @@ def _sync_with_table() -> None:
 ops.on_change(_sync_with_table)
 
 
+PAUSE_EVERY = 4096
+"""With a pause set (:func:`pause_between_chunks`), instructions run in chunks of this many."""
+_pause: Callable[[], None] | None = None
+
+
+def pause_between_chunks(pause: Callable[[], None] | None) -> None:
+    """Call ``pause()`` before every chunk of :data:`PAUSE_EVERY` instructions that :func:`run`
+    executes (None: run straight through). A helper process sets this, to give way to the app."""
+    global _pause
+    _pause = pause
+
+
 def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
     """Execute instructions over the slots ``v``; never raises for arithmetic."""
+    pause = _pause
+    if pause is None or len(code) <= PAUSE_EVERY:
+        _run(code, v)
+        return
+    for start in range(0, len(code), PAUSE_EVERY):
+        pause()
+        _run(code.part(start, start + PAUSE_EVERY) if isinstance(code, Rows) else code[start:start + PAUSE_EVERY], v)
+
+
+def _run(code, v: list[float]) -> None:
     funcs = _FUNC_IMPL
     for op, o, a, b in code:
         if op == MUL:
@@ -187,6 +209,12 @@ class Rows(Sequence):
 
     def __iter__(self):
         return zip(*self.cols)
+
+    def part(self, start: int, end: int) -> Rows:
+        """Rows ``start`` to ``end`` (a slice of each column, no tuple made)."""
+        rows = Rows(0)
+        rows.cols = tuple(col[start:end] for col in self.cols)
+        return rows
 
     def __getitem__(self, k):
         if k.__class__ is slice:

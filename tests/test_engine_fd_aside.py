@@ -160,3 +160,27 @@ def test_the_path_is_every_later_node_on_the_way_to_the_output(text):
     graph = walk.graph
     for var in graph.names:
         assert fdm.path_to_output(walk, var) == tuple(n for n in graph.downstream(var) if n in graph.needed), var
+
+
+def test_a_helper_gives_way_between_chunks_and_computes_the_same(monkeypatch):
+    """The helper runs the tape in chunks with a pause before each (to let the app's UI thread
+    draw): the same slots, bit for bit, as running straight through."""
+    from engine import tape as tp
+
+    walk = chain_walk(3000)
+    t = tp.tape_of(walk.graph)
+    straight = list(t.slots_init)
+    tp.run(t.code, straight)
+    pauses = []
+    monkeypatch.setattr(tp, "PAUSE_EVERY", 1000)
+    tp.pause_between_chunks(lambda: pauses.append(1))
+    try:
+        chunked = list(t.slots_init)
+        tp.run(t.code, chunked)
+        as_list = list(t.slots_init)
+        tp.run(list(t.code), as_list)
+    finally:
+        tp.pause_between_chunks(None)
+    assert len(pauses) == 2 * -(-len(t.code) // 1000)
+    assert len(chunked) == len(straight) == len(as_list)
+    assert all(forked.same_float(a, b) and forked.same_float(c, b) for a, b, c in zip(chunked, straight, as_list))
