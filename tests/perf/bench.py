@@ -494,9 +494,9 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
     F7 (tests/perf/probe_app.py) points the panel at the first input with nothing cached, as a
     cursor move onto a variable not nudged yet does, and holds the workers' results undrawn
     until F8: the frames after the key are the step's own, while the nudge holds the GIL.
-    The panel shows "nudging …" meanwhile, so the step without the worker is taken with the
-    panel on the output (F8), as at the start, whose nudge is drawn at once: both steps draw
-    a short panel, and the difference is the worker's share of the interpreter.
+    The step without the worker is taken on the same screen: F9 points the panel at the same
+    input with workers that nudge nothing, so both steps draw the cursor on the input and the
+    panel's "nudging …"; the difference is what the nudge running meanwhile costs the step.
     """
     _goto([app], "after f")
     name = f"x{0 if graph.startswith('dag') else ''}"  # the first input, which F7 nudges
@@ -550,9 +550,15 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
             first_with.append(app.first)
             worker_with.append(workers_done(s) - s)
         release()
-        # the same step without it (F8 put the panel on the output)
+        # the same step on the same screen without it: F9 points the panel at the input as F7
+        # does, but its worker nudges nothing (the cursor on the input, "nudging …" shown)
+        t = time.perf_counter()
+        app.tm.keys(app.name, "F9")
+        app.wait_event("fd-start", t, name)
+        app.settle()
         without.append(app.press(key))
         first_without.append(app.first)
+        release()
         app.press("p" if key == "n" else "n")  # back where the pair started (not timed)
     if not with_step:
         return Row(f"finite-difference panel's worker during a step, {graph}", "-", "-", "-",
