@@ -168,21 +168,32 @@ def _child(graph, serve, setup, fd_in: int, fd_out: int) -> None:
         os._exit(code)
 
 
-def wait_while_parent_runs(limit: float = 0.05) -> None:
-    """In a child: wait while the parent's main thread (the app's UI thread) is running or
-    waiting for a core, up to ``limit`` seconds, so that a frame being drawn has the cores.
+def _running(task_dir: str) -> bool:
+    """Whether any thread of the process whose ``/proc/PID/task`` this is runs or waits for a core."""
+    for tid in os.listdir(task_dir):
+        try:
+            with open(f"{task_dir}/{tid}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split(None, 1)[0] == b"R":
+                    return True
+        except (OSError, IndexError):
+            pass
+    return False
 
-    Reads the thread's state in ``/proc`` (~15 µs); where there is none, returns at once.
+
+def wait_while_parent_runs(limit: float = 0.05) -> None:
+    """In a child: wait while a thread of the parent (the app's UI thread, its writer) is
+    running or waiting for a core, up to ``limit`` seconds, so that a frame being drawn has the cores.
+
+    Reads the threads' states in ``/proc`` (~15 µs each); where there is none, returns at once.
     """
-    path = f"/proc/{os.getppid()}/stat"
+    task_dir = f"/proc/{os.getppid()}/task"
     deadline = None
     while True:
         try:
-            with open(path, "rb") as f:
-                state = f.read().rsplit(b")", 1)[1].split(None, 1)[0]
-        except (OSError, IndexError):
+            running = _running(task_dir)
+        except OSError:
             return
-        if state != b"R":
+        if not running:
             return
         now = time.monotonic()
         if deadline is None:

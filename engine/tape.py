@@ -55,7 +55,7 @@ def _sync_with_table() -> None:
 ops.on_change(_sync_with_table)
 
 
-PAUSE_EVERY = 4096
+PAUSE_EVERY = 2048
 """With a pause set (:func:`pause_between_chunks`), instructions run in chunks of this many."""
 _pause: Callable[[], None] | None = None
 
