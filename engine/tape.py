@@ -106,12 +106,6 @@ def _run(code, v: list[float]) -> None:
 # --------------------------------------------------------------------------- templates
 
 
-def _canonical(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
-    """``tree`` with its operands renamed ``0``, ``1``, …: the shape shared by similar nodes."""
-    index = {name: str(k) for k, name in enumerate(operands)}
-    return ex.map_names(tree, index.__getitem__)
-
-
 @dataclass(frozen=True, slots=True)
 class _Template:
     """Instructions for one shape, over symbolic slots.
