@@ -813,6 +813,9 @@ def plan(quick: bool) -> dict[str, list]:
         "headless": [lambda: [row_headless(5 if quick else 11)]],
         "step": [lambda g=g: step_rows(g[0], g[1], positions, keys, g[2]) for g in graphs]
         + [lambda g=g: step_rows(g[0], g[1], [], 0, 3) for g in fd],
+        # the finite-difference and memory rows alone (the step group has them too, after its steps)
+        "fd": [lambda g=g: step_rows(g[0], g[1], [], 0, 3 if quick else 12)
+               for g in ([("chain", 20_000)] if quick else [("chain", 100_000), ("dag", 100_000)])],
         "engine": [lambda n=n: engine_rows(n, engine_repeat, runs, "on") for n in engine_sizes],
         "engine-gc-off": [] if quick else [lambda n=n: engine_rows(n, engine_repeat, runs, "off")
                                            for n in engine_sizes],
@@ -826,10 +829,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="small graphs, few repeats: a smoke run")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.add_argument("--only", help="comma-separated row groups: startup, headless, step (with the finite-difference "
-                   "and memory rows), engine, engine-gc-off, load, big (y, s and --json on 100k)")
+                   "and memory rows), fd (those two alone), engine, engine-gc-off, load, big (y, s and --json on 100k)")
     args = p.parse_args(argv)
     groups = plan(args.quick)
-    names = args.only.split(",") if args.only else list(groups)
+    names = args.only.split(",") if args.only else [n for n in groups if n != "fd"]  # (step has its rows)
     unknown = [n for n in names if n not in groups]
     if unknown:
         p.error(f"unknown row groups {unknown}; choose from {', '.join(groups)}")
