@@ -335,7 +335,7 @@ def finite_difference_aside(walk: Walk, var: str, h: float = DEFAULT_H) -> Finit
     graph = walk.graph
     if len(graph.nodes) - 1 - graph.position.get(var, -1) < CHILD_MIN:  # (an upper bound of its path, at once)
         return finite_difference(walk, var, h)
-    helper = helper_of(graph)
+    helper = helper_of(graph, create=len(graph.nodes) >= HELPER_MIN)  # (a smaller graph's nudge is short)
     values = walk.values
     found = None if helper is None else helper.ask(
         (tuple(values[i.name] for i in graph.inputs), values[graph.output], var, h))

@@ -19,6 +19,12 @@ from test_engine_fd_batch import KINKS
 pytestmark = pytest.mark.skipif(not forked.AVAILABLE, reason="no os.fork here")
 
 
+@pytest.fixture(autouse=True)
+def small_graphs_get_helpers(monkeypatch):
+    """Graphs of 20,000 nodes get a helper; these tests' smaller ones too."""
+    monkeypatch.setattr(fdm, "HELPER_MIN", 0)
+
+
 def same(a, b) -> bool:
     """Equal field by field, nan equal to nan, -0.0 told from 0.0, trails entry by entry."""
     def eq(x, y):
@@ -106,6 +112,10 @@ def test_no_fork_a_dead_helper_or_a_walk_it_cannot_make_fall_back_to_this_proces
 
 
 def test_a_session_forks_the_helper_of_a_big_graph_on_opening_it(monkeypatch):
+    monkeypatch.setattr(fdm, "HELPER_MIN", 7000)
+    mid = chain_walk(6000)  # a long nudge, but a graph below HELPER_MIN: computed here, nothing forked
+    assert same(fdm.finite_difference_aside(mid, "x"), finite_difference(mid, "x"))
+    assert fdm.helper_of(mid.graph, create=False) is None
     monkeypatch.setattr(fdm, "HELPER_MIN", 5000)
     session = DebugSession(load_bytes(generate("chain", 8000).encode(), "chain"))
     helper = fdm.helper_of(session.graph, create=False)
