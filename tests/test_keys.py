@@ -11,7 +11,7 @@ from tui.widgets.graph_tree import GraphTree
 from tui.widgets.help import KEYS
 
 SHOWN = {"right": "→", "left": "←", "up": "↑", "down": "↓", "left_square_bracket": "[",
-         "right_square_bracket": "]", "minus": "-", "plus": "+", "question_mark": "?"}
+         "right_square_bracket": "]", "minus": "-", "plus": "+", "question_mark": "?", "full_stop": "."}
 """How the README and the help page write a key Textual names otherwise."""
 NOT_LISTED = {"escape", "equals_sign"}
 """Bound, but described with another key: esc is told with the editor and predict mode; = is + unshifted."""
