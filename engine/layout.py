@@ -295,8 +295,8 @@ def layout(graph: Graph, tick: Callable[[int, int], None] | None = None, *, swee
     0.1-0.8 s (with the GIL held, in a worker thread).
 
     Args:
-        tick: Called now and then with (work done, work in all), from which a caller in a
-            worker thread says how far it got, or raises to stop.
+        tick: Called now and then with (percent done, 100), from which a caller in a worker
+            thread says how far it got, or raises to stop.
         sweeps: How many barycentric sweeps (default: :data:`SWEEPS`, or :data:`BIG_SWEEPS` on a
             big graph); 0 keeps the file's order (the naive order the tests compare with).
     """
@@ -310,6 +310,12 @@ def layout(graph: Graph, tick: Callable[[int, int], None] | None = None, *, swee
 
 
 def _layout(graph: Graph, tick: Callable[[int, int], None] | None, sweeps: int | None) -> Layout:
+    def phase(start: int, size: int) -> Callable[[int, int], None] | None:
+        """A tick for one phase of the work, which takes ``size`` of the 100 percent from ``start``."""
+        if tick is None:
+            return None
+        return lambda done, total: tick(start + size * done // max(total, 1), 100)
+
     column = columns_of(graph)
     n_columns = max(column.values()) + 1
     items: list[Item] = []
@@ -347,7 +353,10 @@ def _layout(graph: Graph, tick: Callable[[int, int], None] | None, sweeps: int |
         succs[a].append(b)
         preds[b].append(a)
 
+    building = phase(0, 40)
     for e, (source, target) in enumerate(edges):
+        if building is not None and e % 20_000 == 0:
+            building(e, len(edges))
         s, t = where[source], where[target]
         if skips[e] == 0:
             link(s, t)
@@ -375,8 +384,8 @@ def _layout(graph: Graph, tick: Callable[[int, int], None] | None, sweeps: int |
     for source, stub in to_stub.items():
         items[stub].far = tuple(far[source])
     lay = Layout(items, columns, where, preds, succs, routes)
-    _order(lay, tick, sweeps)
-    _place(lay)
+    _order(lay, phase(40, 45), sweeps)
+    _place(lay, phase(85, 15))
     return lay
 
 
@@ -400,7 +409,7 @@ def _order(lay: Layout, tick: Callable[[int, int], None] | None, sweeps: int | N
         down = sweep % 2 == 0
         order = range(1, n) if down else range(n - 2, -1, -1)
         for step, c in enumerate(order):
-            if tick is not None and step % 2000 == 0:
+            if tick is not None and step % 5000 == 0:
                 tick(sweep * n + step, sweeps * n)
             col = columns[c]
             if len(col) < 2:
@@ -460,7 +469,7 @@ def _inversions(seq: list[int], size: int) -> int:
     return count
 
 
-def _place(lay: Layout) -> None:
+def _place(lay: Layout, tick: Callable[[int, int], None] | None = None) -> None:
     """Give each item its rows: as near the median port of its left neighbours as the items above allow.
 
     An item never has its port on the row of a source in the column before that is not linked
@@ -469,7 +478,9 @@ def _place(lay: Layout) -> None:
     items, preds, succs = lay.items, lay.preds, lay.succs
     height = 0
     leaving: dict[int, int] = {}  # port row -> the item of the column before whose line leaves there
-    for col in lay.columns:
+    for c, col in enumerate(lay.columns):
+        if tick is not None and c % 5000 == 0:
+            tick(c, len(lay.columns))
         free = packed = 0
         prev_kind = None
         for i in col:

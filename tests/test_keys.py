@@ -9,9 +9,11 @@ from paths import ROOT
 from tui.app import CgtuiApp
 from tui.widgets.graph_tree import GraphTree
 from tui.widgets.help import KEYS
+from tui.widgets.picture import PictureView
 
 SHOWN = {"right": "→", "left": "←", "up": "↑", "down": "↓", "left_square_bracket": "[",
-         "right_square_bracket": "]", "minus": "-", "plus": "+", "question_mark": "?"}
+         "right_square_bracket": "]", "minus": "-", "plus": "+", "question_mark": "?",
+         "pageup": "pgup", "pagedown": "pgdn"}
 """How the README and the help page write a key Textual names otherwise."""
 NOT_LISTED = {"escape", "equals_sign"}
 """Bound, but described with another key: esc is told with the editor and predict mode; = is + unshifted."""
@@ -21,7 +23,7 @@ TREE_OWN = {"space", "↑", "↓"}
 
 def bound_keys() -> set[str]:
     keys = set(TREE_OWN)
-    for binding in [*CgtuiApp.BINDINGS, *GraphTree.BINDINGS]:
+    for binding in [*CgtuiApp.BINDINGS, *GraphTree.BINDINGS, *PictureView.BINDINGS]:
         for key in binding.key.split(","):
             if key not in NOT_LISTED:
                 keys.add(SHOWN.get(key, key))
@@ -42,7 +44,7 @@ def help_keys() -> set[str]:
     keys = set()
     for _, rows in KEYS:
         for key, _ in rows:
-            keys |= {k for k in key.split() if not k.isalpha() or len(k) == 1 or k in ("enter", "space", "ctrl+q")}
+            keys |= {k for k in key.split() if not k.isalpha() or len(k) == 1 or k in ("enter", "space", "ctrl+q", "pgup", "pgdn")}
     return keys
 
 

@@ -17,6 +17,7 @@
 | d | one step of gradient descent on the parameters |
 | - / + | α ÷ 2 / α × 2 |
 | [ / ] | h ÷ 10 / h × 10 |
+| v | the picture: the graph left to right as the lecture draws it (beside the tree when wide enough) |
 | ? | help |
 | q, ctrl+q | quit |
 """
@@ -48,6 +49,7 @@ from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
+from tui.widgets.picture import PictureView
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
 # The help and "why" pages, the save dialogs and engine.paths are imported when first
@@ -126,7 +128,10 @@ class CgtuiApp(App[None]):
     # Below 60 × 15 the screen gets -narrow or -short and app.tcss shows "too small" instead;
     # while it does, every key but quit is ignored (see check_action and _too_small_shown).
     MIN_WIDTH, MIN_HEIGHT = 60, 15
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough")]
+    SIDE_BY_SIDE = 150
+    """From this many columns the picture view shows the tree beside the picture."""
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough"), (SIDE_BY_SIDE, "-side-by-side")]
+    VIEWS = ("tree", "picture")
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -149,6 +154,7 @@ class CgtuiApp(App[None]):
         Binding("d", "descend", "Descend", show=False),
         Binding("minus", "alpha_down", "α÷2", show=False),
         Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
+        Binding("v", "view", "Picture", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -191,6 +197,8 @@ class CgtuiApp(App[None]):
         """The reload or save under way in a thread, if any: one at a time."""
         self._edit_job: tuple[str, float, float] | None = None
         """The edit (name, old, new) whose recompute the job (``_job``) works out, on a big graph."""
+        self.view = "tree"
+        """Which view of the graph is shown: "tree", or "picture" (with the tree beside it when wide)."""
 
     # ------------------------------------------------------------------ layout
 
@@ -198,7 +206,9 @@ class CgtuiApp(App[None]):
         yield TextView(id="title")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield GraphTree(self.session, id="tree")
+                with Horizontal(id="views"):
+                    yield GraphTree(self.session, id="tree")
+                    yield PictureView(self.session, id="picture")
                 yield TextView(id="detail")  # the line under the cursor in full, and its note
                 yield Vertical(id="descent")  # the plot is mounted here on the first d
             with Vertical(id="right"):
@@ -261,6 +271,8 @@ class CgtuiApp(App[None]):
             ("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (printable(session.source, one_line=True), "italic")))
         tree = self.query_one(GraphTree)
         tree.redraw()
+        if self.view == "picture":
+            self.query_one(PictureView).redraw()
         self.query_one("#detail", TextView).show_text(tree.detail())
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
@@ -308,7 +320,7 @@ class CgtuiApp(App[None]):
         if self._editing():
             self.set_focus(self.query_one(InputEditor).query_one(Input))
         else:
-            self.query_one(GraphTree).focus()
+            self._focus_view()
 
     def say(self, message: str) -> None:
         """Show one line under the panels until the next message.
@@ -336,7 +348,7 @@ class CgtuiApp(App[None]):
         the keys behind it had run, be checked again then, and run out of order ("r f" at the
         start reset the pass f had just finished).
         """
-        if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, GraphTree):
+        if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, (GraphTree, PictureView)):
             active = self.screen.active_bindings.get(event.key)
             if active is not None and not active.binding.priority:
                 event.stop()
@@ -351,6 +363,43 @@ class CgtuiApp(App[None]):
         if ref is not None and ref.name is not None:
             self.selected = ref.name
         self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
+
+    @on(PictureView.CursorMoved)
+    def _picture_cursor_moved(self, event: PictureView.CursorMoved) -> None:
+        """The picture's ↑ ↓: the selection moves, and the tree's cursor with it (both views show one cursor)."""
+        tree = self.query_one(GraphTree)
+        node = tree.cursor_node
+        if node is None or node.data is None or node.data.name != event.name:
+            tree.select_name(event.name)
+        self.selected = event.name
+
+    # ------------------------------------------------------------------ the views
+
+    def set_view(self, name: str) -> None:
+        """Show the graph as a tree or as the lecture's picture (``name``: "tree" or "picture").
+
+        The picture takes the keys (↑ ↓ move through the nodes); from
+        :attr:`SIDE_BY_SIDE` columns the tree stays beside it.
+        """
+        if name not in self.VIEWS:
+            raise ValueError(f"unknown view {name!r} (choose from {', '.join(self.VIEWS)})")
+        self.view = name
+        picture = self.query_one(PictureView)
+        self.query_one("#left").set_class(name == "picture", "-picture")
+        picture.display = name == "picture"
+        self.query_one("#left").border_title = "Graph: picture (↑ ↓ move, v tree)" if name == "picture" else "Graph"
+        if not self._editing() and not self.too_small:
+            (picture if name == "picture" else self.query_one(GraphTree)).focus()
+        self.redraw()
+
+    def action_view(self) -> None:
+        """v: the tree ↔ the picture."""
+        self.set_view("picture" if self.view == "tree" else "tree")
+        if self.view == "picture":
+            self.say("The picture: ↑ ↓ move through the nodes (pgup pgdn: a column), j to the current step;"
+                     " v back to the tree.")
+        else:
+            self.say("")
 
     @on(InputEditor.ValueEdited)
     def _value_edited(self, event: InputEditor.ValueEdited) -> None:
@@ -495,7 +544,11 @@ class CgtuiApp(App[None]):
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
-        self.query_one(GraphTree).focus()
+        self._focus_view()
+
+    def _focus_view(self) -> None:
+        """Give the keys back to the view shown: the picture, or the tree."""
+        (self.query_one(PictureView) if self.view == "picture" else self.query_one(GraphTree)).focus()
 
     # ------------------------------------------------------------------ actions
 

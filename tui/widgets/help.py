@@ -45,6 +45,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("↪ u", "a node used again: its own line is further up (or, said so, inside a collapsed line)"),
         ("j", "jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
         ("space", "expand or collapse a node"),
+        ("v  pgup  pgdn", "the picture (left to right, as the lecture): ↑ ↓ its nodes, pgup pgdn a column, j the step"),
     )),
     ("App", (
         ("cgtui -h", "the command line: -e EXPR (a graph from one expression), --markdown (a handout), --trace"),
