@@ -180,6 +180,12 @@ async def test_set_view_is_the_way_in_for_other_modes():
         app.set_view("tree")
         await pilot.pause()
         assert app.view == "tree" and not app.query_one(PictureView).display
+    # before the app runs (a URL's view=picture, --view picture): shown once the screen is built
+    app = make_app()
+    app.set_view("picture")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.focused is app.query_one(PictureView) and "J = 3·v" in picture(app)
 
 
 async def test_a_big_graph_is_laid_out_in_a_worker_and_the_view_pans_with_the_cursor():

@@ -35,9 +35,10 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, get_current_worker
@@ -244,6 +245,8 @@ class CgtuiApp(App[None]):
                             " finite): each is marked ⚠ beside its node when the steps reach it.")
         elif self.session.graph.description:  # the file's own words about the graph, until the first message
             self.message = printable(" ".join(self.session.graph.description.split()), one_line=True)
+        if self.view != "tree":  # asked for before the screen was built (set_view)
+            self.set_view(self.view)
         self.redraw()
         self._freeze()
 
@@ -384,7 +387,11 @@ class CgtuiApp(App[None]):
         if name not in self.VIEWS:
             raise ValueError(f"unknown view {name!r} (choose from {', '.join(self.VIEWS)})")
         self.view = name
-        picture = self.query_one(PictureView)
+        try:
+            picture = self.query_one(PictureView)
+        except (ScreenStackError, NoMatches):
+            return  # before the screen is built: on_mount shows it
+
         self.query_one("#left").set_class(name == "picture", "-picture")
         picture.display = name == "picture"
         self.query_one("#left").border_title = "Graph: picture (↑ ↓ move, v tree)" if name == "picture" else "Graph"
