@@ -24,6 +24,7 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
@@ -246,8 +247,15 @@ class PictureView(Widget, can_focus=True):
         if width <= 0 or height <= 0:
             return
         self._follow(width, height)
-        self._lines = self._draw(width, height)
-        self.refresh()
+        old, self._lines = self._lines, self._draw(width, height)
+        if len(old) != len(self._lines):
+            self.refresh()
+            return
+        # a step changes a few lines of the window: repaint those (a whole repaint of a 40-line
+        # window cost the terminal a frame several times the tree's)
+        for y, (before, now) in enumerate(zip(old, self._lines)):
+            if before != now:
+                self.refresh(Region(0, y, width, 1))
 
     def render_line(self, y: int) -> Strip:
         if y < len(self._lines):
@@ -350,7 +358,7 @@ class PictureView(Widget, can_focus=True):
         edge_lit: set[tuple[int, int]] = set()
         lit_items: set[int] = set()
         if isinstance(step, BackwardStep) and session.pending is None:
-            for a, b in lay.routes.get((step.parent, step.child), ()):
+            for a, b in lay.route(step.parent, step.child):
                 edge_lit.add((a, b))
                 lit_items.add(a)  # the line out of the source (or out of a pass item on the way)
         cursor = self._cursor()
