@@ -211,3 +211,18 @@ async def test_a_big_graph_is_laid_out_in_a_worker_and_the_view_pans_with_the_cu
         assert app.selected == "x"
         assert "x = 0.5" in picture(app)
         assert "◀" not in picture(app).split("\n")[0]  # the first column is in view
+
+
+async def test_breakpoints_and_warnings_are_marked_as_in_the_tree():
+    app = app_from_text("inputs: {a: 0, b: 2}\nnodes:\n  u: log(a)\n  v: u * b\n  J: v + b\n")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("v", "up", "up")  # J, v, u
+        assert app.selected == "u"
+        await pilot.press("b")
+        lines = picture(app).split("\n")
+        row = next(y for y, line in enumerate(lines) if "u = log(a)" in line)
+        x = lines[row].index("u = log(a)")
+        assert lines[row - 2][x:].startswith("⊙ ? ")  # the breakpoint, before u's value is known
+        await pilot.press("n")  # u = log(0) = -inf: the warning starts here
+        lines = picture(app).split("\n")
+        assert lines[row - 2][x:].startswith("⊙ -inf ⚠")

@@ -50,15 +50,19 @@ def measure(kind: str, size: int, keys: int, positions: list[str]) -> list[str]:
         for position in positions:
             _goto(apps, position)
             got: dict[str, list[float]] = {"tree": [], "picture": []}
+            gcs: dict[str, list[float]] = {"tree": [], "picture": []}
             for k in range(keys):
                 key = "n" if k % 2 == 0 else "p"
                 pair = [("tree", tree), ("picture", picture)]
                 for side, app in pair if k % 4 < 2 else pair[::-1]:
                     got[side].append(app.press(key))
+                    gcs[side] += app.full_gc
             p, t = med(got["picture"]), med(got["tree"])
             lines.append(f"{kind} {size:,} at {position}: a step with the picture median {ms(p)} (worst"
                          f" {ms(max(got['picture']))}), with the tree {ms(t)} (worst {ms(max(got['tree']))}):"
-                         f" ratio {p / t:.2f}× ({'met' if p / t <= 1.2 else 'not met'}: goal ≤ 1.2×)")
+                         f" ratio {p / t:.2f}× ({'met' if p / t <= 1.2 else 'not met'}: goal ≤ 1.2×);"
+                         f" full GCs {len(gcs['picture'])} ({ms(sum(gcs['picture']))}) with the picture,"
+                         f" {len(gcs['tree'])} ({ms(sum(gcs['tree']))}) with the tree")
         lines.append(f"{kind} {size:,}: peak memory with the picture {picture.peak_mib():.0f} MiB,"
                      f" with the tree {tree.peak_mib():.0f} MiB")
     finally:

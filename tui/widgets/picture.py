@@ -62,6 +62,8 @@ CURSOR = Style(reverse=True, bold=True)
 NAME = Style(bold=True)
 MUTED = Style(italic=True)
 CHANGED = Style(bold=True, underline=True)
+WARN = Style(color="yellow", bold=True)
+"""A ⚠ beside a value that is not finite where it starts (the mark, not the colour, carries it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +277,7 @@ class PictureView(Widget, can_focus=True):
             return found
         lay, graph, walk = self.lay, session.graph, session.walk
         out = graph.output
+        warned = {w.name for w in session.warning_sites()} if walk.warnings else ()
         width = 1
         for i in lay.columns[k]:
             item = lay.items[i]
@@ -286,9 +289,9 @@ class PictureView(Widget, can_focus=True):
                     grad += f" ({fan_in} of {fan_in})"
                 value = tx.num(walk.values[name])
                 if item.kind == "input":
-                    w = max(len(f"{name} = {value}") + 3, len(grad) + 1)
+                    w = max(len(f"{name} = {value}") + 3, len(grad) + (3 if name in warned else 1))
                 else:
-                    w = max(len(box_text(item, graph)) + 2, len(value) + 2, len(grad) + 1)
+                    w = max(len(box_text(item, graph)) + 2, len(value) + 6, len(grad) + 1)
             elif item.kind in ("from", "to"):
                 w = len(stub_label(item)) + 3
             else:
@@ -414,7 +417,7 @@ class PictureView(Widget, can_focus=True):
                     lit = name == node_lit
                     label = f"{name} = {tx.num(session.value(name))}"
                     style = (CURSOR if name == cursor else NAME) + (LIT if lit else Style())
-                    put(x0, item.top, "●" if lit else " ", LIT if lit else None)
+                    put(x0, item.top, "●" if lit else "⊙" if name in session.breakpoints else " ", LIT if lit else None)
                     put(x0 + 1, item.top, label, style)
                     boxes[name] = (x0 + 1, item.top - top + head, len(label))
                     if lay.succs[i]:
@@ -426,11 +429,18 @@ class PictureView(Widget, can_focus=True):
                     bw = len(text)
                     tl, hz, tr, vt, bl, br, tee = CURRENT_BOX if lit else BOX
                     frame = LIT if lit else LINE
+                    at = x0 + 1
+                    if name in session.breakpoints:
+                        put(at, item.top, "⊙ ", NAME)
+                        at += 2
                     if session.value_shown(name):
                         value_style = VALUE + (CHANGED if name in new_values else Style())
-                        put(x0 + 1, item.top, tx.num(session.value(name)), value_style)
+                        value = tx.num(session.value(name))
+                        put(at, item.top, value, value_style)
+                        if session.warnings_at(name):  # a number that is not finite starts here
+                            put(at + len(value) + 1, item.top, "⚠", WARN)
                     else:
-                        put(x0 + 1, item.top, "?", MUTED)
+                        put(at, item.top, "?", MUTED)
                     put(x0, item.top + 1, tl + hz * bw + tr, frame)
                     put(x0, item.top + 2, vt, frame)
                     put(x0 + 1, item.top + 2, text, (CURSOR if name == cursor else NAME) + (LIT if lit else Style()))
@@ -486,6 +496,8 @@ class PictureView(Widget, can_focus=True):
         if not grad.complete:
             text += f" ({grad.arrived} of {grad.of})"
         put(x, y, text, GRAD + (CHANGED if changed else Style()))
+        if self.session.graph.is_input(name) and self.session.warnings_at(name):
+            put(x + len(text) + 1, y, "⚠", WARN)
 
     def _route(self, lay: Layout, k: int, cx: int, rows, edge_lit, hline, vline, put) -> None:
         """The links from column ``k`` to ``k + 1`` in the channel starting at x = ``cx``."""
