@@ -110,7 +110,7 @@ async def test_a_result_worked_out_before_a_reload_is_dropped():
         await commit_x(pilot, app, "0.7")
         assert gate.started.wait(10)
         reloaded = load_bytes(CHAIN.replace("x: 0.5", "x: 0.25").encode(), "(example chain)")
-        app._adopt(reloaded)  # the file poll brings a new version meanwhile
+        app.adopt(reloaded)  # the file poll brings a new version meanwhile
         walk = session.walk
         gate.open.set()
         await settle(pilot, app)

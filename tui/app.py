@@ -24,13 +24,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import gc
 import inspect
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -43,17 +41,17 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Input, Tree
 from textual.worker import Worker, get_current_worker
 
-from engine import BUILTIN_NAME, SourceError, load_path
 from engine import text as tx
-from engine.graphfile import ChangedOnDisk, LoadedGraph, SaveError, disk_stamp, same_float, save_inputs, value_text
+from engine.graphfile import LoadedGraph, same_float, value_text
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
+from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
 from tui.widgets.picture import PictureView
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
-# The help and "why" pages, the save dialogs and engine.paths are imported when first
+# The help and "why" pages and engine.paths are imported when first
 # opened: the first frame does not need them, and every module costs startup time.
 
 SCALES = {"h_down": ("h", 0.1), "h_up": ("h", 10.0), "alpha_down": ("alpha", 0.5), "alpha_up": ("alpha", 2.0)}
@@ -97,27 +95,6 @@ def _why(walk, name: str, tick=None) -> tuple:
     head, paths, foot = tx.why_parts(why, walk.graph.output)
     named = [(lines, tx.path_names(path)) for lines, path in zip(paths, why.paths)]
     return walk, name, why, head, named, foot
-def unsaved_graph(source: str) -> tuple[str, str]:
-    """Why a graph with no file of its own needs a name, and the name to propose.
-
-    The built-in graph proposes ``lecture.yaml``, ``--example chain`` ``example-chain.yaml``,
-    ``-e`` ``expression.yaml`` (the names the CLI gives them as sources).
-    """
-    if source == BUILTIN_NAME:
-        return "The built-in lecture graph is part of cgtui, not a file of yours.", "lecture.yaml"
-    if source.startswith("(example ") and source.endswith(")"):
-        kind = source[len("(example "):-1]
-        return f"The generated graph (--example {kind}) has no file yet.", f"example-{kind}.yaml"
-    if source == "(expression)":
-        return "The graph made from the expression (-e) has no file yet.", "expression.yaml"
-    return f"{source} has no file yet.", "graph.yaml"
-
-
-def refusal(err: BaseException) -> str:
-    """Why the system refused a file name, in a few words."""
-    if isinstance(err, OSError) and err.strerror:
-        return err.strerror
-    return str(err).rstrip(".") or type(err).__name__
 
 
 class CgtuiApp(App[None]):
@@ -185,21 +162,18 @@ class CgtuiApp(App[None]):
         self._quit_armed = False
         self._greyed: tuple = ()
         self._editor: InputEditor | None = None
-        self._file_broken = False
-        """Whether the file on disk was last seen invalid (the screen shows the last good graph)."""
         self._descent_drawn: tuple[list[float], int] | None = None
         """Which descent run (the list itself), and how many of its steps, the plot shows."""
-        self._disk_stamp = disk_stamp(session.loaded.path) if session.loaded.path else None
         self._warned: frozenset[str] = frozenset()
         """The warnings revealed when the screen was last drawn (each is said once when it appears)."""
         self._job: Worker | None = None
         """Long work started by a key (y on a big graph), which esc cancels."""
-        self._disk_work: Worker | None = None
-        """The reload or save under way in a thread, if any: one at a time."""
         self._edit_job: tuple[str, float, float] | None = None
         """The edit (name, old, new) whose recompute the job (``_job``) works out, on a big graph."""
         self.view = "tree"
         """Which view of the graph is shown: "tree", or "picture" (with the tree beside it when wide)."""
+        self.sync = FileSync(self)
+        """The graph file: the poll, reloads and saves."""
 
     # ------------------------------------------------------------------ layout
 
@@ -857,138 +831,14 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("w")
     async def action_save(self) -> None:
-        if self.session.loaded.path is None:
-            self._ask_save_as(*unsaved_graph(self.session.source))
-        else:
-            await self._save(None).wait()
-
-    def _save(self, path: str | None, overwrite: bool = False) -> Worker:
-        """Write the inputs in a thread; the result is taken on the UI thread.
-
-        Returns the worker: a key or dialog that saves awaits it, so that the keys
-        after it wait for the save (the screen still draws meanwhile).
-        """
-        return self._disk_job(self._save_in_thread(path, overwrite), "save")
-
-    def _disk_job(self, work, name: str) -> Worker:
-        """Run ``work`` (a coroutine) as the one file job, after the one under way."""
-        before = self._disk_work
-
-        async def after_the_last():
-            if before is not None and not before.is_finished:
-                try:
-                    await before.wait()
-                except Exception:  # noqa: BLE001 - it said what went wrong itself; this one goes on
-                    pass
-            await work
-
-        self._disk_work = self.run_worker(after_the_last(), name=name, group="disk", exit_on_error=True)
-        return self._disk_work
-
-    async def _save_in_thread(self, path: str | None, overwrite: bool) -> None:
-        session = self.session
-        loaded, inputs = session.loaded, dict(session.inputs)
-        try:
-            new = await asyncio.to_thread(save_inputs, loaded, inputs, path, overwrite_changes=overwrite)
-        except ChangedOnDisk:
-            from tui.widgets.dialogs import ConflictScreen
-
-            self.push_screen(ConflictScreen(printable(session.source, one_line=True)), self._conflict_chosen)
-            return
-        except (SaveError, SourceError) as err:
-            self.say(f"cgtui: {err}. Your edits are kept; nothing was written.")
-            return
-        except (OSError, RuntimeError, ValueError) as err:  # a name the system refuses, however it refuses it
-            self.say(f"cgtui: cannot save {path}: {refusal(err)}. Your edits are kept; nothing was written.")
-            return
-        session.replace_graph(new, saved=True)
-        self._disk_stamp = disk_stamp(new.path) if new.path else None
-        self.say(f"Saved {', '.join(f'{n} = {tx.num(v)}' for n, v in session.inputs.items())} to {new.source}.")
-
-    async def _conflict_chosen(self, choice: str | None) -> None:
-        if choice == "overwrite":
-            await self._save(None, overwrite=True).wait()
-        elif choice == "reload":
-            if (reload := self.check_disk(force=True)) is not None:
-                await reload.wait()
-        elif choice == "save_as":
-            self._ask_save_as(f"{self.session.source} changed on disk; it stays as it is.", "")
-        else:
-            self.say("Not saved: the file on disk stays as it is; your edits are kept.")
-
-    def _ask_save_as(self, why: str, suggestion: str) -> None:
-        async def chosen(path: str | None) -> None:
-            if path is None:
-                self.say("Not saved; your edits are kept.")
-                return
-            try:  # ~nosuchuser, a 300-character name, a NUL: each refused in its own way
-                target = Path(path).expanduser()
-                exists = target.exists()
-            except (OSError, RuntimeError, ValueError) as err:
-                reason = f"there is no home folder {path.split('/')[0]}" if isinstance(err, RuntimeError) else refusal(err)
-                self.say(f"cgtui: cannot save as {path}: {reason}. Your edits are kept; nothing was written.")
-                return
-            if exists:
-                self.say(f"{path} already exists: w again, and choose a new name.")
-            else:
-                await self._save(str(target)).wait()
-
-        from tui.widgets.dialogs import SaveAsScreen
-
-        self.push_screen(SaveAsScreen(printable(why, one_line=True), suggestion), chosen)
+        await self.sync.save()
 
     def check_disk(self, force: bool = False) -> Worker | None:
-        """Reload the graph file if it changed on disk; keep the last good graph if it broke.
+        """Reload the graph file if it changed on disk (see :meth:`FileSync.check`); the poll calls it."""
+        return self.sync.check(force)
 
-        Only the file's size and time are looked at here; reading and checking it
-        happen in a thread (a big file takes seconds), and the result is taken on
-        the UI thread. While a reload or save is under way the poll waits for it.
-
-        Returns:
-            The worker doing it (a test awaits ``.wait()``), or None when there is nothing to do.
-        """
-        session = self.session
-        path = session.loaded.path
-        if path is None:
-            return None
-        if self._disk_work is not None and not self._disk_work.is_finished:
-            return self._disk_job(self._reload(path, force), "reload") if force else None
-        stamp = disk_stamp(path)
-        if stamp == self._disk_stamp and not force:
-            return None
-        return self._disk_job(self._reload(path, force), "reload")
-
-    async def _reload(self, path: Path, force: bool) -> None:
-        session = self.session
-        if path != session.loaded.path:
-            return  # saved under another name meanwhile
-        stamp = disk_stamp(path)
-        if stamp == self._disk_stamp and not force:
-            return
-        self._disk_stamp = stamp
-        if stamp is None:
-            self.say(f"{session.source} is gone from disk; w writes it again.")
-            return
-        try:
-            new = await asyncio.to_thread(load_path, path)
-        except SourceError as err:
-            self._file_broken = True
-            self.say(f"cgtui: {err} (showing the last good version)")
-            return
-        except Exception as err:  # noqa: BLE001 - whatever a file does, the edits on screen stay
-            self._file_broken = True
-            self.say(f"cgtui: {session.source}: cannot read it ({type(err).__name__}: {err}) (showing the last good version)")
-            return
-        if path != session.loaded.path:
-            return
-        was_broken, self._file_broken = self._file_broken, False
-        if new.text == session.loaded.text and not force:
-            if was_broken:
-                self.say(f"{session.source} is valid again, as it was.")
-            return
-        self._adopt(new)
-
-    def _adopt(self, new: LoadedGraph) -> None:
+    def adopt(self, new: LoadedGraph) -> None:
+        """Show a new version of the graph file (reloaded by :class:`FileSync`): every view follows it."""
         tree = self.query_one(GraphTree)
         while len(self.screen_stack) > 1 and getattr(self.screen, "SHOWS_THE_WALK", False):
             self.pop_screen()  # "why" and the h sweep explain the old graph's numbers

@@ -240,7 +240,7 @@ def _recover(session) -> str:
     under the name ``w`` proposes for them.
     """
     from engine.graphfile import with_inputs
-    from tui.app import unsaved_graph
+    from tui.sync import unsaved_graph
 
     loaded = session.loaded
     data = (b"\xef\xbb\xbf" if loaded.bom else b"") + with_inputs(loaded, session.inputs).encode("utf-8")
