@@ -146,7 +146,6 @@ class PictureView(Widget, can_focus=True):
         self._widths: dict[int, int] = {}
         self._widths_key = None
         self.shown: Shown | None = None
-        self._followed: str | None = None
 
     # ------------------------------------------------------------------ the layout
 
@@ -197,7 +196,6 @@ class PictureView(Widget, can_focus=True):
         self.lay, self.laid_out_graph = found, graph
         self._widths = {}
         self.first = self.top = self.shift = 0
-        self._followed = None
         if len(graph.names) > INLINE_NAMES:
             gc.freeze()  # lives as long as the graph: out of the collector's reach (see CgtuiApp._freeze)
         self.redraw()
