@@ -65,6 +65,8 @@ STATES = {
     "editing": ["down", "e"],
     "predicting": ["g", "n"],
     "help": ["question_mark"],
+    "picture-forward": ["v", "n"],  # the picture view: values, the step's double box, the cursor
+    "picture-backward": ["v", "f", "n", "n", "n"],  # gradients, the heavy edge, arrowheads
 }
 
 

@@ -240,7 +240,7 @@ class PictureView(Widget, can_focus=True):
         """Draw the window again from the session (only what is on screen is worked out)."""
         if not self.display or not self.ensure_layout():
             self._lines = [Strip([Segment(f" Laying out the picture of {len(self.session.graph.names):,} names"
-                                          f" … {self._progress} %", MUTED)])] if self.display else []
+                                          f" … {self._progress} %", self.rich_style + MUTED)])] if self.display else []
             self.refresh()
             return
         width, height = self.size
@@ -260,7 +260,7 @@ class PictureView(Widget, can_focus=True):
     def render_line(self, y: int) -> Strip:
         if y < len(self._lines):
             return self._lines[y]
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, self.rich_style)
 
     # -- geometry
 
@@ -481,9 +481,9 @@ class PictureView(Widget, can_focus=True):
                            top, rows, boxes)
         strips = []
         if head:
-            strips.append(Strip(self._header(shown_cols, width)))
+            strips.append(Strip(self._header(shown_cols, width), width).apply_style(self.rich_style))
         for y in range(rows):
-            strips.append(_strip(chars[y], styles[y]))
+            strips.append(_strip(chars[y], styles[y], self.rich_style))
         return strips
 
     def _grad(self, put, x: int, y: int, name: str, out: str, changed: bool) -> None:
@@ -536,12 +536,13 @@ class PictureView(Widget, can_focus=True):
         return [Segment(line[:width], MUTED)]
 
 
-def _strip(chars: list[str], styles: list[Style | None]) -> Strip:
-    """One row of cells as segments, a segment per run of one style."""
+def _strip(chars: list[str], styles: list[Style | None], base: Style) -> Strip:
+    """One row of cells as segments, a segment per run of one style (over the widget's own colours)."""
     segments = []
     start = 0
     for x in range(1, len(chars) + 1):
         if x == len(chars) or styles[x] is not styles[start]:
-            segments.append(Segment("".join(chars[start:x]), styles[start]))
+            style = styles[start]
+            segments.append(Segment("".join(chars[start:x]), base + style if style is not None else base))
             start = x
     return Strip(segments)
