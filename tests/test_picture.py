@@ -226,3 +226,16 @@ async def test_breakpoints_and_warnings_are_marked_as_in_the_tree():
         await pilot.press("n")  # u = log(0) = -inf: the warning starts here
         lines = picture(app).split("\n")
         assert lines[row - 2][x:].startswith("⊙ -inf ⚠")
+
+
+async def test_an_edit_shows_old_and_new_values_where_there_is_room():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("v", "f", "up", "up", "up", "enter")  # J, v, u, c: edit c
+        await pilot.press("ctrl+u", "7", "enter")
+        assert app.session.inputs["c"] == 7
+        assert above(app, "u") == "6" and "6 → 21" in picture(app)
+        assert "11 → 26" in picture(app) and "33 → 78" in picture(app)
+        await pilot.press("n")  # the next step: the new numbers alone
+        assert "→" not in picture(app).replace("──▶", "").replace("─▶", "")
+        assert above(app, "u") == "21"

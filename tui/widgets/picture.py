@@ -414,13 +414,16 @@ class PictureView(Widget, can_focus=True):
                 if item.kind == "input":
                     lit = name == node_lit
                     label = f"{name} = {tx.num(session.value(name))}"
+                    change = session.value_changes.get(name)
+                    if change is not None and len(label) + len(tx.num(change.old)) + 3 <= w - 3:
+                        label = f"{name} = {tx.num(change.old)} → {tx.num(change.new)}"  # an edit, until the next step
                     style = (CURSOR if name == cursor else NAME) + (LIT if lit else Style())
                     put(x0, item.top, "●" if lit else "⊙" if name in session.breakpoints else " ", LIT if lit else None)
                     put(x0 + 1, item.top, label, style)
                     boxes[name] = (x0 + 1, item.top - top + head, len(label))
                     if lay.succs[i]:
                         hline(x0 + len(label) + 2, x0 + w - 1, item.top, heavy, open_left=False)
-                    self._grad(put, x0 + 1, item.top + 1, name, out, name in new_grads)
+                    self._grad(put, x0 + 1, item.top + 1, name, out, name in new_grads, w - 1)
                 elif item.kind == "node":
                     lit = name == node_lit
                     text = box_text(item, graph)
@@ -432,8 +435,12 @@ class PictureView(Widget, can_focus=True):
                         put(at, item.top, "⊙ ", NAME)
                         at += 2
                     if session.value_shown(name):
-                        value_style = VALUE + (CHANGED if name in new_values else Style())
+                        change = session.value_changes.get(name)
+                        value_style = VALUE + (CHANGED if name in new_values or change is not None else Style())
                         value = tx.num(session.value(name))
+                        if change is not None and at + len(value) + len(tx.num(change.old)) + 5 <= x0 + w:
+                            put(at, item.top, f"{tx.num(change.old)} → ", VALUE)  # an edit, until the next step
+                            at += len(tx.num(change.old)) + 3
                         put(at, item.top, value, value_style)
                         if session.warnings_at(name):  # a number that is not finite starts here
                             put(at + len(value) + 1, item.top, "⚠", WARN)
@@ -447,7 +454,7 @@ class PictureView(Widget, can_focus=True):
                     boxes[name] = (x0 + 1, item.top + 2 - top + head, len(text))
                     if lay.succs[i]:
                         hline(x0 + bw + 2, x0 + w - 1, item.top + 2, heavy, open_left=False)
-                    self._grad(put, x0 + 1, item.top + 4, name, out, name in new_grads)
+                    self._grad(put, x0 + 1, item.top + 4, name, out, name in new_grads, w - 1)
                 elif item.kind == "pass":
                     hline(x0, x0 + w - 1, item.top, heavy)
                 elif item.kind == "from":
@@ -486,14 +493,19 @@ class PictureView(Widget, can_focus=True):
             strips.append(_strip(chars[y], styles[y], self.rich_style))
         return strips
 
-    def _grad(self, put, x: int, y: int, name: str, out: str, changed: bool) -> None:
+    def _grad(self, put, x: int, y: int, name: str, out: str, changed: bool, room: int) -> None:
         grad = self.session.grad(name)
         if grad is None:
             return
         text = f"{tx.d(out, name)} = {tx.num(grad.value)}"
         if not grad.complete:
             text += f" ({grad.arrived} of {grad.of})"
-        put(x, y, text, GRAD + (CHANGED if changed else Style()))
+        change = self.session.grad_changes.get(name)
+        if change is not None:  # an edit changed it: old → new where it fits, until the next step
+            edited = f"{tx.d(out, name)} = {tx.num(change.old)} → {tx.num(change.new)}"
+            if len(edited) <= room:
+                text = edited
+        put(x, y, text, GRAD + (CHANGED if changed or change is not None else Style()))
         if self.session.graph.is_input(name) and self.session.warnings_at(name):
             put(x + len(text) + 1, y, "⚠", WARN)
 
