@@ -239,3 +239,15 @@ async def test_an_edit_shows_old_and_new_values_where_there_is_room():
         await pilot.press("n")  # the next step: the new numbers alone
         assert "→" not in picture(app).replace("──▶", "").replace("─▶", "")
         assert above(app, "u") == "21"
+
+
+async def test_a_burst_of_keys_in_the_picture_acts_on_the_node_each_chose():
+    """v ↑ ↑ ↑ e 8 enter sent at once (tmux send-keys, a paste): each ↑ moves on from where the
+    one before left the cursor, and e edits c (the cursor's move is not a message that arrives
+    after the keys behind it)."""
+    from test_burst import burst
+
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await burst(app, pilot, "v", "up", "up", "up", "e", "8", "enter")
+        assert app.selected == "c" and app.session.inputs["c"] == 8.0, app.message

@@ -221,6 +221,7 @@ class CgtuiApp(App[None]):
             self.message = printable(" ".join(self.session.graph.description.split()), one_line=True)
         if self.view != "tree":  # asked for before the screen was built (set_view)
             self.set_view(self.view)
+            self.call_later(self._focus_view)  # after the tree's focus() above, which is deferred
         self.redraw()
         self._freeze()
 
@@ -341,14 +342,18 @@ class CgtuiApp(App[None]):
             self.selected = ref.name
         self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
 
-    @on(PictureView.CursorMoved)
-    def _picture_cursor_moved(self, event: PictureView.CursorMoved) -> None:
-        """The picture's ↑ ↓: the selection moves, and the tree's cursor with it (both views show one cursor)."""
+    def select(self, name: str) -> None:
+        """Put the cursor on ``name`` (the finite-difference panel nudges it; b, t, e, y, s act on it):
+        the tree's cursor moves there, and the picture draws it there.
+
+        At once, not by a message: keys typed in a burst (↑ ↑ e from a paste) act on the name
+        the keys before them chose, and a message would arrive after them.
+        """
         tree = self.query_one(GraphTree)
         node = tree.cursor_node
-        if node is None or node.data is None or node.data.name != event.name:
-            tree.select_name(event.name)
-        self.selected = event.name
+        if node is None or node.data is None or node.data.name != name:
+            tree.select_name(name)
+        self.selected = name
 
     # ------------------------------------------------------------------ the views
 
@@ -370,7 +375,7 @@ class CgtuiApp(App[None]):
         picture.display = name == "picture"
         self.query_one("#left").border_title = "Graph: picture (↑ ↓ move, v tree)" if name == "picture" else "Graph"
         if not self._editing() and not self.too_small:
-            (picture if name == "picture" else self.query_one(GraphTree)).focus()
+            self._focus_view()
         self.redraw()
 
     def action_view(self) -> None:
@@ -528,8 +533,10 @@ class CgtuiApp(App[None]):
         self._focus_view()
 
     def _focus_view(self) -> None:
-        """Give the keys back to the view shown: the picture, or the tree."""
-        (self.query_one(PictureView) if self.view == "picture" else self.query_one(GraphTree)).focus()
+        """Give the keys to the view shown: the picture, or the tree. Now, not after the keys already
+        queued (``focus()`` would): in a burst ("v ↑ ↑ e") the ↑ after v belong to the picture."""
+        view = self.query_one(PictureView) if self.view == "picture" else self.query_one(GraphTree)
+        view.screen.set_focus(view)
 
     # ------------------------------------------------------------------ actions
 

@@ -10,7 +10,7 @@
 Every other key is the app's, as in the tree (← → step). The layout comes from
 :mod:`engine.layout`; this widget draws the part of it that is on screen, from the session's
 state, every time the session changes: nothing is revealed before its step, exactly as in the
-tree. The cursor is the app's ``selected``: this widget asks the app to move it and draws it.
+tree. The cursor is the app's ``selected``: this widget asks the app to move it (``select``) and draws it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
 from textual.geometry import Region
-from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
@@ -119,13 +118,6 @@ class PictureView(Widget, can_focus=True):
         width: 1fr;
     }
     """
-
-    @dataclass
-    class CursorMoved(Message):
-        """The user moved the picture's cursor (the app owns the selection)."""
-
-        name: str
-        """The input or node now under the cursor."""
 
     def __init__(self, session: DebugSession, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -229,7 +221,7 @@ class PictureView(Widget, can_focus=True):
             self._ask(step.parent)
 
     def _ask(self, name: str) -> None:
-        self.post_message(self.CursorMoved(name))
+        self.app.select(name)  # the app owns the selection; see CgtuiApp.select for why not a message
 
     # ------------------------------------------------------------------ drawing
 
