@@ -281,7 +281,8 @@ class PictureView(Widget, can_focus=True):
                 if item.kind == "input":
                     w = max(len(f"{name} = {value}") + 3, len(grad) + (3 if name in warned else 1))
                 else:
-                    w = max(len(box_text(item, graph)) + 2, len(value) + 6, len(grad) + 1)
+                    # a blank after the gradient, before the next channel's lines (the last column has none)
+                    w = max(len(box_text(item, graph)) + 2, len(value) + 6, len(grad) + (k + 1 < len(lay.columns)))
             elif item.kind in ("from", "to"):
                 w = len(stub_label(item)) + 3
             else:
