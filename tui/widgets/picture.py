@@ -67,7 +67,7 @@ WARN = Style(color="yellow", bold=True)
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """What the last drawing covered, for the tests and the follow logic."""
+    """What the last drawing covered (the tests read where each name went)."""
 
     first: int
     last: int
