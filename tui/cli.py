@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cgtui",
         description="Step through a computation graph: forward node by node, backward one "
         "chain-rule multiplication at a time, checked by finite differences.",
-        epilog="Without FILE, cgtui opens the built-in lecture graph J = 3(a + bc).",
+        epilog="Without FILE, cgtui opens the built-in lecture graph J = 3(a + bc). "
+        "'cgtui serve FILE' serves the app to browsers (see 'cgtui serve --help').",
     )
     p.add_argument("file", nargs="?", metavar="FILE", help="a graph file (YAML); default: the built-in lecture graph")
     p.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -62,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     big.add_argument("--layers", metavar="A,B,…", help="layer widths of --example mlp (default 16,16,1)")
     big.add_argument("--save", metavar="PATH", help="write the generated graph (-e or --example) to PATH, a new file, and open that")
     p.add_argument("--version", action="version", version=f"cgtui {__version__}")
+    # what `cgtui serve` runs for each visitor (tui/serve.py): a browser session at a URL's state
+    p.add_argument("--browser", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--share", default="", metavar="QUERY", help=argparse.SUPPRESS)
     return p
 
 
@@ -151,6 +155,11 @@ def say(message: str) -> None:
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command; return its exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["serve"]:  # `cgtui serve FILE`: a file named serve is ./serve
+        from tui.serve import run_serve
+
+        return run_serve(argv[1:])
     try:
         args = build_parser().parse_args(argv)
         h = _fd_step(args.fd_step)
@@ -183,6 +192,10 @@ def run(argv: Sequence[str] | None = None) -> int:
             os.dup2(devnull, sys.stdout.fileno())
         return 0
 
+    if args.browser:
+        from tui.browser import run_browser_session
+
+        return run_browser_session(loaded, overrides, h, args.share)
     return _open_app(loaded, overrides, h)
 
 
