@@ -251,3 +251,20 @@ async def test_a_burst_of_keys_in_the_picture_acts_on_the_node_each_chose():
     async with app.run_test(size=(80, 24)) as pilot:
         await burst(app, pilot, "v", "up", "up", "up", "e", "8", "enter")
         assert app.selected == "c" and app.session.inputs["c"] == 8.0, app.message
+
+
+async def test_a_shared_url_with_view_picture_opens_the_picture():
+    """cgtui serve's ?view=picture reaches set_view (tui/browser.py applies it once the app is up)."""
+    from engine import load_path
+    from engine.session import DebugSession
+    from paths import LECTURE
+    from tui.browser import BrowserApp
+    from tui.share import parse_share
+
+    session = DebugSession(load_path(LECTURE))
+    app = BrowserApp(session, parse_share("view=picture", session), watch_file=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        assert app.view == "picture" and app.focused is app.query_one(PictureView)
+        assert "J = 3·v" in picture(app)
