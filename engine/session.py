@@ -78,6 +78,18 @@ class Change:
 
 
 @dataclass(frozen=True, slots=True)
+class Descended:
+    """One step of gradient descent worked out by :meth:`DebugSession.plan_descent`, not taken yet."""
+
+    changes: dict[str, Change]
+    """Each parameter's old → new value."""
+    before: float
+    """The output before the step."""
+    recomputed: Recomputed
+    """The new walk, and the revealed numbers it changes."""
+
+
+@dataclass(frozen=True, slots=True)
 class Recomputed:
     """A new walk and what it changes, worked out by :meth:`DebugSession.recompute` but not taken yet.
 
@@ -573,12 +585,24 @@ class DebugSession:
         """One step of gradient descent: ``w := w − α ∂out/∂w`` for every parameter, then walk again.
 
         The position stays at the end, so every number shows its ``old → new``.
+        (:meth:`plan_descent` then :meth:`take_descent` do the same in two parts: the first,
+        the long one, in a worker thread.)
 
         Returns:
             Each parameter's change.
 
         Raises:
             ValueError: :meth:`descent_blocked` says why, or a new value would not be finite.
+        """
+        planned = self.plan_descent()
+        self.take_descent(planned)
+        return planned.changes
+
+    def plan_descent(self, tick: Callable[[int, int], None] | None = None) -> Descended:
+        """What one step of :meth:`descend` makes, without making it: a worker thread may run it.
+
+        Raises:
+            ValueError: as :meth:`descend`.
         """
         why = self.descent_blocked()
         if why:
@@ -597,13 +621,18 @@ class DebugSession:
         if not math.isfinite(after):
             raise ValueError(f"this step would make {out} {after} (α = {self.alpha:g} overshoots);"
                              " nothing changed: lower α with -")
-        if not self.descent or _differs(self.descent[-1], before):  # an edit since: a new run
-            self.descent = [before]
         changes = {p: Change(self.inputs[p], v) for p, v in new.items()}
-        self._recompute(inputs, walk)
+        return Descended(changes, before, self.recompute(inputs, walk, tick=tick))
+
+    def take_descent(self, planned: Descended) -> bool:
+        """Take a step :meth:`plan_descent` worked out, unless the session moved on since (then False)."""
+        if not self.apply(planned.recomputed):
+            return False
+        if not self.descent or _differs(self.descent[-1], planned.before):  # an edit since: a new run
+            self.descent = [planned.before]
         self.answers = {}
-        self.descent.append(self.walk.values[out])
-        return changes
+        self.descent.append(self.walk.values[self.graph.output])
+        return True
 
     def scale_alpha(self, factor: float) -> bool:
         """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""

@@ -38,7 +38,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.reactive import reactive
-from textual.widgets import Footer, Input, Tree
+from textual.widgets import Input, Tree
 from textual.worker import Worker, get_current_worker
 
 from engine import text as tx
@@ -48,6 +48,7 @@ from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef
+from tui.widgets.keyline import KeyLine, shown_keys
 from tui.widgets.picture import PictureView
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
@@ -160,7 +161,6 @@ class CgtuiApp(App[None]):
         self.watch_file = watch_file
         self.message = ""
         self._quit_armed = False
-        self._greyed: tuple = ()
         self._editor: InputEditor | None = None
         self._descent_drawn: tuple[list[float], int] | None = None
         """Which descent run (the list itself), and how many of its steps, the plot shows."""
@@ -170,6 +170,8 @@ class CgtuiApp(App[None]):
         """Long work started by a key (y on a big graph), which esc cancels."""
         self._edit_job: tuple[str, float, float] | None = None
         """The edit (name, old, new) whose recompute the job (``_job``) works out, on a big graph."""
+        self._descent_job: object | None = None
+        """The descent step (d) the job works out, on a big graph (a token its result names)."""
         self.view = "tree"
         """Which view of the graph is shown: "tree", or "picture" (with the tree beside it when wide)."""
         self.sync = FileSync(self)
@@ -201,7 +203,7 @@ class CgtuiApp(App[None]):
         # two short lines, so "60 × 15" is never split
         yield TooSmall(Text(f"The terminal is too small for cgtui:\nmake it at least"
                             f" {self.MIN_WIDTH} × {self.MIN_HEIGHT}.", style="bold"), id="too-small")
-        yield Footer()
+        yield KeyLine(shown_keys(self), id="keys")  # drawn in the first frame, as it is then
 
     def on_mount(self) -> None:
         self.query_one("#step").border_title = "Step"
@@ -244,7 +246,7 @@ class CgtuiApp(App[None]):
             self._close_editor()  # its question was answered elsewhere, or the graph changed
         # the title and the file name come from the file: shown with their control characters escaped
         title = printable(session.graph.title or "computation graph", one_line=True)
-        unsaved = ("[unsaved edits]  ", "bold") if session.unsaved else ""
+        unsaved = ("[unsaved edits]  ", "bold") if self._unsaved() else ""
         self.query_one("#title", TextView).show_text(Text.assemble(
             ("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (printable(session.source, one_line=True), "italic")))
         tree = self.query_one(GraphTree)
@@ -261,11 +263,23 @@ class CgtuiApp(App[None]):
         self._announce_warnings()
         self.query_one("#message", TextView).show_text(Text(self.message))
         self._show_descent()
-        # the footer rebuilds its keys on refresh_bindings: only when what is greyed out changes
-        greyed = tuple(self.check_action(a, ()) for a in ("next", "previous", "finish", "edit", "save"))
-        if greyed != self._greyed:
-            self._greyed = greyed
-            self.refresh_bindings()
+        self._show_keys()
+
+    def _show_keys(self) -> None:
+        """The key line, drawn again only when which keys can act changed."""
+        self.query_one(KeyLine).show(shown_keys(self))
+
+    def _unsaved(self) -> bool:
+        """``session.unsaved``, worked out again only when the session holds new input dicts: it compares
+        every input (92,000 on an MLP whose weights are params: ~50 ms, on every redraw). The session
+        replaces ``inputs`` and ``saved_inputs`` whenever a value changes; it never edits them in place."""
+        s = self.session
+        known = self._unsaved_known
+        if known is None or known[0] is not s.inputs or known[1] is not s.saved_inputs:
+            known = self._unsaved_known = (s.inputs, s.saved_inputs, s.unsaved)
+        return known[2]
+
+    _unsaved_known: tuple[dict, dict, bool] | None = None
 
     def _announce_warnings(self) -> None:
         """Put the warnings that just appeared (by a step, an edit or a reload) first on the message line."""
@@ -291,6 +305,7 @@ class CgtuiApp(App[None]):
     def _too_small_shown(self) -> None:
         # Textual drops the focus of a widget the screen hides: nothing can take keys now
         self.set_focus(None)
+        self._show_keys()  # every key but quit is left out
 
     @on(TooSmall.Hidden)
     def _too_small_hidden(self) -> None:
@@ -299,6 +314,7 @@ class CgtuiApp(App[None]):
             self.set_focus(self.query_one(InputEditor).query_one(Input))
         else:
             self._focus_view()
+        self._show_keys()
 
     def say(self, message: str) -> None:
         """Show one line under the panels until the next message.
@@ -454,17 +470,20 @@ class CgtuiApp(App[None]):
         self._say_edited(name, old, value, recomputed.value_changes, recomputed.grad_changes)
 
     def _refused_during_edit(self, key: str) -> bool:
-        """Whether an edit is being worked out; if so, say that ``key`` must wait for it."""
+        """Whether an edit or a descent step is being worked out; if so, say that ``key`` must wait for it."""
         if not self._edit_running():
             return False
-        name, _, value = self._edit_job
-        self.message = (f"Still recomputing everything for {name} = {tx.num(value)}: press {key} again once"
-                        f" it is done (esc cancels the edit).")
+        if self._edit_job is None:
+            self.message = f"Still working out the descent step: press {key} again once it is done (esc cancels it)."
+        else:
+            name, _, value = self._edit_job
+            self.message = (f"Still recomputing everything for {name} = {tx.num(value)}: press {key} again once"
+                            f" it is done (esc cancels the edit).")
         self.query_one("#message", TextView).show_text(Text(self.message))
         return True
 
     def _edit_running(self) -> bool:
-        return self._edit_job is not None and self._job_running()
+        return (self._edit_job is not None or self._descent_job is not None) and self._job_running()
 
     def _say_edited(self, name: str, old: float, value: float, values: dict, grads: dict) -> None:
         out = self.session.graph.output
@@ -515,6 +534,9 @@ class CgtuiApp(App[None]):
                 name, old, value = self._edit_job
                 self._edit_job = None
                 self.say(f"Edit cancelled; {name} stays {tx.num(old)} (not {tx.num(value)}).")
+            elif self._descent_job is not None:
+                self._descent_job = None
+                self.say("Descent step cancelled: nothing changed.")
             else:
                 self.say("Cancelled.")
             return
@@ -548,7 +570,7 @@ class CgtuiApp(App[None]):
         return editor is not None and editor.display
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Grey out what cannot happen now (None greys a footer key)."""
+        """Grey out what cannot happen now (None greys a key on the key line, False leaves it out)."""
         s = self.session
         if self.too_small and action != "quit":
             return False  # the screen shows only "too small": nothing may happen unseen
@@ -689,17 +711,68 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("d")
     def action_descend(self) -> None:
+        """One step of gradient descent; on a big graph worked out in a worker (esc cancels it)."""
         session = self.session
-        out = session.graph.output
-        try:
-            changes = session.descend()
-        except ValueError as err:
-            self.say(f"d: {err}.")
+        if len(session.graph.names) <= FdPanel.INLINE_LIMIT:
+            try:
+                changes = session.descend()
+            except ValueError as err:
+                self.say(f"d: {err}.")
+                return
+            self._say_descended(changes)
             return
-        moved = ", ".join(f"{p} {tx.num(c.old)} → {tx.num(c.new)}" for p, c in changes.items())
+        why = session.descent_blocked()
+        if why:
+            self.say(f"d: {why}.")
+            return
+        token = self._descent_job = object()
+        self.say("Working out a descent step … (esc cancels it)")
+
+        def work() -> None:
+            tick = self._ticker(lambda done: f"Working out a descent step … {done} % (esc cancels it)")
+            collecting = gc.isenabled()
+            gc.disable()  # as for an edit: a collection in the worker would hold the GIL for long
+            try:
+                planned = session.plan_descent(tick)
+            except JobCancelled:
+                return
+            except ValueError as err:
+                planned = err
+            finally:
+                if collecting:
+                    gc.enable()
+            if not get_current_worker().is_cancelled:
+                self.call_from_thread(self._descent_worked_out, planned, token)
+
+        self._job = self.run_worker(work, thread=True, exclusive=True, group="job", name="descent", exit_on_error=False)
+
+    def _descent_worked_out(self, planned, token: object) -> None:
+        """Take a descent step worked out in a worker, unless esc or a reload came meanwhile."""
+        if self._descent_job is not token:  # esc came after the worker had finished
+            return
+        self._job = None
+        self._descent_job = None
+        if isinstance(planned, ValueError):
+            self.say(f"d: {planned}.")
+            return
+        if not self.session.take_descent(planned):
+            self.say("The descent step was not taken: the graph changed while it was worked out (reloaded). Press d again.")
+            return
+        self._freeze()  # the new walk lives as long as the last one did
+        self._say_descended(planned.changes)
+
+    def _say_descended(self, changes: dict) -> None:
+        session = self.session
+        shown = list(changes.items())[:self.DESCENT_SHOWN]
+        moved = ", ".join(f"{p} {tx.num(c.old)} → {tx.num(c.new)}" for p, c in shown)
+        if len(changes) > len(shown):
+            moved += f" and {len(changes) - len(shown)} more"
         history = session.descent
         self.say(f"Descent step {len(history) - 1} with α = {tx.num(session.alpha)}: {moved};"
-                 f" {out} {tx.num(history[-2])} → {tx.num(history[-1])}.")
+                 f" {session.graph.output} {tx.num(history[-2])} → {tx.num(history[-1])}.")
+
+    DESCENT_SHOWN = 6
+    """Parameters whose change the message names (an MLP has thousands)."""
 
     def _show_descent(self) -> None:
         """Plot the output over the descent steps, once there are some; hide the plot when a new run starts."""
@@ -822,8 +895,11 @@ class CgtuiApp(App[None]):
     async def action_quit(self) -> None:
         """Quit; with unsaved edits (or one still being worked out), only when asked twice."""
         if self._edit_running() and not self._quit_armed:
-            name, _, value = self._edit_job
-            self.say(f"The edit {name} = {tx.num(value)} is still being recomputed: q again quits without it.")
+            if self._edit_job is None:
+                self.say("The descent step is still being worked out: q again quits without it.")
+            else:
+                name, _, value = self._edit_job
+                self.say(f"The edit {name} = {tx.num(value)} is still being recomputed: q again quits without it.")
             self._quit_armed = True
             return
         if self.session.unsaved and not self._quit_armed:

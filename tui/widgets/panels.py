@@ -9,10 +9,13 @@ import bisect
 from functools import partial
 
 from rich.text import Text
+from textual import events
+from textual.css.scalar import Unit
 from textual.geometry import Size
 from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.visual import visualize
+from textual.widget import Widget
 from textual.widgets import Static
 
 from engine import text as tx
@@ -42,9 +45,34 @@ class TextView(Static):
         self._text = text
 
     def show_text(self, text: Text) -> None:
-        if not same_text(self._text, text):
-            self._text = text
-            self.update(text)
+        if same_text(self._text, text):
+            return
+        self._text = text
+        # Laying the screen out again (and repainting what it moves) costs a frame of its own
+        # work: only when the text's height changes. (A repaint clears the cached height, so a
+        # later layout measures the new text.)
+        width = self.content_size.width
+        before = self._height(width)
+        self.update(text, layout=False)
+        after = self._height(width)
+        if before is None or after != before:
+            self.refresh(layout=True)
+
+    def _height(self, width: int) -> int | None:
+        """The height the text takes with min-height and max-height applied (None: not known here)."""
+        if not width:
+            return None
+        height = self.get_content_height(Size(0, 0), Size(0, 0), width) + self.styles.gutter.height
+        for rule, bound in ((self.styles.min_height, max), (self.styles.max_height, min)):
+            if rule is not None:
+                if rule.unit != Unit.CELLS:
+                    return None
+                height = bound(height, int(rule.value))
+        return height
+
+
+PARAMS_NAMED = 6
+"""Parameters the step panel names (an MLP has thousands; the panel would wrap them all, every step)."""
 
 
 def step_text(session: DebugSession) -> Text:
@@ -95,7 +123,10 @@ def step_text(session: DebugSession) -> Text:
         if session.predicting:
             text.append(f"\nYour predictions in the backward pass: {session.score(True)}.", BOLD)
         if graph.params:
-            text.append(f"\nd: one step of gradient descent on {', '.join(graph.params)}"
+            params = graph.params
+            named = ", ".join(params[:PARAMS_NAMED]) + (f" and {len(params) - PARAMS_NAMED} more"
+                                                       if len(params) > PARAMS_NAMED else "")
+            text.append(f"\nd: one step of gradient descent on {named}"
                         f" with α = {tx.num(session.alpha)} (- and + halve and double α).", MUTED)
     return text
 
@@ -227,10 +258,31 @@ def transcript_length(session: DebugSession) -> int:
 
 
 class StepPanel(TextView):
-    """The current step."""
+    """The current step.
+
+    Within a pass the panel keeps the height of its tallest step so far (shorter steps end in
+    blank lines): on a big graph long names wrap a step to 3 lines, the next to 4, and each change
+    of height laid the screen out again, for two more frames a step.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._tallest: tuple[object, int, int] = (None, 0, 0)
+        """(the session and pass, the width, the most lines a step of it took)."""
 
     def show(self, session: DebugSession) -> None:
-        self.show_text(step_text(session))
+        text = step_text(session)
+        width = self.content_size.width
+        if width:
+            lines = visualize(self, text).get_height(self.styles, width)
+            key = (session, session.position > session.n_forward)
+            seen, seen_width, tallest = self._tallest
+            if seen != key or seen_width != width:
+                tallest = 0
+            self._tallest = (key, width, max(tallest, lines))
+            if tallest > lines:
+                text.append("\n" * (tallest - lines))
+        self.show_text(text)
 
 
 class FdPanel(TextView):
@@ -276,39 +328,49 @@ class FdPanel(TextView):
         self.app.call_from_thread(self._draw)
 
 
-class Transcript(ScrollView, can_focus=False):
-    """The steps so far, one line each, always scrolled to the latest.
+class Transcript(Widget, can_focus=False):
+    """The steps so far, one line each, ending at the latest.
 
     It draws only the lines on screen, each worked out from the session when drawn
-    (Textual's line API): a step appends a line without rebuilding the others, and the
-    view can never fall behind the session, whatever its size. A line too long for the
-    panel ends in "…"; the step panel shows the current step in full.
+    (Textual's line API): a step draws the panel's lines again and nothing else, with no
+    layout (it has no scroll range whose size a step would change; the mouse wheel looks
+    back, and the next step comes back to the latest). A line too long for the panel ends
+    in "…"; the step panel shows the current step in full.
     """
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._session: DebugSession | None = None
         self._lines = 0
+        self._back = 0
+        """How many lines the mouse wheel has looked back from the latest."""
 
     def show(self, session: DebugSession) -> None:
         lines = transcript_length(session) or 1  # "Nothing yet."
-        changed = session is not self._session or lines != self._lines
-        self._session, self._lines = session, lines
-        self.virtual_size = Size(self.scrollable_content_region.width, lines)
-        self.scroll_to(y=max(0, lines - self.scrollable_content_region.height), animate=False, immediate=True)
-        if changed:
+        if session is not self._session or lines != self._lines or self._back:
+            self._session, self._lines, self._back = session, lines, 0
             self.refresh()
-            # and once the new size is laid out: in a burst of keys, lines drawn while the
-            # virtual size still had the old height stayed blank
-            self.call_after_refresh(self.refresh)
 
-    def on_resize(self) -> None:
-        if self._session is not None:
-            self.show(self._session)
+    def _top(self) -> int:
+        """The first line on screen."""
+        return max(0, self._lines - self.size.height - self._back)
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        event.stop()
+        back = min(self._back + 2, max(0, self._lines - self.size.height))
+        if back != self._back:
+            self._back = back
+            self.refresh()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        event.stop()
+        if self._back:
+            self._back = max(0, self._back - 2)
+            self.refresh()
 
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
-        line = self.scroll_offset.y + y
+        width = self.size.width
+        line = self._top() + y
         session = self._session
         if session is None or line >= self._lines:
             return Strip.blank(width, self.rich_style)

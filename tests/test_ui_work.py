@@ -1,0 +1,227 @@
+"""The UI thread does a key's work once, and long work in a worker (#11 item 8, #12): counted, never timed.
+
+On a 100k-node graph j took 104-143 ms and closing the editor 104-119 ms, because Textual's
+Tree laid itself out again for every line added (8,000 for one j) and rebuilt every line's
+width on a resize that only changed its height.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from textual import events
+from textual.widgets import Tree
+
+from engine import load_bytes
+from engine.examples import generate
+from engine.session import DebugSession
+from tui.app import CgtuiApp
+from tui.widgets.graph_tree import GraphTree
+from tui.widgets.panels import FdPanel
+from tui_helpers import message_of
+
+
+def app_of(kind: str, size: int) -> CgtuiApp:
+    return CgtuiApp(DebugSession(load_bytes(generate(kind, size).encode(), f"(example {kind})")), watch_file=False)
+
+
+def count(monkeypatch, cls, name: str) -> list:
+    calls: list = []
+    real = getattr(cls, name)
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, name, counted)
+    return calls
+
+
+async def test_j_builds_hundreds_of_lines_with_one_layout(monkeypatch):
+    app = app_of("dag", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(GraphTree)
+        await pilot.press("f", "f", "space")  # the output collapsed; the step's node is deep and unbuilt
+        await pilot.pause()
+        lines = len(tree._tree_nodes)
+        layouts = count(monkeypatch, Tree, "_invalidate")
+        await pilot.press("j")
+        await pilot.pause()
+        step = app.session.current
+        assert tree.cursor_node.data.name == step.parent
+        assert len(tree._tree_nodes) - lines > 200, len(tree._tree_nodes) - lines  # it did build lines
+        assert len(layouts) <= 3
+
+
+async def test_closing_the_editor_does_not_rebuild_the_tree_lines(monkeypatch):
+    app = app_of("dag", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(GraphTree)
+        tree.select_name("x0")
+        await pilot.pause()
+        builds = count(monkeypatch, Tree, "_build")
+        height = tree.size.height
+        await pilot.press("e")
+        await pilot.pause()
+        assert tree.size.height < height  # the editor took lines from it
+        await pilot.press("escape")
+        await pilot.pause()
+        assert tree.size.height == height
+        assert builds == []
+        assert tree.cursor_node.data.name == "x0"
+        # a change of width does work the widths out again (they depend on it)
+        await pilot.resize_terminal(100, 40)
+        await pilot.pause()
+        assert builds
+
+
+def mlp_with_params(layers: list[int]) -> CgtuiApp:
+    """An MLP whose weights and biases are params (d trains them): thousands of names."""
+    text = generate("mlp", layers=layers)
+    names = [line.split(":")[0].strip() for line in text.splitlines() if line.startswith(("  w", "  b"))]
+    text += "params: [" + ", ".join(names) + "]\n"
+    return CgtuiApp(DebugSession(load_bytes(text.encode(), "(example mlp)")), watch_file=False)
+
+
+class Gate:
+    """Wraps ``session.plan_descent``: records the thread it runs on and holds it until opened."""
+
+    def __init__(self, session: DebugSession) -> None:
+        self.real = session.plan_descent
+        self.threads: list[threading.Thread] = []
+        self.started, self.open = threading.Event(), threading.Event()
+        session.plan_descent = self
+
+    def __call__(self, *args, **kwargs):
+        self.threads.append(threading.current_thread())
+        self.started.set()
+        assert self.open.wait(30)
+        return self.real(*args, **kwargs)
+
+
+async def settle(pilot, app) -> None:
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if not any(w.is_running for w in app.workers):
+            return
+    raise AssertionError("a worker is still running")
+
+
+async def test_d_on_a_big_graph_works_in_a_worker_keys_wait_and_esc_cancels():
+    app = mlp_with_params([40, 40, 1])
+    async with app.run_test(size=(120, 40)) as pilot:
+        session = app.session
+        assert len(session.graph.names) > FdPanel.INLINE_LIMIT
+        await pilot.press("f", "f")
+        inputs, walk = dict(session.inputs), session.walk
+        gate = Gate(session)
+        await pilot.press("d")
+        assert gate.started.wait(10)
+        assert gate.threads != [threading.main_thread()]
+        assert "Working out a descent step" in message_of(app)
+        await pilot.press("p")  # waits for it
+        assert session.position == session.total and "press p again once it is done" in message_of(app)
+        await pilot.press("escape")
+        assert "Descent step cancelled: nothing changed." in message_of(app)
+        gate.open.set()
+        await settle(pilot, app)
+        assert session.inputs == inputs and session.walk is walk and session.descent == []
+        # and once more, to its end
+        gate.open.set()
+        await pilot.press("d")
+        await settle(pilot, app)
+        assert len(session.descent) == 2 and session.inputs != inputs
+        text = message_of(app)
+        assert text.startswith("Descent step 1 with α = 0.1: w1_0_0 ")
+        assert f"and {len(session.graph.params) - 6} more; L " in text
+
+
+def count_layouts(monkeypatch) -> list:
+    """Every refresh that asks for the screen to be laid out again: (widget, where)."""
+    from textual.widget import Widget
+
+    layouts: list = []
+    real = Widget.refresh
+
+    def refresh(self, *regions, repaint=True, layout=False, recompose=False):
+        if layout:
+            layouts.append(type(self).__name__)
+        return real(self, *regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    monkeypatch.setattr(Widget, "refresh", refresh)
+    return layouts
+
+
+@pytest.mark.parametrize("kind", ["chain", "dag"])
+async def test_a_step_mid_pass_lays_nothing_out(monkeypatch, kind):
+    """A step redraws the step panel, the transcript and what changed in the tree, in one frame: the
+    transcript has no scroll range to grow, a panel whose text keeps its height keeps its place, and
+    the step panel keeps the height of the pass's tallest step (the DAG's long names wrap a step to
+    3 lines, the next to 4)."""
+    app = app_of(kind, 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        session = app.session
+        for target in (session.n_forward // 2, session.n_forward + session.n_backward // 2):
+            app._move(lambda target=target: session._move(target))
+            await pilot.press("n", "p")  # each step's height seen once
+            await pilot.pause()
+            layouts = count_layouts(monkeypatch)
+            await pilot.press("n", "p", "n", "p", "n")
+            await pilot.pause()
+            assert layouts == []
+            assert session.position == target + 1
+            transcript = app.query_one("#transcript").render_line(app.query_one("#transcript").size.height - 1).text
+            assert transcript.startswith(f"{session.position:>3}  "), transcript  # the latest step, last
+            monkeypatch.undo()
+
+
+async def test_the_mouse_wheel_looks_back_in_the_transcript_and_a_step_returns_to_the_latest():
+    from tui_helpers import widget_text
+
+    app = app_of("chain", 200)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        assert "200  n199 = " in widget_text(app, "#transcript")
+        transcript = app.query_one("#transcript")
+        for _ in range(5):  # the mouse wheel, five notches up
+            transcript.post_message(events.MouseScrollUp(transcript, 1, 1, 0, -1, 0, False, False, False))
+        await pilot.pause()
+        text = widget_text(app, "#transcript")
+        assert "200  n199 = " not in text and "190  n189 = " in text, text
+        await pilot.press("n")
+        text = widget_text(app, "#transcript")
+        assert "backward pass, from ∂n199/∂n199 = 1" in text and "200  n199 = " in text, text
+
+
+async def test_the_step_panel_names_a_few_params_not_thousands():
+    """At the end of the backward pass the panel offers d: it named every parameter (92,000 on an
+    MLP 300-300-1, wrapped again on every redraw: seconds a key)."""
+    from tui_helpers import widget_text
+
+    app = mlp_with_params([40, 40, 1])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "f")
+        text = " ".join(widget_text(app, "#step").replace("│", " ").split())
+        more = len(app.session.graph.params) - 6
+        assert f"d: one step of gradient descent on w1_0_0, w1_0_1, w1_0_2, w1_0_3, b1_0, w1_1_0 and {more} more" in text
+
+
+async def test_a_step_that_lengthens_the_detail_line_leaves_the_tree_alone(monkeypatch):
+    """After f the output's line gains its gradient and its detail line wraps to two lines: the
+    detail keeps room for two, so the tree keeps its size, and no text view asks for a layout."""
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        tree = app.query_one(GraphTree)
+        size = tree.size
+        builds = count(monkeypatch, Tree, "_build")
+        layouts = count_layouts(monkeypatch)
+        await pilot.press("n")
+        await pilot.pause()
+        assert "∂n4999/∂n4999 = 1" in app.query_one("#detail").render().plain
+        await pilot.press("p")
+        await pilot.pause()
+        assert tree.size == size and builds == []
+        assert "TextView" not in layouts, layouts
