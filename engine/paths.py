@@ -95,7 +95,8 @@ class WhyGradient:
 
     Attributes:
         name: The variable.
-        paths: The first ``limit`` paths, in depth-first order (operands in order).
+        paths: Every path, in the order the backward pass adds their contributions up; or, when
+            there are more than ``limit``, the first ``limit`` found depth-first (operands in order).
         count: How many paths there are in all (may be far more than listed).
         total: The sum of the listed paths' products: ∂output/∂name when all are listed.
         grad: The backprop gradient, to compare.
@@ -202,6 +203,15 @@ def why_gradient(walk: Walk, name: str, limit: int = 12,
             work += 1
             if tick is not None and not work % TICK:
                 tick(total_work, total_work)
+        if len(paths) == count[out]:
+            # all listed: in the order the backward pass adds them up (the tape's edges are in
+            # backward-step order), by the step of the last hop, then of the one above it, … (the
+            # depth-first walk above went from the output down, operands in order: at fan-out, the
+            # other way round). A partial list stays the first paths found depth-first.
+            paths.sort(key=lambda p: p.hops.edges()[::-1])
+            total = 0.0
+            for p in paths:
+                total += p.product
     elif name == out:
         paths.append(GradientPath((), 1.0))
         total = 1.0

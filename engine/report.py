@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 
 from engine import ops
 from engine import text as tx
@@ -145,6 +146,18 @@ def _stream(doc: dict):
     yield "\n}" if doc else "}"
 
 
+def _note(note: str | None, sep: str = "   ") -> str:
+    """A node's or input's ``note:`` from the file, on the line that shows it (one line)."""
+    return f"{sep}({' '.join(note.split())})" if note else ""
+
+
+def _md_note(note: str | None) -> str:
+    """A note in a Markdown list item: its own text, never markup or math (``$`` would open a formula)."""
+    if not note:
+        return ""
+    return ": " + re.sub(r"([\\`*_{}\[\]<>#|~$])", r"\\\1", " ".join(note.split()))
+
+
 def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
     """The whole walk as plain text that reads like the lecture page."""
     g = walk.graph
@@ -159,12 +172,12 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
     add("")
     add("Inputs")
     for i in g.inputs:
-        add(f"  {i.name} = {tx.num(walk.values[i.name])}")
+        add(f"  {i.name} = {tx.num(walk.values[i.name])}{_note(i.note)}")
     add("")
     nf = len(walk.forward_steps)
     add(f"Forward pass: left to right, one node at a time ({nf} steps)")
     for s in walk.forward_steps:
-        add(f"  forward {s.index + 1}/{nf}  {tx.forward_line(s)}")
+        add(f"  forward {s.index + 1}/{nf}  {tx.forward_line(s)}{_note(g.node_by_name[s.node].note)}")
     add("")
     nb = len(walk.backward_steps)
     add(f"Backward pass: right to left, one chain-rule multiplication at a time ({nb} steps),")
@@ -330,8 +343,8 @@ def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: 
     if g.description:
         md += [g.description, ""]
     md += [f"*From `{source}`, written by cgtui.*", "", "## The graph", ""]
-    md += [f"- ${tex_name(i.name)} = {tex_num(walk.values[i.name])}$ (input)" for i in g.inputs]
-    md += [f"- ${tex_name(n.name)} = {latex(n.expr)}$" for n in g.nodes]
+    md += [f"- ${tex_name(i.name)} = {tex_num(walk.values[i.name])}$ (input){_md_note(i.note)}" for i in g.inputs]
+    md += [f"- ${tex_name(n.name)} = {latex(n.expr)}${_md_note(n.note)}" for n in g.nodes]
     md += ["", "## Forward pass: left to right", ""]
     for s in walk.forward_steps:
         parts = [tex_name(s.node), latex(s.tree)]

@@ -152,6 +152,8 @@ class DebugSession:
         self._current: tuple = (None, None, None)  # (position, walk, the step there)
         self.breakpoints: set[str] = set()
         """Names to stop at: before their forward step and before their first gradient contribution."""
+        self._paused: int | None = None
+        """Where c last stopped (until the next move): a second c there goes on."""
         self.saved_inputs: dict[str, float] = dict(self.inputs)
         """The input values as last opened or saved: ``--set`` values count as edits only once saved."""
         self.predicting = False
@@ -229,6 +231,7 @@ class DebugSession:
         position = max(0, min(self.total, position))
         moved = position != self.position
         self.position = position
+        self._paused = None
         self.pending = None
         self.value_changes = {}
         self.grad_changes = {}
@@ -279,10 +282,28 @@ class DebugSession:
         return stops
 
     def continue_(self) -> bool:
-        """Run to the next breakpoint, or to the end of the current pass."""
+        """Run to the next breakpoint, or to the end of the current pass.
+
+        At the start, a breakpoint on the first node stops where the walk already is (before
+        that node is evaluated): the first c says so without moving, the next goes on.
+        """
         end = self.n_forward if self.position < self.n_forward else self.total
-        ahead = [p for name in self.breakpoints for p in self.stops(name) if self.position < p < end]
-        return self._move(min(ahead, default=end))
+        first = self.position == 0 and self._paused != 0
+        ahead = [p for name in self.breakpoints for p in self.stops(name)
+                 if self.position < p < end or (first and p == 0)]
+        moved = self._move(min(ahead, default=end))
+        self._paused = self.position
+        return moved
+
+    def breakpoints_here(self) -> list[tuple[str, str]]:
+        """The breakpoints the walk is stopped before: (name, "value" or "gradient"), in name order."""
+        here = []
+        for name in sorted(self.breakpoints):
+            for k, stop in enumerate(self.stops(name)):
+                if stop == self.position and stop < self.total:
+                    kind = "value" if k == 0 and name in self.graph.position else "gradient"
+                    here.append((name, kind))
+        return here
 
     def run_to(self, name: str) -> bool:
         """Run until ``name`` has its value, then until its gradient is complete; False if it already is."""

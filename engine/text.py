@@ -10,7 +10,7 @@ import math
 import re
 
 from engine import expr as ex
-from engine.finite_diff import FiniteDifference, Sweep, trail_ends
+from engine.finite_diff import EPS, FiniteDifference, Sweep, trail_ends
 from engine.steps import BackwardStep, ForwardStep
 
 _DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
@@ -55,6 +55,29 @@ def exact(x: float | None) -> str:
     if x != x or math.isinf(x):
         return num(x)
     return repr(x)
+
+
+def supported(x: float | None, reach: float) -> str:
+    """An estimate to the digits its arithmetic supports: rounded at the decimal place of ``reach``,
+    how far float rounding alone can move it (``6.000000000000888`` at a reach of 7e-12 is
+    ``6.000000000001``). Never longer than :func:`exact`; that when ``reach`` says nothing."""
+    full = exact(x)
+    if x is None or not math.isfinite(x) or not math.isfinite(reach) or reach <= 0 or abs(x) >= 1e15:
+        return full
+    places = -math.floor(math.log10(reach))
+    if places > 20:
+        return full
+    text = f"{round(x, places):.{max(places, 0)}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    return text if len(text) < len(full) else full
+
+
+def estimate_reach(out_values: tuple[float, ...], step: float) -> float:
+    """How far float rounding alone can move an estimate: one rounding of the output over the nudge."""
+    return EPS * max(abs(v) for v in out_values) / abs(step) if step else math.inf
 
 
 def small(x: float | None) -> str:
@@ -333,28 +356,58 @@ def _wrap(formula: str) -> str:
     return f"({formula})" if any(op in formula for op in (" + ", " - ")) else formula
 
 
-def sweep_lines(sweep: Sweep, h: float, output: str) -> list[str]:
-    """What the h sweep's plot shows, in words and numbers (the plot's caption)."""
+def sweep_lines(sweep: Sweep, h: float, output: str, value: float | None = None) -> list[str]:
+    """What the h sweep's plot shows, in words and numbers (the plot's caption).
+
+    Args:
+        value: The output's value: rounding error can reach about EPS·|value|/h (what nudging
+            by h can resolve). Below that, a small error is rounding cancelling by luck, not a
+            better h; and a graph whose error at the largest h stays within that reach is linear
+            in the variable (no truncation error, no V).
+    """
     grad = d(output, sweep.var)
     lines = [f"{grad} = {num(sweep.grad)} by backprop; the plot shows each estimate's error"
-             f" |estimate − {_factor(sweep.grad)}|."]
+             f" |estimate − {_factor(sweep.grad)}| (× one-sided, • central; the vertical line is your h)."]
     here = next((p for p in sweep.points if p.h == h), None)
     if here is not None:
-        lines.append(f"At your h = {num(h)} (the vertical line): one-sided {small(here.error_forward)},"
+        lines.append(f"At your h = {num(h)}: one-sided {small(here.error_forward)},"
                      f" central {small(here.error_central)}.")
-    best = [(label, p, p.error_central if central else p.error_forward)
-            for label, central in (("central", True), ("one-sided", False)) if (p := sweep.best(central))]
-    if best:
-        lines.append("Smallest error: " + "; ".join(f"{label} {small(e)} at h = {p.h:.2g}" for label, p, e in best) + ".")
-    else:
+    finite = [p for p in sweep.points if math.isfinite(p.error_forward) and math.isfinite(p.error_central)]
+    if not finite:
         lines.append("No estimate is finite at any h: the output is not finite near this point.")
+        return lines
     if not sweep.moves:
         lines.append(f"{output} does not depend on {sweep.var}: nudging it moves nothing, so both estimates"
                      " are 0 at every h, as the gradient is.")
-    elif all(p.error_forward == 0 and p.error_central == 0 for p in sweep.points):
+        return lines
+    if all(p.error_forward == 0 and p.error_central == 0 for p in sweep.points):
         lines.append(f"Every estimate is exact: {output} moves in proportion to {sweep.var} here, so there is"
                      " no truncation error, and no rounding showed.")
+        return lines
+    scale = abs(value) if value is not None and math.isfinite(value) and value != 0 else abs(sweep.grad) or 1.0
+
+    def reach(p) -> float:
+        """How far rounding alone can move an estimate at this h."""
+        return EPS * scale / p.h
+
+    def best(central: bool):
+        """The h whose error is smallest where rounding cannot have made it small by luck."""
+        return min(finite, key=lambda p: max(p.error_central if central else p.error_forward, reach(p)))
+
+    widest = max(finite, key=lambda p: p.h)
+    if widest.error_forward <= 10 * reach(widest):
+        lines.append(f"{output} is linear in {sweep.var} here: no truncation error, so no V. What error there is"
+                     f" is rounding, which grows as h shrinks (∝ 1/h): the largest h is the best here.")
     else:
+        c, f = best(True), best(False)
+        lines.append(f"Best h: central about {c.h:.2g} (error within {small(max(c.error_central, reach(c)))}),"
+                     f" one-sided about {f.h:.2g} (within {small(max(f.error_forward, reach(f)))}).")
         lines.append("Right of the V, truncation error falls with h (one-sided ∝ h, central ∝ h²);"
                      " left of it, rounding error grows as 1/h.")
+    lucky = [p for p in finite if min(p.error_forward, p.error_central) < reach(p) / 10 and p.h < 1e-4]
+    if lucky:
+        p = min(lucky, key=lambda p: min(p.error_forward, p.error_central))
+        lines.append(f"A tiny error at a small h (such as {small(min(p.error_forward, p.error_central))}"
+                     f" at h = {p.h:.2g}) is rounding errors cancelling by luck: there, rounding could be off"
+                     f" by {small(reach(p))}.")
     return lines

@@ -25,3 +25,21 @@ def lecture_copy(tmp_path: Path) -> Path:
     path = tmp_path / "w.yaml"
     shutil.copy(LECTURE, path)
     return path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--snapshot-update", action="store_true", default=False,
+                     help="rewrite the SVG snapshots in tests/snapshots/ from the screens as they are now")
+
+
+@pytest.fixture
+def snapshot(request: pytest.FixtureRequest, tmp_path: Path):
+    """``snapshot(name, svg)``: compare an SVG screenshot with tests/snapshots/NAME (see tests/snapshot.py)."""
+    from snapshot import compare
+
+    update = request.config.getoption("--snapshot-update")
+
+    def check(name: str, svg: str) -> None:
+        compare(name, svg, update=update, tmp_path=tmp_path)
+
+    return check

@@ -26,7 +26,6 @@ async def burst(app, pilot, *keys: str) -> None:
 async def test_edit_burst_reaches_the_editor():
     app = make_app(watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("down", "down")  # a
         await burst(app, pilot, "e", "8", "enter")
         assert app.session.inputs["a"] == 8.0, app.message
 
@@ -34,7 +33,6 @@ async def test_edit_burst_reaches_the_editor():
 async def test_enter_burst_reaches_the_editor():
     app = make_app(watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("down", "down")
         await burst(app, pilot, "enter", "7", "enter")  # the field opens with 5 selected: 7 replaces it
         assert app.session.inputs["a"] == 7.0, app.message
 
@@ -53,7 +51,7 @@ async def test_letters_that_are_keys_still_type_into_the_editor():
     """e, n, minus and enter are priority keys now: inside the field they must still type."""
     app = make_app(watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("down", "down", "e", "ctrl+u", "minus", "2", "e", "minus", "3", "enter")
+        await pilot.press("e", "ctrl+u", "minus", "2", "e", "minus", "3", "enter")
         assert app.session.inputs["a"] == -2e-3, app.message
         assert app.session.position == 0
 
@@ -76,7 +74,7 @@ async def test_a_whole_session_typed_in_one_burst_keeps_its_order():
     async with app.run_test(size=(120, 40)) as pilot:
         await burst(app, pilot, "g", "n", "6", "enter")
         assert app.session.predicting and app.session.answers[1].guess == 6.0
-        await burst(app, pilot, "g", "down", "down", "e", "9", "enter")
+        await burst(app, pilot, "g", "e", "9", "enter")
         assert not app.session.predicting
         assert app.session.inputs["a"] == 9.0, app.message
         await burst(app, pilot, "n", "p", "n", "n")
@@ -114,3 +112,31 @@ async def test_the_transcript_keeps_up_with_a_burst_of_steps():
         for k in range(1, 9):
             assert f"{k:>3}  " in transcript, transcript
         assert "∂J/∂c = ∂J/∂u · ∂u/∂c = 3 × 3 = 9" in transcript
+
+
+async def until(pilot, done, tries: int = 40) -> None:
+    """Let the app run until ``done()`` (held keys go round the queue once more), for a while at most."""
+    for _ in range(tries):
+        if done():
+            return
+        await pilot.pause()
+
+
+async def test_a_step_key_right_after_enter_steps():
+    """#13: `e 9 Enter n` in tmux gave "'9n' is not a number": enter's commit reached the app only
+    after the n had been typed into the still-open field."""
+    app = make_app(watch_file=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await burst(app, pilot, "e", "9", "enter", "n")
+        assert app.session.inputs["a"] == 9.0, app.message
+        assert app.session.position == 1
+        await burst(app, pilot, "g", "n", "6", "enter", "n")  # a guess, then the next step
+        await until(pilot, lambda: app.session.position == 3)
+        assert app.session.answers[2].guess == 6.0, app.message
+        assert app.session.position == 3 and app.session.pending == 3
+        await burst(app, pilot, "escape", "p")  # esc shows the answer; p steps back
+        await until(pilot, lambda: app.session.position == 2)
+        assert app.session.position == 2, app.message
+        await burst(app, pilot, "e", "escape", "n")  # the cursor is on a: edit, cancel, then a step
+        await until(pilot, lambda: app.session.position == 3)
+        assert app.session.position == 3 and app.session.inputs["a"] == 9.0

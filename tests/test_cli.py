@@ -364,3 +364,16 @@ def test_markdown_handout_of_every_example_and_fan_out():
             assert "\\mathrel{+}=" in out and "(2 of 2: now 15)" in out
     bad = subprocess.run([sys.executable, "-m", "tui", "--markdown", "--json"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("cgtui: ")
+
+
+def test_notes_are_in_the_trace_and_the_handout(capsys, tmp_path):
+    """#13: `note:` texts were shown nowhere headless; in the handout a note is text, never math."""
+    assert run([str(ROOT / "graphs" / "logistic.yaml"), "--trace"]) == 0
+    trace = capsys.readouterr().out
+    assert "  x1 = 1   (first feature)" in trace
+    assert "= 0.5249791875   (the prediction y-hat)" in trace
+    path = tmp_path / "n.yaml"
+    path.write_text("inputs:\n  a: {value: 2, note: costs $5 *each*}\nnodes:\n  J: {expr: 3*a, note: the output}\n")
+    assert run([str(path), "--markdown"]) == 0
+    md = capsys.readouterr().out
+    assert "(input): costs \\$5 \\*each\\*" in md and "$J = 3 \\cdot a$: the output" in md

@@ -62,9 +62,11 @@ STATES = {
     "mid-forward": ["n", "n"],
     "mid-backward": ["f", "n", "n", "n"],
     "done": ["f", "f"],
-    "editing": ["down", "e"],
+    "editing": ["e"],  # the cursor starts on a, an input
     "predicting": ["g", "n"],
     "help": ["question_mark"],
+    "why": ["f", "f", "y"],
+    "sweep": ["f", "f", "s"],  # a page beside the tree, the title and its own key line left uncovered
     "picture-forward": ["v", "n"],  # the picture view: values, the step's double box, the cursor
     "picture-backward": ["v", "f", "n", "n", "n"],  # gradients, the heavy edge, arrowheads
 }

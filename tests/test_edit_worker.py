@@ -145,7 +145,7 @@ async def test_a_small_graph_applies_an_edit_at_once_on_the_ui_thread():
     app = make_app(watch_file=False)
     async with app.run_test(size=(120, 40)) as pilot:
         gate = Gate(app.session, hold=False)
-        await pilot.press("down", "down", "e", "ctrl+u", "7", "enter")
+        await pilot.press("e", "ctrl+u", "7", "enter")
         assert app.session.inputs["a"] == 7  # applied before the keys returned: no worker to wait for
         assert gate.threads == [threading.main_thread()]
         assert not any(w.name == "edit" for w in app.workers)

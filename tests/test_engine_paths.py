@@ -32,7 +32,25 @@ def test_fan_out_has_two_paths_that_add_up():
     assert why.count == 2 and why.complete
     assert sorted(p.product for p in why.paths) == [6, 9]
     assert why.total == walk.grads["x"] == 15
-    assert "sum of the paths: 6 + 9 = 15   ✓ ∂f/∂x = 15" in "\n".join(why_lines(why, "f"))
+    assert "sum of the paths: 9 + 6 = 15   ✓ ∂f/∂x = 15" in "\n".join(why_lines(why, "f"))
+
+
+def test_paths_are_listed_in_the_order_the_backward_pass_adds_them():
+    """#13: the why panel listed f → p → x first, while the backward steps add ∂f/∂x's
+    contribution through q first (step 3/5, 1 of 2), then through p (4/5, 2 of 2)."""
+    walk = compute(load_path(ROOT / "graphs" / "fanout.yaml").graph)
+    steps = [(s.child, s.parent) for s in walk.backward_steps if s.parent == "x"]
+    assert steps == [("q", "x"), ("p", "x")]
+    why = why_gradient(walk, "x")
+    assert [p.hops[-1].child for p in why.paths] == ["q", "p"]
+    # a diamond above a fan-out: two paths share the last hop; the earlier contribution comes first
+    text = b"inputs: {x: 1}\nnodes: {p: 2*x, q: 3*x, r: p + q, t: r + 1, s: r * t}\noutput: s\n"
+    from engine import load_bytes
+
+    walk = compute(load_bytes(text, "d.yaml").graph)
+    order = {(s.child, s.parent): k for k, s in enumerate(walk.backward_steps)}
+    keys = [[order[(h.child, h.parent)] for h in reversed(p.hops)] for p in why_gradient(walk, "x").paths]
+    assert len(keys) == 4 and keys == sorted(keys)
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "graphs").glob("*.yaml")), ids=lambda p: p.name)

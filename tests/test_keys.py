@@ -12,8 +12,7 @@ from tui.widgets.help import KEYS
 from tui.widgets.picture import PictureView
 
 SHOWN = {"right": "→", "left": "←", "up": "↑", "down": "↓", "left_square_bracket": "[",
-         "right_square_bracket": "]", "minus": "-", "plus": "+", "question_mark": "?",
-         "pageup": "pgup", "pagedown": "pgdn"}
+         "right_square_bracket": "]", "minus": "-", "plus": "+", "question_mark": "?", "full_stop": "."}
 """How the README and the help page write a key Textual names otherwise."""
 NOT_LISTED = {"escape", "equals_sign"}
 """Bound, but described with another key: esc is told with the editor and predict mode; = is + unshifted."""
@@ -44,7 +43,7 @@ def help_keys() -> set[str]:
     keys = set()
     for _, rows in KEYS:
         for key, _ in rows:
-            keys |= {k for k in key.split() if not k.isalpha() or len(k) == 1 or k in ("enter", "space", "ctrl+q", "pgup", "pgdn")}
+            keys |= {k for k in key.split() if not k.isalpha() or len(k) == 1 or k in ("enter", "space", "ctrl+q")}
     return keys
 
 

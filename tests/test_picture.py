@@ -122,18 +122,19 @@ async def test_arrows_move_the_cursor_in_reading_order_and_the_panels_follow():
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("v")
-        assert app.selected == "J"
+        assert app.selected == "a"  # the cursor starts on the first input
         seen = []
         for _ in range(6):
-            await pilot.press("up")
+            await pilot.press("down")
             seen.append(app.selected)
-        assert seen == ["v", "u", "c", "b", "a", "a"]
+        assert seen == ["b", "c", "u", "v", "J", "J"]
+        for _ in range(6):
+            await pilot.press("up")
+        assert app.selected == "a"
         tree = app.query_one(GraphTree)
         assert tree.cursor_node.data.name == "a"  # the tree's cursor went with it
         assert app.query_one("#fd").border_title == "Finite differences: a"
-        await pilot.press("pagedown")
-        assert app.selected in ("u", "v")  # the nearest node one column to the right
-        await pilot.press("down", "down", "down")
+        await pilot.press("down", "down", "down", "down", "down", "down")
         assert app.selected == "J"
         # ← → still step, as in the tree; enter edits the input under the cursor
         await pilot.press("right", "right")
@@ -163,10 +164,10 @@ async def test_the_picture_follows_the_trees_cursor_side_by_side():
         assert tree.region.x < view.region.x  # the tree, then the picture
         assert all(BOXES[n] in picture(app) for n in BOXES)
         tree.focus()
-        await pilot.press("down", "down")  # J, v, a
-        assert app.selected == "a"
-        x, y = where(app, "a")
-        assert "a" in view.shown.boxes and view.shown.boxes["a"][1] == y
+        await pilot.press("down", "down")  # a, u, b in the tree's order
+        assert app.selected == "b"
+        x, y = where(app, "b")
+        assert "b" in view.shown.boxes and view.shown.boxes["b"][1] == y
 
 
 async def test_set_view_is_the_way_in_for_other_modes():
@@ -216,7 +217,7 @@ async def test_a_big_graph_is_laid_out_in_a_worker_and_the_view_pans_with_the_cu
 async def test_breakpoints_and_warnings_are_marked_as_in_the_tree():
     app = app_from_text("inputs: {a: 0, b: 2}\nnodes:\n  u: log(a)\n  v: u * b\n  J: v + b\n")
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("v", "up", "up")  # J, v, u
+        await pilot.press("v", "down", "down")  # a, b, u
         assert app.selected == "u"
         await pilot.press("b")
         lines = picture(app).split("\n")
@@ -231,7 +232,7 @@ async def test_breakpoints_and_warnings_are_marked_as_in_the_tree():
 async def test_an_edit_shows_old_and_new_values_where_there_is_room():
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.press("v", "f", "up", "up", "up", "enter")  # J, v, u, c: edit c
+        await pilot.press("v", "f", "down", "down", "enter")  # a, b, c: edit c
         await pilot.press("ctrl+u", "7", "enter")
         assert app.session.inputs["c"] == 7
         assert above(app, "u") == "6" and "6 → 21" in picture(app)
@@ -242,14 +243,14 @@ async def test_an_edit_shows_old_and_new_values_where_there_is_room():
 
 
 async def test_a_burst_of_keys_in_the_picture_acts_on_the_node_each_chose():
-    """v ↑ ↑ ↑ e 8 enter sent at once (tmux send-keys, a paste): each ↑ moves on from where the
+    """v ↓ ↓ e 8 enter sent at once (tmux send-keys, a paste): each ↑ moves on from where the
     one before left the cursor, and e edits c (the cursor's move is not a message that arrives
     after the keys behind it)."""
     from test_burst import burst
 
     app = make_app(watch_file=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await burst(app, pilot, "v", "up", "up", "up", "e", "8", "enter")
+        await burst(app, pilot, "v", "down", "down", "e", "8", "enter")  # a, b, c
         assert app.selected == "c" and app.session.inputs["c"] == 8.0, app.message
 
 

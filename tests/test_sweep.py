@@ -13,7 +13,7 @@ import pytest
 
 from engine import compute, finite_difference, load_builtin, load_path
 from engine.finite_diff import SWEEP_HS, h_sweep
-from tui_helpers import ROOT, make_app, screen_text, widget_text
+from tui_helpers import LECTURE, ROOT, make_app, screen_text, widget_text
 
 sympy = pytest.importorskip("sympy", reason="SymPy is the independent oracle (pip install -e '.[test]')")
 
@@ -89,8 +89,8 @@ async def test_s_plots_the_sweep_for_the_node_under_the_cursor():
         assert "h sweep" in text and "∂L/∂w1" in text
         assert re.search(r"1e-13 +1e-11 +1e-9 +1e-7 +1e-5 +1e-3 +1e-1", text)  # the h axis, in decades
         assert "one-sided" in text and "central" in text
-        assert "At your h = 0.001 (the vertical line)" in text
-        assert "Smallest error: central" in text
+        assert "the vertical line is your h" in text and "At your h = 0.001:" in text
+        assert "Best h: central about 3.2e-05" in text and "one-sided about 3.2e-08" in text
         assert app.screen.sweep.var == "w1" and len(app.screen.sweep.points) == 25
         await pilot.press("s")
         assert not isinstance(app.screen, SweepScreen)
@@ -125,3 +125,38 @@ def test_a_caption_says_when_every_estimate_is_exact():
     assert "Every estimate is exact" in exact and "the V" not in exact
     curved = " ".join(sweep_lines(h_sweep(compute(load_path(LOGISTIC).graph), "w1"), 1e-3, "L"))
     assert "Right of the V" in curved and "exact" not in curved
+
+
+def test_the_caption_of_a_linear_graph_has_no_v_and_calls_a_lucky_zero_luck():
+    """#13: on the lecture graph (linear in b) the caption explained "right of the V" and
+    presented "smallest error at h = 1e-09", a lucky cancellation on the rounding side, as the best h."""
+    from engine.text import sweep_lines
+
+    walk = compute(load_path(LECTURE).graph)
+    text = " ".join(sweep_lines(h_sweep(walk, "b"), 1e-3, "J", walk.values["J"]))
+    assert "J is linear in b here: no truncation error, so no V" in text and "Right of the V" not in text
+    assert "the largest h is the best here" in text and "Smallest error" not in text
+    assert "(such as 0 at h = 3.2e-09) is rounding errors cancelling by luck" in text
+    curved = " ".join(sweep_lines(h_sweep(compute(load_path(LOGISTIC).graph), "w1"), 1e-3, "L", 0.644))
+    assert "Right of the V" in curved and "Best h: central about 3.2e-05" in curved and "linear" not in curved
+
+
+async def test_one_sided_marks_show_where_they_meet_the_central_line_and_no_legend_covers_them():
+    """On a linear graph the one-sided × lay under the central dots; at 80 × 24 the legend covered the data."""
+    from tui.widgets.graph_tree import GraphTree
+    from tui.widgets.sweep import SweepScreen
+    from textual_plotext import PlotextPlot
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(GraphTree).select_name("b")
+        await pilot.press("f", "f", "s")
+        await pilot.pause()
+        assert isinstance(app.screen, SweepScreen)
+        plot = app.screen.query_one(PlotextPlot).region
+        rows = screen_text(app).split("\n")[plot.y: plot.y + plot.height]
+        inside = "\n".join(row[plot.x: plot.x + plot.width] for row in rows)
+        assert "one-sided" not in inside and "central" not in inside  # no legend over the data
+        finite = sum(1 for p in app.screen.sweep.points if p.error_forward > 0)
+        assert inside.count("x") >= finite, inside  # every one-sided point visible
+        assert "× one-sided, • central" in " ".join(screen_text(app).split())

@@ -186,11 +186,11 @@ async def test_a_file_that_breaks_keeps_the_last_good_graph_and_comes_back(lectu
         await reload_now(app, pilot)
         message = message_of(app)
         assert message.strip().startswith("cgtui:") and "syntax error" in message and "last good" in message
-        assert "J = 33" in tree_line(app, "J")
+        assert "J = 3 · v = 33" in tree_line(app, "J")
         lecture_copy.write_text(LECTURE.read_text().replace("J: 3 * v", "J: 5 * v"))
         await reload_now(app, pilot)
         assert "Reloaded" in message_of(app)
-        assert "J = 55" in tree_line(app, "J")
+        assert "J = 5 · v = 55" in tree_line(app, "J")
         assert app.session.position == 3
 
 

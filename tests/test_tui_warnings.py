@@ -38,7 +38,7 @@ async def test_a_warning_shows_on_its_node_and_in_the_message_line_once_revealed
         assert "⚠" not in tree_line(app, "u")
         await pilot.press("n")
         line = tree_line(app, "u")
-        assert "u = -inf" in line and "⚠ log of 0 in 'log(x)'" in line, line
+        assert "u = log(x) = -inf" in line and "⚠ log of 0 in 'log(x)'" in line, line
         assert WARNING in message(app) and message(app).startswith("⚠")
         await pilot.press("n")
         assert "⚠ log of 0 in 'log(x)'" in tree_line(app, "u")  # it stays beside the node

@@ -44,7 +44,7 @@ def tree_lines(app: CgtuiApp) -> list[str]:
 def tree_line(app: CgtuiApp, name: str) -> str:
     """The tree line that defines ``name`` (not a ``↪ name, see above`` line)."""
     for line in tree_lines(app):
-        body = line.lstrip("│├└─▼▶●○⊙ ")
+        body = line.lstrip("│├└─▼▶●↓■» ")
         if body.startswith(f"{name} = "):
             return line
     raise AssertionError(f"no tree line for {name!r} in:\n" + "\n".join(tree_lines(app)))

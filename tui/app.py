@@ -17,6 +17,9 @@
 | d | one step of gradient descent on the parameters |
 | - / + | α ÷ 2 / α × 2 |
 | [ / ] | h ÷ 10 / h × 10 |
+| . | put the cursor on the current step's node, expanding the lines that hide it |
+| l | follow mode: after every step the cursor (and so the panels) goes to the step's node |
+| z | the estimates to every digit, or rounded to the digits the arithmetic supports |
 | v | the picture: the graph left to right as the lecture draws it (beside the tree when wide enough) |
 | ? | help |
 | q, ctrl+q | quit |
@@ -47,7 +50,7 @@ from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
 from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
-from tui.widgets.graph_tree import GraphTree, NodeRef
+from tui.widgets.graph_tree import GraphTree, NodeRef, step_node
 from tui.widgets.keyline import KeyLine, shown_keys
 from tui.widgets.picture import PictureView
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
@@ -133,6 +136,9 @@ class CgtuiApp(App[None]):
         Binding("d", "descend", "Descend", show=False),
         Binding("minus", "alpha_down", "α÷2", show=False),
         Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
+        Binding("full_stop", "show_step", "Current step's node", show=False),
+        Binding("l", "follow", "Follow the steps", show=False),
+        Binding("z", "full_digits", "Every digit of the estimates", show=False),
         Binding("v", "view", "Picture", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -161,6 +167,10 @@ class CgtuiApp(App[None]):
         self.watch_file = watch_file
         self.message = ""
         self._quit_armed = False
+        self._held: list[events.Key] | None = None
+        """Keys typed after enter or esc in the editor, until its answer is taken (see _hold_key)."""
+        self.full_digits = False
+        """z: the finite-difference estimates to every digit (float rounding's tail included)."""
         self._editor: InputEditor | None = None
         self._descent_drawn: tuple[list[float], int] | None = None
         """Which descent run (the list itself), and how many of its steps, the plot shows."""
@@ -210,9 +220,16 @@ class CgtuiApp(App[None]):
         self.query_one("#fd").border_title = "Finite differences"
         self.query_one("#transcript").border_title = "Transcript"
         self.query_one("#left").border_title = "Graph"
-        self.query_one(GraphTree).focus()
-        # without its watcher, which would draw everything once before the redraw below
-        self.set_reactive(CgtuiApp.selected, self.session.graph.output)
+        tree = self.query_one(GraphTree)
+        tree.focus()
+        # the cursor starts on the first input (the first thing the panels can say something
+        # about), if its line is built already; without the watcher, which would draw
+        # everything once before the redraw below
+        graph = self.session.graph
+        start = tree.first_input() or graph.output
+        if start != graph.output:
+            tree.select_name(start)
+        self.set_reactive(CgtuiApp.selected, start)
         if self.watch_file:
             self.set_interval(self.POLL_SECONDS, self.check_disk)
         hidden = len(self.session.walk.warnings) - len(self.session.warnings_shown())
@@ -250,13 +267,14 @@ class CgtuiApp(App[None]):
         self.query_one("#title", TextView).show_text(Text.assemble(
             ("cgtui", "bold"), "  ", (title, "bold"), "   ", unsaved, (printable(session.source, one_line=True), "italic")))
         tree = self.query_one(GraphTree)
+        tree.follow()
         tree.redraw()
         if self.view == "picture":
             self.query_one(PictureView).redraw()
         self.query_one("#detail", TextView).show_text(tree.detail())
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
-        self.query_one(FdPanel).show(session, self.selected)
+        self.query_one(FdPanel).show(session, self.selected, self.full_digits)
         fd_title = f"Finite differences: {self.selected}" if self.selected else "Finite differences"
         if self.query_one("#fd").border_title != fd_title:
             self.query_one("#fd").border_title = fd_title
@@ -342,6 +360,8 @@ class CgtuiApp(App[None]):
         the keys behind it had run, be checked again then, and run out of order ("r f" at the
         start reset the pass f had just finished).
         """
+        if isinstance(event, events.Key) and not event.is_forwarded and self._hold_key(event):
+            return
         if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, (GraphTree, PictureView)):
             active = self.screen.active_bindings.get(event.key)
             if active is not None and not active.binding.priority:
@@ -351,10 +371,41 @@ class CgtuiApp(App[None]):
                 return
         await super().on_event(event)
 
+    def _hold_key(self, event: events.Key) -> bool:
+        """Hold the keys that come after enter or esc in the editor until the editor's answer is taken.
+
+        The field's answer (committed, refused, cancelled) reaches the app as a message, after
+        the keys behind it have been typed into the still-open field: "e 9 enter n" gave
+        "'9n' is not a number". Held keys are posted again, in order, once the answer is taken
+        (:meth:`_release_keys`); True when ``event`` was held.
+        """
+        if self._held is not None:
+            event.stop()
+            self._held.append(event)
+            return True
+        if event.key in ("enter", "escape") and self._editing() and self.focused is self._editor.query_one(Input):
+            self._held = []
+            self._hold_timer = self.set_timer(0.5, self._release_keys)  # should the answer never come
+        return False
+
+    _hold_timer = None
+
+    def _release_keys(self) -> None:
+        if self._hold_timer is not None:  # a stale timer must not release a later hold's keys early
+            self._hold_timer.stop()
+            self._hold_timer = None
+        held, self._held = self._held, None
+        for key in held or ():
+            self.post_message(events.Key(key.key, key.character))
+
     @on(Tree.NodeHighlighted)
     def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:
         ref: NodeRef | None = event.node.data
-        if ref is not None and ref.name is not None:
+        tree = self.query_one(GraphTree)
+        # in the picture view the tree's cursor moves by itself as the tree loses its height: that
+        # is nobody's choice (the picture moves the selection through select(); beside it, the
+        # tree does when it has the keys)
+        if ref is not None and ref.name is not None and (self.view == "tree" or self.focused is tree):
             self.selected = ref.name
         self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
 
@@ -389,21 +440,35 @@ class CgtuiApp(App[None]):
 
         self.query_one("#left").set_class(name == "picture", "-picture")
         picture.display = name == "picture"
-        self.query_one("#left").border_title = "Graph: picture (↑ ↓ move, v tree)" if name == "picture" else "Graph"
+        self._show_graph_title()
         if not self._editing() and not self.too_small:
             self._focus_view()
         self.redraw()
+
+    def _show_graph_title(self) -> None:
+        """The Graph panel's title: the view shown, and follow mode when it is on."""
+        title = "Graph: picture (↑ ↓ move, v tree)" if self.view == "picture" else "Graph"
+        if self.query_one(GraphTree).following:
+            title += " · follow (l)"
+        self.query_one("#left").border_title = title
 
     def action_view(self) -> None:
         """v: the tree ↔ the picture."""
         self.set_view("picture" if self.view == "tree" else "tree")
         if self.view == "picture":
-            self.say("The picture: ↑ ↓ move through the nodes (pgup pgdn: a column), j to the current step;"
-                     " v back to the tree.")
+            self.say("The picture: ↑ ↓ move through the nodes, j to the current step's node; v back to the tree.")
         else:
             self.say("")
 
     @on(InputEditor.ValueEdited)
+    @on(InputEditor.Refused)
+    @on(InputEditor.Cancelled)
+    def _editor_answered(self, event: InputEditor.ValueEdited | InputEditor.Refused | InputEditor.Cancelled) -> None:
+        """Take the editor's answer, then the keys typed after it (held meanwhile)."""
+        {InputEditor.ValueEdited: self._value_edited, InputEditor.Refused: self._value_refused,
+         InputEditor.Cancelled: self._edit_cancelled}[type(event)](event)
+        self._release_keys()
+
     def _value_edited(self, event: InputEditor.ValueEdited) -> None:
         if event.guess:
             self._guessed(event.value)
@@ -493,7 +558,6 @@ class CgtuiApp(App[None]):
         self.say(f"{name}: {shown(old)} → {shown(value)}. Everything recomputed{note}."
                  + (f" {out} = {tx.num(self.session.value(out))}." if self.session.value_shown(out) else ""))
 
-    @on(InputEditor.Refused)
     def _value_refused(self, event: InputEditor.Refused) -> None:
         if event.guess:
             self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
@@ -502,7 +566,6 @@ class CgtuiApp(App[None]):
             return
         self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
-    @on(InputEditor.Cancelled)
     def _edit_cancelled(self, event: InputEditor.Cancelled) -> None:
         if event.guess:
             self._guessed(None)
@@ -552,6 +615,7 @@ class CgtuiApp(App[None]):
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
+        # at once, not after the queued keys (focus() would): the keys held behind enter go to the view
         self._focus_view()
 
     def _focus_view(self) -> None:
@@ -615,6 +679,30 @@ class CgtuiApp(App[None]):
         node = self.query_one(GraphTree).cursor_node
         return node.data.name if node is not None and node.data is not None else None
 
+    def action_show_step(self) -> None:
+        """.: the cursor to the current step's node, expanding whatever hides it."""
+        name = step_node(self.session)
+        if name is None:
+            self.say("No step taken yet: n takes the first, then . shows its node.")
+            return
+        self.query_one(GraphTree).select_name(name)
+
+    def action_follow(self) -> None:
+        """l: follow mode on or off; the Graph panel's title says which."""
+        tree = self.query_one(GraphTree)
+        tree.set_following(not tree.following)
+        self._show_graph_title()
+        if tree.following:
+            self.say("Follow mode: after every step the cursor goes to the step's node, and the panels with it."
+                     " l turns it off.")
+        else:
+            self.say("Follow mode off: the cursor stays where you put it.")
+
+    def action_full_digits(self) -> None:
+        self.full_digits = not self.full_digits
+        self.say("Estimates to every digit: the tail is float rounding. z rounds them again." if self.full_digits
+                 else "Estimates rounded to the digits float rounding leaves true. z shows every digit.")
+
     def action_breakpoint(self) -> None:
         name = self._cursor_name()
         if name is None:
@@ -627,15 +715,8 @@ class CgtuiApp(App[None]):
     @waits_for_edit("c")
     def action_continue(self) -> None:
         self.session.continue_()
-        name = self._stopped_at()
-        self.say(f"Stopped at the breakpoint on {name}." if name else "")
-
-    def _stopped_at(self) -> str | None:
-        """The breakpoint the position stops before, if any."""
-        for name in sorted(self.session.breakpoints):
-            if self.session.position in self.session.stops(name):
-                return name
-        return None
+        here = self.session.breakpoints_here()
+        self.say(f"Stopped at the breakpoint on {here[0][0]}." if here else "")
 
     @waits_for_edit("t")
     def action_run_to(self) -> None:

@@ -7,6 +7,9 @@
 | right / left | next / previous step (not horizontal scrolling) |
 | space | expand or collapse a node |
 | j | jump: from a ``↪ u`` line to u's own line, elsewhere to the current step's node (expanding what hides it) |
+
+The app's ``.`` and ``l`` keys put the cursor on the current step's node (see :func:`step_node`):
+once, or after every step while :attr:`GraphTree.following` is on.
 """
 
 from __future__ import annotations
@@ -104,6 +107,10 @@ class GraphTree(Tree[NodeRef]):
         """The lines of the path shown by "why this gradient?" (marked »)."""
         self._drawn: dict[int, tuple[TreeNode[NodeRef], Text]] = {}
         """The label each line was last drawn with, by node id, until :meth:`redraw` checks it."""
+        self.following = False
+        """Follow mode (l): the cursor, and so the panels, go to the current step's node after every move."""
+        self._followed: tuple | None = None
+        """The position and walk the cursor last followed, so that only a move of the walk moves it."""
 
     def on_mount(self) -> None:
         self.build()
@@ -296,6 +303,22 @@ class GraphTree(Tree[NodeRef]):
                     line.expand()
         return self.primary.get(name)
 
+    def set_following(self, on: bool) -> None:
+        """Turn follow mode on (the cursor goes to the step's node at the next redraw) or off."""
+        self.following = on
+        self._followed = None
+
+    def follow(self) -> None:
+        """In follow mode, put the cursor on the current step's node if the walk moved since the last time."""
+        session = self.session
+        where = (session.position, session.walk)
+        if not self.following or where == self._followed:
+            return
+        self._followed = where
+        name = step_node(session)
+        if name is not None:
+            self.select_name(name)
+
     def redraw(self) -> None:
         """Draw again the lines whose labels the session changed (the layout stays as it is).
 
@@ -389,11 +412,30 @@ class GraphTree(Tree[NodeRef]):
         if ref is not None and ref.name is not None and ref.see_above:
             self.select_name(ref.name)
             return
-        step = self.session.current
-        if isinstance(step, ForwardStep):
-            self.select_name(step.node)
-        elif isinstance(step, BackwardStep):
-            self.select_name(step.parent)
+        name = step_node(self.session)
+        if name is not None:
+            self.select_name(name)
+
+    def first_input(self, within: int = 10) -> str | None:
+        """The input to start the cursor on: the file's first input if its own line is among the
+        first ``within`` lines on screen, else the first input line among them, else None (on a
+        big graph the inputs lie deep, and a cursor there would open the tree scrolled away from
+        the output)."""
+        graph = self.session.graph
+        lines: list[str] = []
+        stack = list(reversed(self.root.children))
+        while stack and len(lines) < within:
+            node = stack.pop()
+            ref = node.data
+            if ref is not None and ref.name is not None and not ref.see_above and graph.is_input(ref.name):
+                lines.append(ref.name)
+            else:
+                lines.append("")
+            if node.is_expanded:
+                stack.extend(reversed(node.children))
+        if graph.inputs and graph.inputs[0].name in lines:
+            return graph.inputs[0].name
+        return next((name for name in lines if name), None)
 
     def select_name(self, name: str) -> None:
         """Put the cursor on ``name``'s own line, expanding whatever hides it."""
@@ -407,7 +449,16 @@ class GraphTree(Tree[NodeRef]):
                 ancestor = ancestor.parent
         self._tree_lines  # laid out now: the cursor moves in this frame, not after another
         self.move_cursor(node)
-        self.call_after_refresh(self.move_cursor, node)  # its line number is known once the lines are laid out
+        # its line number is known once the lines are laid out; only the latest call moves it then
+        # (the first input's, chosen on mount, must not win over a name chosen just after)
+        self._selecting = node
+        self.call_after_refresh(self._select_laid_out, node)
+
+    _selecting: TreeNode[NodeRef] | None = None
+
+    def _select_laid_out(self, node: TreeNode[NodeRef]) -> None:
+        if node is self._selecting:
+            self.move_cursor(node)
 
     # ------------------------------------------------------------------ labels
 
@@ -423,7 +474,7 @@ class GraphTree(Tree[NodeRef]):
         else:
             label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
         if node._id in self._lit:
-            at = 2 + label.plain.find(ref.name)  # after any ⊙ ● ○ marker
+            at = 2 + label.plain.find(ref.name)  # after any ● ↓ ■ mark
             label = Text.assemble(("» ", LIT), label)
             label.stylize(LIT, at, at + len(ref.name))
         return label
@@ -451,6 +502,9 @@ class GraphTree(Tree[NodeRef]):
         if ref is None or ref.name is None:
             return Text(ref.heading if ref is not None else "")
         label = node_label(self.session, NodeRef(ref.name, depth=1, continues=ref.continues), 10**6)
+        if ref.name in self.session.breakpoints and not label.plain.startswith(BREAK_MARK):
+            label.append("   ")
+            label.append(BREAK_MARK + "breakpoint", Style(bold=True))
         graph = self.session.graph
         item = graph.node_by_name.get(ref.name) or graph.input_by_name.get(ref.name)
         if item is not None and item.note:
@@ -464,16 +518,35 @@ def _same(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
+def step_node(session: DebugSession) -> str | None:
+    """The node the current step is about: the one it evaluates, or the one whose gradient it changes."""
+    step = session.current
+    if isinstance(step, ForwardStep):
+        return step.node
+    if isinstance(step, BackwardStep):
+        return step.parent
+    return None
+
+
+STEP_MARK = "● "
+"""The node the current step evaluates, or whose gradient it changes."""
+FLOW_MARK = "↓ "
+"""In a backward step, the node whose gradient flows down (to the ● node below it)."""
+BREAK_MARK = "■ "
+"""A breakpoint. One mark per line, each a different shape: ● or ↓ wins over ■ (the detail line shows both)."""
+
+
 def _marker(session: DebugSession, name: str) -> str:
+    """The one mark before a name: the step's role if it has one, else its breakpoint."""
     step = session.current
     if isinstance(step, ForwardStep) and step.node == name:
-        return "● "
+        return STEP_MARK
     if isinstance(step, BackwardStep):
         if step.parent == name:
-            return "● "
+            return STEP_MARK
         if step.child == name:
-            return "○ "
-    return ""
+            return FLOW_MARK
+    return BREAK_MARK if name in session.breakpoints else ""
 
 
 def _number(text: Text, value: float, style: Style, change, changed: bool) -> None:
@@ -503,7 +576,8 @@ def reference_label(name: str, *, hidden: bool, below: bool = False) -> Text:
 
 
 def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
-    """One line: marker, name, value, gradient, then the expression, shortened to fit.
+    """One line as the lecture writes it: mark, name, expression, value, then the gradient
+    (``● v = a + u = 11   ∂J/∂v = 3``), shortened to fit.
 
     The numbers are never shortened: when the line is too narrow, the expression
     loses characters first (ending in …), then disappears.
@@ -514,40 +588,48 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     if ref.see_above:
         return reference_label(name, hidden=False, below=ref.below)
     new_values, new_grads = session.changed_by_last_step()
-    text = Text()
-    if name in session.breakpoints:
-        text.append("⊙ ", Style(bold=True))
-    text.append(_marker(session, name))
-    text.append(name, NAME)
-    text.append(" = ")
+    head = Text()
+    head.append(_marker(session, name), Style(bold=True))
+    head.append(name, NAME)
+    head.append(" = ")
+    value = Text()
     if session.value_shown(name):
-        _number(text, session.value(name), VALUE, session.value_changes.get(name), name in new_values)
+        _number(value, session.value(name), VALUE, session.value_changes.get(name), name in new_values)
     else:
-        text.append("?")
+        value.append("?")
+    rest = Text()
     grad = session.grad(name)
     if grad is not None:
-        text.append("   ")
-        text.append(tx.d(graph.output, name), GRAD)
-        text.append(" = ")
-        _number(text, grad.value, GRAD, session.grad_changes.get(name), name in new_grads)
+        rest.append("   ")
+        rest.append(tx.d(graph.output, name), GRAD)
+        rest.append(" = ")
+        _number(rest, grad.value, GRAD, session.grad_changes.get(name), name in new_grads)
         if grad.of > 1:
-            text.append(f" ({grad.arrived} of {grad.of}{'' if grad.complete else ', so far'})")
-    node = graph.node_by_name.get(name)
-    tail = f"← {tx.pretty(node.expr)}" if node is not None else "input"
-    if ref.continues:
-        tail = f"(feeds {ref.continues}) {tail}"
+            rest.append(f" ({grad.arrived} of {grad.of}{'' if grad.complete else ', so far'})")
+    fixed = head.cell_len + value.cell_len + rest.cell_len
     warnings = [w.short for w in session.warnings_at(name)]
     if warnings:  # before the expression, which gives way to it
         warning = WARNING_MARK + "; ".join(warnings)
-        room = max(width - text.cell_len - 3, len(WARNING_MARK) + 8)
+        room = max(width - fixed - 3, len(WARNING_MARK) + 8)
         if len(warning) > room:
             warning = warning[: room - 1] + "…"
-        text.append("   ")
-        text.append(warning, WARN)
-    room = width - text.cell_len - 3
-    if room >= 2:
-        if len(tail) > room:
-            tail = tail[: room - 1] + "…"
-        text.append("   ")
-        text.append(tail, MUTED)
-    return text
+        rest.append("   ")
+        rest.append(warning, WARN)
+        fixed += 3 + len(warning)
+    node = graph.node_by_name.get(name)
+    if node is not None:
+        expr = tx.pretty(node.expr)
+        room = width - fixed - 3  # " = " after it
+        if room >= 4:
+            if len(expr) > room:
+                expr = expr[: room - 1] + "…"
+            head.append(expr)
+            head.append(" = ")
+            fixed += len(expr) + 3
+    tail = "input" if node is None else ""
+    if ref.continues:
+        tail = f"(feeds {ref.continues}) {tail}".rstrip()
+    if tail and width - fixed - 3 >= len(tail):
+        rest.append("   ")
+        rest.append(tail, MUTED)
+    return Text.assemble(head, value, rest)

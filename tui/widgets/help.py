@@ -17,7 +17,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("p  ←", "previous step (every step can be undone)"),
         ("f", "finish the current pass (at the end of the forward pass: the backward pass)"),
         ("r", "reset to the start"),
-        ("b", "breakpoint on the node under the cursor (⊙): stop before its value, before its gradient"),
+        ("b", "breakpoint on the node under the cursor (■): stop before its value, before its gradient"),
         ("c", "continue to the next breakpoint, or to the end of the pass"),
         ("t", "run to the node under the cursor: until it has its value, then its complete gradient"),
     )),
@@ -28,6 +28,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Finite differences", (
         ("↑  ↓", "move the cursor: the panel nudges the variable under it"),
         ("[  ]", "h ÷ 10, h × 10 (from 1e-12 to 1)"),
+        ("z", "the estimates to every digit, or rounded to what float rounding leaves true"),
     )),
     ("Understanding", (
         ("y", "why this gradient: every path down to the node, its factors and their sum; ↑ ↓ mark one »"),
@@ -40,12 +41,14 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     )),
     ("The tree", (
         ("●", "the node the current step evaluates, or whose gradient it changes"),
-        ("○", "in a backward step, the node whose gradient flows down"),
+        ("↓", "in a backward step, the node whose gradient flows down into the ● node"),
+        ("■", "a breakpoint (● and ↓ show first; the line under the tree says ■ breakpoint)"),
         ("underlined", "a number the last step or edit changed (old → new after an edit)"),
         ("↪ u", "a node used again: its own line is further up (or, said so, inside a collapsed line)"),
         ("j", "jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
-        ("space", "expand or collapse a node"),
-        ("v  pgup  pgdn", "the picture (left to right, as the lecture): ↑ ↓ its nodes, pgup pgdn a column, j the step"),
+        (".", "the cursor to the current step's node, expanding the lines that hide it"),
+        ("l", "follow mode: after every step the cursor, and the panels, go to the step's node"),
+        ("space  v", "expand or collapse a node; v: the picture, left to right as the lecture draws it (↑ ↓ its nodes)"),
     )),
     ("App", (
         ("cgtui -h", "the command line: -e EXPR (a graph from one expression), --markdown (a handout), --trace"),

@@ -12,17 +12,36 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 
 class OverlayScreen(ModalScreen[None]):
-    """A read-only screen over the app: escape or q closes it (subclasses add the key that opened it)."""
+    """A read-only screen over the app: escape or q closes it (subclasses add the key that opened it).
+
+    It covers neither the app's title line (the screen is transparent there) nor the bottom
+    line, where its own key line says which keys act now: the app's keys do not, while it is open.
+    Subclasses compose their page in :meth:`compose_body`, its box with ``margin-top: 1`` (off
+    the title line) and a height that leaves the key line (``1fr``, or at most ``100%``).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss", "Close"),
         Binding("q", "dismiss", "Close", show=False),
     ]
+
+    # transparent: the app shows, undimmed, where the page does not cover it (a dimmed title
+    # would lose its contrast)
+    DEFAULT_CSS = """
+    OverlayScreen { background: $background 0%; align: center top; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
 
     SHOWS_THE_WALK = False
     """True for screens worked out from the walk when opened: the app closes them when the graph is reloaded."""
@@ -32,9 +51,8 @@ class PageScreen(OverlayScreen):
     """A scrollable page over the app; escape, q or the key that opened it closes it."""
 
     DEFAULT_CSS = """
-    PageScreen { align: center middle; background: $background; }
     PageScreen > VerticalScroll {
-        width: 94%; max-width: 116; height: auto; max-height: 96%;
+        width: 100%; max-width: 120; height: auto; max-height: 100%; margin-top: 1;
         border: round $accent; border-title-color: $foreground; background: $surface; padding: 0 1;
     }
     PageScreen Static { height: auto; }
@@ -46,7 +64,7 @@ class PageScreen(OverlayScreen):
         self.body = body
         self.closing = closing
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         with VerticalScroll() as box:
             box.border_title = self.title_text
             yield Static(self.body, classes="page-body")
@@ -64,13 +82,18 @@ class WhyScreen(OverlayScreen):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("y", "dismiss", "Close", show=False)]
 
     DEFAULT_CSS = """
-    WhyScreen { align: right top; background: $background 0%; }
+    WhyScreen { align: right top; }
     WhyScreen > Vertical {
-        width: 57%; height: 100%;
+        width: 57%; height: 1fr; margin-top: 1;
         border: round $accent; background: $surface; padding: 0 1;
     }
     WhyScreen Static { height: auto; }
     WhyScreen OptionList, WhyScreen OptionList:focus { height: auto; max-height: 1fr; border: none; padding: 0; }
+    /* the chosen path as the tree's cursor line: Textual's white on blue is 3.8 : 1 */
+    WhyScreen OptionList > .option-list--option-highlighted,
+    WhyScreen OptionList:focus > .option-list--option-highlighted {
+        background: #404040; color: $foreground; text-style: bold;
+    }
     """
 
     def __init__(self, title: str, head: list[str], paths: list[tuple[list[str], list[str]]], foot: list[str],
@@ -85,7 +108,7 @@ class WhyScreen(OverlayScreen):
         self.title_text = title
         self.head, self.paths, self.foot = head, paths, foot
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         with Vertical() as box:
             box.border_title = self.title_text
             yield Static(Text("\n".join(self.head)))

@@ -76,7 +76,18 @@ PARAMS_NAMED = 6
 
 
 def step_text(session: DebugSession) -> Text:
-    """The current step written out as on the lecture page, with phase and progress."""
+    """The current step written out as on the lecture page, with phase and progress, and the
+    breakpoint the walk is stopped before, if any (where c stopped, said where the eye is)."""
+    text = _step_body(session)
+    out = session.graph.output
+    for name, kind in session.breakpoints_here():
+        what = f"evaluates {name}" if kind == "value" else f"is the first contribution to {tx.d(out, name)}"
+        text.append(f"\n■ breakpoint on {name}: the next step ({session.position + 1}/{session.total}) {what}"
+                    " (n takes it, c goes on).", BOLD)
+    return text
+
+
+def _step_body(session: DebugSession) -> Text:
     graph = session.graph
     out = graph.output
     text = Text()
@@ -154,11 +165,14 @@ def flow(units: list[Text | str], width: int, sep: str = " ", indent: str = "  "
     return out
 
 
-def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limit: int = 8) -> Text:
+def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limit: int = 8,
+            full: bool = False) -> Text:
     """Finite differences for ``name``, revealing nothing before its step.
 
     Args:
         width: The panel's content width; lines break between whole numbers.
+        full: Estimates to their last digit; otherwise to the digits the arithmetic supports
+            (a line says so when that drops a tail of float rounding).
     """
     text = Text()
     if name is None:
@@ -206,19 +220,33 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     if lost:  # the nudge is lost: no estimate to show
         text.append("\n")
         text.append_text(flow(["no estimate:", *f"{fd.reason}.".split(" ")], width, indent="    "))
-    for label, formula, value in () if lost else (
-        ("one-sided estimate", tx.forward_formula(fd), fd.forward),
-        ("central estimate  ", tx.central_formula(fd), fd.central),
+    tails = False  # whether rounding an estimate to its supported digits dropped a tail
+    if not lost:
+        x = fd.trail[0].before
+        reaches = (tx.estimate_reach((fd.out_before, fd.out_plus), (x + fd.h) - x),
+                   tx.estimate_reach((fd.out_plus, fd.out_minus), (x + fd.h) - (x - fd.h)))
+    for label, formula, value, reach in () if lost else (
+        ("one-sided estimate", tx.forward_formula(fd), fd.forward, reaches[0]),
+        ("central estimate  ", tx.central_formula(fd), fd.central, reaches[1]),
     ):
         text.append("\n")
         top, bottom = formula.split(" / ", 1)  # two units, so a narrow panel breaks the line at the division
-        text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value), GRAD))],
+        rounded = tx.supported(value, reach)
+        tails = tails or rounded != tx.exact(value)
+        text.append_text(flow([label, top, f"/ {bottom}", Text.assemble("= ", (tx.exact(value) if full else rounded, GRAD))],
                               width, indent="    "))
+    # said once, last, so that backprop and the status keep their place
+    tail_note = Text()
+    if tails:
+        note = ("every digit; the tail is float rounding (z: rounded)" if full else
+                "rounded: the tail is float rounding (z: every digit)")
+        tail_note.append("\n")
+        tail_note.append_text(flow([Text(w, MUTED) for w in note.split(" ")], width, indent="    "))
     text.append(f"\nbackprop {tx.d(out, name)} ")
     if grad is None or not grad.complete:
         got = f"so far {tx.num(grad.value)}, {grad.arrived} of {grad.of}" if grad is not None else "not reached yet"
         text.append(f"({got}): step the backward pass to compare.", MUTED)
-        return text
+        return text.append_text(tail_note)
     text.append("= ")
     text.append(tx.num(grad.value), GRAD + BOLD)
     text.append("\n")
@@ -231,7 +259,7 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     if fd.reason and fd.status != "lost":  # (a lost nudge said why above)
         text.append("\n")
         text.append_text(flow([f"{w}" for w in f"{fd.reason}.".split(" ")], width, indent="    "))
-    return text
+    return text.append_text(tail_note)
 
 
 def transcript_line(session: DebugSession, line: int) -> Text:
@@ -295,8 +323,12 @@ class FdPanel(TextView):
         """The nudge the running worker computes (the session, and its cache key), if any."""
         self._worker = None
 
-    def show(self, session: DebugSession, name: str | None) -> None:
+    full = False
+    """Estimates to their last digit (z), rather than to the digits the arithmetic supports."""
+
+    def show(self, session: DebugSession, name: str | None, full: bool = False) -> None:
         self._showing = (session, name)
+        self.full = full
         self._draw()
 
     def on_resize(self) -> None:
@@ -320,7 +352,7 @@ class FdPanel(TextView):
                                                group="fd")
             return
         width = self.content_size.width or 80
-        self.show_text(fd_text(session, name, width=max(width, 20)))
+        self.show_text(fd_text(session, name, width=max(width, 20), full=self.full))
 
     def _compute(self, session: DebugSession, name: str) -> None:
         """In a worker thread: fill the session's cache, then draw on the UI thread."""

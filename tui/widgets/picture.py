@@ -3,7 +3,6 @@
 | Key | Action |
 | :- | :- |
 | up / down | the cursor to the previous / next node in reading order (column by column, top to bottom) |
-| pageup / pagedown | the cursor to the nearest node in the column before / after |
 | enter | edit the input under the cursor |
 | j | jump: the cursor to the current step's node |
 
@@ -106,8 +105,6 @@ class PictureView(Widget, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Previous node", show=False),
         Binding("down", "move(1)", "Next node", show=False),
-        Binding("pageup", "column(-1)", "Column before", show=False),
-        Binding("pagedown", "column(1)", "Column after", show=False),
         Binding("enter", "app.edit", "Edit input", show=False),
         Binding("j", "jump", "Jump to the current step's node", show=False),
     ]
@@ -207,11 +204,6 @@ class PictureView(Widget, can_focus=True):
             self._ask(self.lay.step(name, by))
         elif self.lay is not None and self.lay.reading:
             self._ask(self.lay.items[self.lay.reading[0]].name)
-
-    def action_column(self, by: int) -> None:
-        name = self._cursor()
-        if name is not None:
-            self._ask(self.lay.beside(name, by))
 
     def action_jump(self) -> None:
         step = self.session.current

@@ -29,6 +29,10 @@ class _Closed(Exception):
     """Raised in the sweep's worker once its screen has closed."""
 
 
+MARK_COLOUR = {True: (135, 215, 255), False: (255, 215, 135)}
+"""Central and one-sided marks: light enough for 4.5 : 1 on the page (plotext's defaults are 2.6 : 1).
+The marks' shapes (• and ×) carry the difference; the colours only help."""
+
 FLOOR = 1e-17
 """An error of exactly 0 has no logarithm: it is drawn here, and the caption says so."""
 
@@ -69,9 +73,8 @@ class SweepScreen(OverlayScreen):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("s", "dismiss", "Close", show=False)]
 
     DEFAULT_CSS = """
-    SweepScreen { align: center middle; }
     SweepScreen > Vertical {
-        width: 94%; max-width: 116; height: 94%;
+        width: 100%; max-width: 120; height: 1fr; margin-top: 1;
         border: round $accent; background: $surface; padding: 0 1;
     }
     SweepScreen PlotextPlot { height: 1fr; min-height: 8; }
@@ -85,7 +88,7 @@ class SweepScreen(OverlayScreen):
         self.h = session.h
         self.sweep: Sweep | None = None
 
-    def compose(self) -> ComposeResult:
+    def compose_body(self) -> ComposeResult:
         out = self.session.graph.output
         with Vertical() as box:
             box.border_title = f"h sweep: the error of the estimates of {tx.d(out, self.var)} against h"
@@ -134,23 +137,27 @@ class SweepScreen(OverlayScreen):
         plt.clear_figure()
         drawn = []
         zeros = 0
-        for label, central, marker in (("one-sided", False, "x"), ("central", True, "dot")):
+        # no legend in the plot (at 80 × 24 it covered the data): the caption names the marks.
+        # Central as a line first, one-sided as points on top: where they coincide (a graph
+        # linear in the variable), both still show
+        for central, marker in ((True, "dot"), (False, "x")):
             runs, exact = plot_series(sweep, central)
-            for k, (xs, ys) in enumerate(runs):
-                plt.plot(xs, ys, label=label if k == 0 else "", marker=marker)
+            colour = MARK_COLOUR[central]
+            for xs, ys in runs:
+                (plt.plot if central else plt.scatter)(xs, ys, marker=marker, color=colour)
                 drawn += ys
             if exact:
-                plt.scatter(exact, [math.log10(FLOOR)] * len(exact), label=f"{label}: exactly 0", marker=marker)
+                plt.scatter(exact, [math.log10(FLOOR)] * len(exact), marker=marker, color=colour)
                 drawn.append(math.log10(FLOOR))
                 zeros += len(exact)
         plt.vline(math.log10(self.h))
-        plt.xlabel("h (log scale; the vertical line is your h)")
+        plt.xlabel("h (log scale)")
         plt.ylabel("|error|")
         plt.xticks(*decade_ticks(math.log10(min(p.h for p in sweep.points)), math.log10(max(p.h for p in sweep.points))))
         if drawn:
             plt.yticks(*decade_ticks(min(drawn), max(drawn)))
         self.query_one(PlotextPlot).refresh()
-        lines = tx.sweep_lines(sweep, self.h, out)
+        lines = tx.sweep_lines(sweep, self.h, out, self.session.value(out))
         if zeros:
             lines.append(f"{zeros} error{'s are' if zeros > 1 else ' is'} exactly 0, drawn at 1e-17.")
         self.query_one("#sweep-caption", Static).update(Text("\n".join(lines)))
