@@ -28,12 +28,14 @@ def _j(x: float | None) -> float | str | None:
     return x
 
 
-def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
-    """One strict JSON object describing the whole walk."""
-    return "".join(iter_json(walk, fds, h, source))
+def to_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str,
+            notation: tx.Notation = tx.PARTIAL) -> str:
+    """One strict JSON object describing the whole walk (its step texts in ``notation``)."""
+    return "".join(iter_json(walk, fds, h, source, notation))
 
 
-def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str):
+def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str,
+              notation: tx.Notation = tx.PARTIAL):
     """:func:`to_json` in pieces, to write as they come: the steps of a 100,000-node graph are
     never all held at once (the text is the same as ``json.dumps(…, indent=2)`` of the whole)."""
     g = walk.graph
@@ -70,7 +72,7 @@ def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: st
                 "grad_after": _j(s.grad_after),
                 "arrived": s.arrived,
                 "of": s.of,
-                "text": tx.backward_line(s, g.output),
+                "text": tx.backward_line(s, g.output, notation),
             }
             for s in walk.backward_steps
         ),
@@ -93,6 +95,27 @@ def iter_json(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: st
         "warnings": list(walk.warnings),
     }
     return _stream(doc)
+
+
+CHAIN_LIMIT = 200
+"""Headless output reads each trail link by link (the chain rule in nudges) on graphs of up to
+this many variables (a graph for teaching; on a bigger one each variable's paths would bury the rest)."""
+CHAIN_PATHS = 3
+"""...writing out the first this many paths of each, as the app's panel does."""
+
+
+def _chain(walk: Walk, fd: FiniteDifference):
+    """The chain rule in nudges for ``fd``, or None on a graph too big to list them for every variable."""
+    if len(walk.graph.names) > CHAIN_LIMIT or fd.forward is None:
+        return None
+    from engine.nudge_chain import nudge_chain
+
+    return nudge_chain(walk, fd, limit=CHAIN_PATHS)
+
+
+def _chain_lines(walk: Walk, fd: FiniteDifference, notation: tx.Notation) -> list[str]:
+    chain = _chain(walk, fd)
+    return tx.chain_lines(chain, notation, grads=True) if chain is not None else []
 
 
 def _trail(fd: FiniteDifference) -> dict:
@@ -158,8 +181,9 @@ def _md_note(note: str | None) -> str:
     return ": " + re.sub(r"([\\`*_{}\[\]<>#|~$])", r"\\\1", " ".join(note.split()))
 
 
-def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
-    """The whole walk as plain text that reads like the lecture page."""
+def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str,
+             notation: tx.Notation = tx.PARTIAL) -> str:
+    """The whole walk as plain text that reads like the lecture page, derivatives written in ``notation``."""
     g = walk.graph
     out = g.output
     lines: list[str] = []
@@ -181,17 +205,19 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
     add("")
     nb = len(walk.backward_steps)
     add(f"Backward pass: right to left, one chain-rule multiplication at a time ({nb} steps),")
-    add(f"starting from {tx.d(out, out)} = 1")
+    add(f"starting from {tx.d(out, out, notation)} = 1")
+    if (reminder := tx.notation_reminder(notation)) is not None:
+        add(f"({reminder})")
     pad = " " * len(f"  backward {nb}/{nb}  ")
     nodes = g.node_by_name
     for s in walk.backward_steps:
-        add(f"  backward {s.index + 1}/{nb}  {tx.backward_line(s, out)}".ljust(0))
-        add(pad + tx.local_line(s, nodes[s.child].expr, out))
+        add(f"  backward {s.index + 1}/{nb}  {tx.backward_line(s, out, notation)}".ljust(0))
+        add(pad + tx.local_line(s, nodes[s.child].expr, out, notation))
     add("")
     add(f"Gradients of {out}")
     for name in g.names:
         note = "" if name in g.needed else f"   ({out} does not depend on {name})"
-        add(f"  {tx.d(out, name)} = {tx.num(walk.grads[name])}{note}")
+        add(f"  {tx.d(out, name, notation)} = {tx.num(walk.grads[name])}{note}")
     if fds:
         add("")
         which = "each variable" if len(fds) == len(g.names) else "each input"
@@ -199,12 +225,14 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         for name, fd in fds.items():
             add(f"  {tx.trail_text(fd, limit=2 * TRAIL_KEEP)}")
             if fd.forward is None or fd.central is None:
-                add(f"      no estimate; backprop {tx.d(out, name)} = {tx.num(fd.grad)}   {tx.status_text(fd)}")
+                add(f"      no estimate; backprop {tx.d(out, name, notation)} = {tx.num(fd.grad)}   {tx.status_text(fd)}")
                 continue
             add(f"      one-sided {tx.forward_formula(fd)} = {tx.exact(fd.forward)}   central {tx.exact(fd.central)}")
-            add(f"      backprop {tx.d(out, name)} = {tx.num(fd.grad)}   relative error"
+            add(f"      backprop {tx.d(out, name, notation)} = {tx.num(fd.grad)}   relative error"
                 f" {tx.small(fd.rel_error_forward)} (one-sided), {tx.small(fd.rel_error_central)} (central)"
                 f"   {tx.status_text(fd)}")
+            for line in _chain_lines(walk, fd, notation):
+                add(f"      {line}")
     if walk.warnings:
         add("")
         add("Warnings")
@@ -330,11 +358,90 @@ def latex(tree, values=None, times: str = r" \cdot ") -> str:
     return go(tree)[0]
 
 
-def _dd(top: str, bottom: str) -> str:
-    return rf"\frac{{\partial {tex_name(top)}}}{{\partial {tex_name(bottom)}}}"
+def _dd(top: str, bottom: str, notation: tx.Notation = tx.PARTIAL) -> str:
+    r"""A derivative in TeX: ``\frac{\partial J}{\partial v}``, ``\frac{dJ}{dv}``, or ``dv`` (code notation)."""
+    if notation.style == "partial":
+        return rf"\frac{{\partial {tex_name(top)}}}{{\partial {tex_name(bottom)}}}"
+    if notation.style == "code" and top == notation.output:
+        return rf"\mathrm{{d}}{tex_name(bottom)}"
+    return rf"\frac{{\mathrm{{d}}{tex_name(top)}}}{{\mathrm{{d}}{tex_name(bottom)}}}"
 
 
-def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str) -> str:
+def _tex_text_number(text: str) -> str:
+    """A number as :func:`engine.text.differing` wrote it, in TeX."""
+    return _tex_number(text)[0]
+
+
+def _tex_difference(before: float, after: float) -> str:
+    """``6.002 - 6``: the pair as the trail writes it (to the digits that tell them apart)."""
+    b, a = tx.differing(before, after)
+    right, level = _tex_number(b)
+    return f"{_tex_text_number(a)} - " + (rf"\left({right}\right)" if level == _MINUS else right)
+
+
+def chain_markdown(chain, notation: tx.Notation = tx.PARTIAL) -> list[str]:
+    r"""The chain rule in nudges as handout lines: ``\frac{\Delta u}{\Delta b} = \frac{6.002 - 6}{3.001 - 3} = 2``."""
+    var, out = chain.var, chain.output
+    whole = rf"\frac{{\Delta {tex_name(out)}}}{{\Delta {tex_name(var)}}}"
+    if var == out or chain.estimate is None or chain.too_long or chain.count == 0:
+        return []
+    md = []
+    many = chain.count > 1
+    if many:
+        shown = "" if chain.complete else f" (the first {len(chain.paths)})"
+        md.append(f"${tex_name(var)}$ reaches ${tex_name(out)}$ by {chain.count:,} paths{shown}; along each,"
+                  " a node's other operands are held at their old values.")
+        md.append("")
+    for k, path in enumerate(chain.paths):
+        links = path.links
+        keep = tx.CHAIN_LINKS_SHOWN
+        shown_links = list(links) if len(links) <= keep + 1 else [*links[:keep // 2], None, *links[-(keep // 2):]]
+        route = " \\to ".join([tex_name(var)] + [tex_name(lk.top) if lk is not None else r"\dots"
+                                                    for lk in shown_links])
+        md.append(f"- {'Path ' + str(k + 1) + ': ' if many else ''}${route}$")
+        for lk in shown_links:
+            if lk is None:
+                md.append(f"  - … {len(links) - 2 * (keep // 2):,} more links …")
+                continue
+            held = ""
+            if lk.held:
+                held = " (" + ", ".join(f"${tex_name(n)} = {tex_num(v)}$ held" for n, v in lk.held) + ")"
+            md.append(f"  - $\\frac{{\\Delta {tex_name(lk.top)}}}{{\\Delta {tex_name(lk.bottom)}}}"
+                      f" = \\frac{{{_tex_difference(lk.top_before, lk.top_after)}}}"
+                      f"{{{_tex_difference(lk.bottom_before, lk.bottom_after)}}} = {tex_num(lk.ratio)}$"
+                      f"{held}, beside ${_dd(lk.top, lk.bottom, notation)} = {tex_num(lk.local)}$")
+        if len(links) > 1:
+            factors = [_factor(lk.ratio) for lk in shown_links if lk is not None]
+            if len(shown_links) != len(links):
+                factors.insert(keep // 2, r"\dots")
+            product = " \\times ".join(factors) + f" = {tex_num(path.product)}"
+            if not many:
+                sign = "=" if tx.num(path.product) == tx.num(chain.estimate) else r"\approx"
+                product += f" {sign} {whole}"
+            md.append(f"  - ${product}$")
+    if many:
+        terms = " + ".join(_factor(p.product) for p in chain.paths) + ("" if chain.complete else r" + \dots")
+        md.append(f"- Sum of the paths: ${terms} = {tex_num(chain.total)} \\approx {whole} = {tex_num(chain.estimate)}$"
+                  " (to first order)")
+    if chain.steps:
+        symbols, numbers = [], []
+        for st in chain.steps:
+            if st.child == out:
+                symbols.append(_dd(st.child, st.parent, notation))
+                numbers.append(_factor(st.local))
+            else:
+                symbols.append(f"{_dd(out, st.child, notation)} \\cdot {_dd(st.child, st.parent, notation)}")
+                numbers.append(f"{_factor(st.upstream)} \\times {_factor(st.local)}")
+        complete = len(chain.steps) == chain.steps_count
+        more = "" if complete else r" + \dots"
+        end = f" = {tex_num(chain.steps[-1].grad_after)}" if complete else ""
+        sums = f"{' + '.join(symbols)}{more} = {' + '.join(numbers)}{more}{end}"
+        md.append(f"- Backprop: ${_dd(out, var, notation)} = {sums}$")
+    return md
+
+
+def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str,
+                notation: tx.Notation = tx.PARTIAL) -> str:
     """The whole walk as a Markdown handout, with the formulas in LaTeX math as the lecture notes write them."""
     g = walk.graph
     out = g.output
@@ -353,24 +460,26 @@ def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: 
         parts.append(tex_num(s.value))
         md.append(f"{s.index + 1}. $" + " = ".join(dict.fromkeys(parts)) + "$")
     md += ["", "## Backward pass: right to left, one multiplication at a time", "",
-           f"Start from ${_dd(out, out)} = 1$.", ""]
+           f"Start from ${_dd(out, out, notation)} = 1$.", ""]
+    if (reminder := tx.notation_reminder(notation)) is not None:
+        md += [f"*{reminder.capitalize()}.*", ""]
     for s in walk.backward_steps:
         formula = latex(s.local_tree)
-        local = f"{_dd(s.child, s.parent)} = {formula}"
+        local = f"{_dd(s.child, s.parent, notation)} = {formula}"
         if tex_num(s.local) != formula:
             local += f" = {tex_num(s.local)}"
-        total = _dd(out, s.parent)
+        total = _dd(out, s.parent, notation)
         if s.child == out:
             body = f"{total} = {tex_num(s.product)}"
         else:
             becomes = "=" if s.of == 1 else r"\mathrel{+}="
-            body = (f"{total} {becomes} {_dd(out, s.child)} \\cdot {_dd(s.child, s.parent)}"
+            body = (f"{total} {becomes} {_dd(out, s.child, notation)} \\cdot {_dd(s.child, s.parent, notation)}"
                     f" = {_factor(s.upstream)} \\times {_factor(s.local)} = {tex_num(s.product)}")
         more = "" if s.of == 1 else f" ({s.arrived} of {s.of}: now {tx.num(s.grad_after)})"
         md.append(f"{s.index + 1}. ${body}$, with local ${local}$"
                   f" (from ${tex_name(s.child)} = {latex(nodes[s.child].expr)}$){more}")
     md += ["", "## The gradients", ""]
-    md += [f"- ${_dd(out, n)} = {tex_num(walk.grads[n])}$" for n in g.names]
+    md += [f"- ${_dd(out, n, notation)} = {tex_num(walk.grads[n])}$" for n in g.names]
     if fds:
         md += ["", f"## Checking by nudging: $h = {tex_num(h)}$", "",
                "| variable | nudge trail | one-sided | central | backprop | relative error (central) | |",
@@ -379,6 +488,14 @@ def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: 
             trail = tx.trail_text(fd, limit=8).replace("|", "\\|")
             md.append(f"| ${tex_name(name)}$ | {trail} | {tx.exact(fd.forward)} | {tx.exact(fd.central)} | {tx.num(fd.grad)}"
                       f" | {tx.small(fd.rel_error_central)} | {tx.status_text(fd)} |")
+    chains = [(name, _chain(walk, fd)) for name, fd in fds.items()]
+    chains = [(name, c) for name, c in chains if c is not None and chain_markdown(c, notation)]
+    if chains:
+        md += ["", "## The chain rule in nudges", "",
+               "Each nudge's trail read link by link: how much each node moved for the move below it.", ""]
+        for name, c in chains:
+            md += [f"### ${tex_name(name)}$", "", *chain_markdown(c, notation), ""]
+        md.pop()
     if walk.warnings:
         md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]
     return "\n".join(md) + "\n"

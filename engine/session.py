@@ -19,7 +19,8 @@ from engine.graphfile import LoadedGraph, same_float
 from engine.quiz import Answer, Score, answer_of, asks
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
 from engine.tape import tape_of
-from engine.text import num
+from engine.nudge_chain import NudgeChain, nudge_chain
+from engine.text import NOTATIONS, Notation, d, num
 
 H_MIN = 1e-12
 H_MAX = 1.0
@@ -166,6 +167,9 @@ class DebugSession:
         """The learning rate of :meth:`descend`."""
         self.descent: list[float] = []
         """The output's value before the first descent step, then after each one (an edit starts anew)."""
+        self.notation_style = "partial"
+        """How derivatives are written: one of :data:`engine.text.NOTATIONS` (see :attr:`notation`)."""
+        self._chain_cache: dict[tuple[str, float, int], NudgeChain] = {}
 
     # ------------------------------------------------------------------ shape
 
@@ -506,6 +510,7 @@ class DebugSession:
         self.inputs = dict(r.inputs)
         self.walk = r.walk
         self._fd_cache.clear()
+        self._chain_cache.clear()
         self.value_changes = dict(r.value_changes)
         self.grad_changes = dict(r.grad_changes)
         if r.edit is not None:
@@ -552,6 +557,7 @@ class DebugSession:
         }
         self.walk = compute(self.graph, self.inputs)
         self._fd_cache.clear()
+        self._chain_cache.clear()
         self.position = min(self.position, self.total)
         self.pending = None
         if not saved:  # a save changes no number: the score and the descent run go on
@@ -632,7 +638,7 @@ class DebugSession:
         new = {p: self.inputs[p] - self.alpha * grads[p] for p in self.graph.params}
         bad = [p for p, v in new.items() if not math.isfinite(v)]
         if bad:
-            raise ValueError(f"{', '.join(bad)} would not be finite (∂{self.graph.output}/∂{bad[0]} = {grads[bad[0]]!r});"
+            raise ValueError(f"{', '.join(bad)} would not be finite ({d(self.graph.output, bad[0], self.notation)} = {grads[bad[0]]!r});"
                              " nothing changed")
         out = self.graph.output
         before = self.walk.values[out]
@@ -690,6 +696,52 @@ class DebugSession:
             found = finite_difference(walk, name, h)
             if walk is self.walk:
                 self._fd_cache[key] = found
+        return found
+
+
+    # ------------------------------------------------------------------ notation, the chain in nudges
+
+    @property
+    def notation(self) -> Notation:
+        """The notation for every derivative written from this session (``∂J/∂v``, ``dJ/dv`` or ``dv``)."""
+        found = getattr(self, "_notation", None)
+        if found is None or found.style != self.notation_style or found.output != self.graph.output:
+            found = self._notation = Notation(self.notation_style, self.graph.output)
+        return found
+
+    def set_notation(self, style: str) -> None:
+        """Write derivatives in ``style`` from now on.
+
+        Raises:
+            ValueError: ``style`` is not one of :data:`engine.text.NOTATIONS`.
+        """
+        if style not in NOTATIONS:
+            raise ValueError(f"unknown notation {style!r} (choose one of {', '.join(NOTATIONS)})")
+        self.notation_style = style
+
+    def next_notation(self) -> str:
+        """Switch to the next notation in :data:`engine.text.NOTATIONS`' order; return it."""
+        self.set_notation(NOTATIONS[(NOTATIONS.index(self.notation_style) + 1) % len(NOTATIONS)])
+        return self.notation_style
+
+    CHAIN_PATHS = 3
+    """The finite-difference panel writes out this many paths of a nudge (the headless outputs 12)."""
+
+    def chain_ready(self, name: str) -> bool:
+        """Whether :meth:`nudge_chain` of ``name`` is cached for the current walk and h."""
+        return (name, self.h, id(self.walk)) in self._chain_cache
+
+    def nudge_chain(self, name: str) -> NudgeChain:
+        """:func:`engine.nudge_chain.nudge_chain` of ``name``'s nudge (cached like :meth:`fd`)."""
+        walk, h = self.walk, self.h
+        key = (name, h, id(walk))
+        found = self._chain_cache.get(key)
+        if found is None:
+            found = nudge_chain(walk, self.fd(name), limit=self.CHAIN_PATHS)
+            if walk is self.walk:
+                if len(self._chain_cache) > 64:
+                    self._chain_cache.clear()
+                self._chain_cache[key] = found
         return found
 
 

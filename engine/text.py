@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
 from engine import expr as ex
 from engine.finite_diff import EPS, FiniteDifference, Sweep, trail_ends
+from engine.nudge_chain import TRAIL_LIMIT
 from engine.steps import BackwardStep, ForwardStep
 
 _DECIMAL = re.compile(r"\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\s*\Z")
@@ -87,9 +89,48 @@ def small(x: float | None) -> str:
     return num(x) if x != x or x == 0 else f"{x:.1e}"
 
 
-def d(top: str, bottom: str) -> str:
-    """``∂top/∂bottom``."""
-    return f"∂{top}/∂{bottom}"
+@dataclass(frozen=True, slots=True)
+class Notation:
+    """How a derivative is written: a value handed to every function that writes one.
+
+    Attributes:
+        style: One of :data:`NOTATIONS`: ``"partial"`` (``∂J/∂v``, the default), ``"d"``
+            (``dJ/dv``, as the lecture page writes it) or ``"code"`` (``dv``, the course's
+            code convention: ``dv`` stands for dJ/dv, the derivative of the output).
+        output: The graph's output, for ``"code"``: a derivative of the output is written
+            ``dv``; any other (a local derivative ∂u/∂b) as ``du/db``.
+    """
+
+    style: str = "partial"
+    output: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.style not in NOTATIONS:
+            raise ValueError(f"unknown notation {self.style!r} (choose one of {', '.join(NOTATIONS)})")
+
+
+NOTATIONS = ("partial", "d", "code")
+"""The notations, in the order ``o`` cycles them."""
+PARTIAL = Notation()
+
+
+def d(top: str, bottom: str, notation: Notation = PARTIAL) -> str:
+    """``∂top/∂bottom``; ``dtop/dbottom`` or, in code notation for the output's derivative, ``dbottom``."""
+    style = notation.style
+    if style == "partial":
+        return f"∂{top}/∂{bottom}"
+    if style == "code" and top == notation.output:
+        return f"d{bottom}"
+    return f"d{top}/d{bottom}"
+
+
+def notation_reminder(notation: Notation) -> str | None:
+    """The one line that says what ``dv`` means, in code notation (None otherwise)."""
+    if notation.style != "code" or notation.output is None:
+        return None
+    out = notation.output
+    return (f"code notation: dx stands for d{out}/dx, the derivative of the output {out} with respect to x;"
+            " the course's code writes it so")
 
 
 def pretty(tree: ex.Expr) -> str:
@@ -107,19 +148,19 @@ def forward_line(step: ForwardStep, substituted: str | None = None) -> str:
     return " = ".join(parts)
 
 
-def backward_line(step: BackwardStep, output: str) -> str:
+def backward_line(step: BackwardStep, output: str, notation: Notation = PARTIAL) -> str:
     """The multiplication itself: ``∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6``.
 
     When the parent gets several contributions, ``+=`` and the running total in words:
     ``∂J/∂x += ∂J/∂y · ∂y/∂x = 3 × 3 = 9;  ∂J/∂x = 9 so far (1 of 2)``, then
     ``…;  ∂J/∂x = 15 (2 of 2: complete)`` (``→ 9   1 of 2`` read as nonsense).
     """
-    total = d(output, step.parent)
+    total = d(output, step.parent, notation)
     if step.child == output:
         # upstream is ∂J/∂J = 1: the total is the local derivative itself
         body = num(step.product)
     else:
-        body = (f"{d(output, step.child)} · {d(step.child, step.parent)}"
+        body = (f"{d(output, step.child, notation)} · {d(step.child, step.parent, notation)}"
                 f" = {_factor(step.upstream)} × {_factor(step.local)} = {num(step.product)}")
     if step.of == 1:
         return f"{total} = {body}"
@@ -129,7 +170,7 @@ def backward_line(step: BackwardStep, output: str) -> str:
     return f"{total} += {body};  {total} = {num(step.grad_after)} ({step.arrived} of {step.of}: complete)"
 
 
-def question_line(step: ForwardStep | BackwardStep, output: str) -> str:
+def question_line(step: ForwardStep | BackwardStep, output: str, notation: Notation = PARTIAL) -> str:
     """A step with its number hidden, for predict mode.
 
     ``u = b · c = 3 × 2 = ?``; ``∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × ∂u/∂b = ?`` (the
@@ -140,29 +181,29 @@ def question_line(step: ForwardStep | BackwardStep, output: str) -> str:
         if step.operands:
             parts.append(step.substituted(num))
         return " = ".join([*parts, "?"])
-    total = d(output, step.parent)
-    local = d(step.child, step.parent)
+    total = d(output, step.parent, notation)
+    local = d(step.child, step.parent, notation)
     if step.child == output:  # ∂J/∂J = 1 upstream: the local derivative is all there is
         body = "?"
     else:
-        body = f"{d(output, step.child)} · {local} = {_factor(step.upstream)} × {local} = ?"
+        body = f"{d(output, step.child, notation)} · {local} = {_factor(step.upstream)} × {local} = ?"
     if step.of == 1:
         return f"{total} = {body}"
     return f"{total} += {body}   (contribution {step.arrived} of {step.of}: this product only)"
 
 
-def step_line(step: ForwardStep | BackwardStep, output: str) -> str:
+def step_line(step: ForwardStep | BackwardStep, output: str, notation: Notation = PARTIAL) -> str:
     """A step written out whole: :func:`forward_line` or :func:`backward_line`."""
-    return forward_line(step) if isinstance(step, ForwardStep) else backward_line(step, output)
+    return forward_line(step) if isinstance(step, ForwardStep) else backward_line(step, output, notation)
 
 
-def verdict(answer, step: ForwardStep | BackwardStep, output: str) -> str:
+def verdict(answer, step: ForwardStep | BackwardStep, output: str, notation: Notation = PARTIAL) -> str:
     """How a guess (an :class:`~engine.quiz.Answer`) went, with the step written out whole.
 
     ``Right: u = b · c = 3 × 2 = 6.`` / ``Not quite: you said 5; u = b · c = 3 × 2 = 6.``
     / ``Not scored: u = b · c = 3 × 2 = 6.``
     """
-    line = step_line(step, output)
+    line = step_line(step, output, notation)
     guess = answer.guess
     if guess is None:
         return f"Not scored: {line}."
@@ -172,11 +213,11 @@ def verdict(answer, step: ForwardStep | BackwardStep, output: str) -> str:
     return f"Not quite: you said {num(guess)}; {line}."
 
 
-def local_line(step: BackwardStep, child_expr: ex.Expr, output: str) -> str:
+def local_line(step: BackwardStep, child_expr: ex.Expr, output: str, notation: Notation = PARTIAL) -> str:
     """Where the local derivative comes from: ``u = b · c, so local ∂u/∂b = c = 2``."""
     formula = pretty(step.local_tree)
     value = num(step.local)
-    local = f"local {d(step.child, step.parent)} = {formula}"
+    local = f"local {d(step.child, step.parent, notation)} = {formula}"
     if formula != value:
         local += f" = {value}"
     line = f"{step.child} = {pretty(child_expr)}, so {local}"
@@ -184,7 +225,7 @@ def local_line(step: BackwardStep, child_expr: ex.Expr, output: str) -> str:
         line += (f"; 0 here means {step.child} is flat in {step.parent} (its flat branch is selected),"
                  f" so nothing flows back: the product is 0, not {num(step.upstream)} × 0 = nan")
     if step.child == output:
-        line += f"; with {d(output, output)} = 1: 1 × {_factor(step.local)} = {num(step.product)}"
+        line += f"; with {d(output, output, notation)} = 1: 1 × {_factor(step.local)} = {num(step.product)}"
     return line
 
 
@@ -285,22 +326,22 @@ def status_text(fd: FiniteDifference) -> str:
     return text
 
 
-def why_lines(why, output: str) -> list[str]:
+def why_lines(why, output: str, notation: Notation = PARTIAL) -> list[str]:
     """A :class:`~engine.paths.WhyGradient` written out: every path, its factors, their sum."""
-    head, paths, foot = why_parts(why, output)
+    head, paths, foot = why_parts(why, output, notation)
     return head + [line for path in paths for line in path] + foot
 
 
-def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
+def why_parts(why, output: str, notation: Notation = PARTIAL) -> tuple[list[str], list[list[str]], list[str]]:
     """:func:`why_lines` in three parts: the lines before the paths, each path's lines, the lines after."""
     name = why.name
-    head = [f"{d(output, name)} = {num(why.grad)}: the sum, over every path from {output} down to {name},"
+    head = [f"{d(output, name, notation)} = {num(why.grad)}: the sum, over every path from {output} down to {name},"
             " of the local derivatives multiplied along it."]
     if why.count == 0:
         head.append(f"No path leads from {output} to {name}: {output} does not depend on it, so the gradient is 0.")
         return head, [], []
     if name == output:
-        head.append(f"{d(output, output)} = 1: nudging {output} moves {output} by as much.")
+        head.append(f"{d(output, output, notation)} = 1: nudging {output} moves {output} by as much.")
         return head, [], []
     head.append("")
     head.append(f"{why.count} path{'s' if why.count != 1 else ''}:" if why.complete
@@ -314,7 +355,7 @@ def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
         route = f" → … {gap:,} more hops … → ".join(" → ".join(n) for n in names)
         symbols, formulas, numbers = (
             f"{sep}…{sep}".join(sep.join(fmt(h) for h in p) for p in parts)
-            for fmt, sep in ((lambda h: d(h.child, h.parent), " · "), (lambda h: _wrap(pretty(h.formula)), " · "),
+            for fmt, sep in ((lambda h: d(h.child, h.parent, notation), " · "), (lambda h: _wrap(pretty(h.formula)), " · "),
                              (lambda h: _factor(h.local), " × ")))
         line = f"    {symbols}"
         if formulas != numbers.replace(" × ", " · "):
@@ -324,8 +365,8 @@ def why_parts(why, output: str) -> tuple[list[str], list[list[str]], list[str]]:
     if why.complete:
         terms = " + ".join(_factor(p.product) for p in why.paths)
         agree = "✓" if why.total == why.grad or abs(why.total - why.grad) <= 1e-12 * max(1.0, abs(why.grad)) else "≠"
-        foot.append(f"sum of the paths: {terms} = {num(why.total)}   {agree} {d(output, name)} = {num(why.grad)}"
-                    if len(why.paths) > 1 else f"{agree} {d(output, name)} = {num(why.grad)}")
+        foot.append(f"sum of the paths: {terms} = {num(why.total)}   {agree} {d(output, name, notation)} = {num(why.grad)}"
+                    if len(why.paths) > 1 else f"{agree} {d(output, name, notation)} = {num(why.grad)}")
     else:
         foot.append(f"… and {why.count - len(why.paths):,} more paths; all of them add up to {num(why.grad)}.")
     return head, paths, foot
@@ -356,7 +397,8 @@ def _wrap(formula: str) -> str:
     return f"({formula})" if any(op in formula for op in (" + ", " - ")) else formula
 
 
-def sweep_lines(sweep: Sweep, h: float, output: str, value: float | None = None) -> list[str]:
+def sweep_lines(sweep: Sweep, h: float, output: str, value: float | None = None,
+                notation: Notation = PARTIAL) -> list[str]:
     """What the h sweep's plot shows, in words and numbers (the plot's caption).
 
     Args:
@@ -364,8 +406,9 @@ def sweep_lines(sweep: Sweep, h: float, output: str, value: float | None = None)
             by h can resolve). Below that, a small error is rounding cancelling by luck, not a
             better h; and a graph whose error at the largest h stays within that reach is linear
             in the variable (no truncation error, no V).
+        notation: How the derivative is written.
     """
-    grad = d(output, sweep.var)
+    grad = d(output, sweep.var, notation)
     lines = [f"{grad} = {num(sweep.grad)} by backprop; the plot shows each estimate's error"
              f" |estimate − {_factor(sweep.grad)}| (× one-sided, • central; the vertical line is your h)."]
     here = next((p for p in sweep.points if p.h == h), None)
@@ -411,3 +454,147 @@ def sweep_lines(sweep: Sweep, h: float, output: str, value: float | None = None)
                      f" at h = {p.h:.2g}) is rounding errors cancelling by luck: there, rounding could be off"
                      f" by {small(reach(p))}.")
     return lines
+
+
+# --------------------------------------------------------------------------- the chain rule in nudges
+
+CHAIN_LINKS_SHOWN = 12
+"""A longer path is written as its first and last six links, and how many lie between."""
+
+
+def _delta(top: str, bottom: str) -> str:
+    return f"Δ{top}/Δ{bottom}"
+
+
+def link_line(link, notation: Notation = PARTIAL, grads: bool = False) -> str:
+    """``Δu/Δb = (6.002 − 6)/(3.001 − 3) = 2``; with ``grads``, the local derivative beside it.
+
+    The numbers are the trail's, written as :func:`trail_entry` writes them. A link whose
+    node saw other operands move too says which it held: ``(q held at 6)``.
+    """
+    t0, t1 = differing(link.top_before, link.top_after)
+    b0, b1 = differing(link.bottom_before, link.bottom_after)
+    line = f"{_delta(link.top, link.bottom)} = ({t1} − {_bracket(t0)})/({b1} − {_bracket(b0)}) = {num(link.ratio)}"
+    if link.held:
+        line += " (" + ", ".join(f"{name} held at {num(value)}" for name, value in link.held) + ")"
+    if grads:
+        value = num(link.local)
+        formula = pretty(link.formula) if link.formula is not None else value
+        line += f"   {d(link.top, link.bottom, notation)} = {formula}" + (f" = {value}" if formula != value else "")
+    return line
+
+
+def _product(factors: list[str], hidden: int) -> str:
+    if hidden:
+        half = len(factors) // 2
+        factors = [*factors[:half], f"… ({hidden:,} more)", *factors[half:]]
+    return " × ".join(factors)
+
+
+def _agrees(a: float, b: float | None) -> str:
+    """``=`` when two numbers read the same as :func:`num` writes them, ``≈`` otherwise."""
+    return "=" if b is not None and num(a) == num(b) else "≈"
+
+
+CHAIN_TERMS_SHOWN = 6
+"""A sum of more path products (or backward steps) than this is written as its first few and how many more."""
+
+
+def _sum(terms: list[str], more: int) -> str:
+    """``a + b + c``, or its first :data:`CHAIN_TERMS_SHOWN` terms and ``+ … (k more)``."""
+    more += max(0, len(terms) - CHAIN_TERMS_SHOWN)
+    text = " + ".join(terms[:CHAIN_TERMS_SHOWN])
+    return f"{text} + … ({more:,} more)" if more else text
+
+
+def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False, paths: int | None = None) -> list[str]:
+    """A :class:`~engine.nudge_chain.NudgeChain` written as the lecture page checks the chain rule.
+
+    ``Δu/Δb = (6.002 − 6)/(3.001 − 3) = 2``, one line per link from the nudged variable up
+    to the output, then their product ``2 × 1 × 3 = 6 = ΔJ/Δb``. With several paths, each
+    path's links and product, then the sum of the products beside ΔJ/Δx. With ``grads``
+    (once the gradient is revealed), each link's local derivative beside it and the backward
+    pass's own multiplication: ``backprop: ∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6``.
+    ``paths``: write out at most this many of the listed paths.
+    """
+    var, out = chain.var, chain.output
+    whole = _delta(out, var)
+    if var == out:
+        return [f"{whole} = 1: nudging {out} moves {out} by as much."]
+    if chain.estimate is None:
+        return []
+    if chain.too_long:
+        return [f"(the chain rule link by link is shown for trails of up to {TRAIL_LIMIT:,} entries)"]
+    if chain.count == 0:
+        return [f"{out} does not depend on {var}: no path, nothing moves."]
+    lines = []
+    many = chain.count > 1
+    listed = chain.paths if paths is None else chain.paths[:paths]
+    if many:
+        shown = "" if len(listed) == chain.count else f" (the first {len(listed)})"
+        lines.append(f"{var} reaches {out} by {chain.count:,} paths{shown}; along each, a node's other"
+                     " operands are held:")
+    for k, path in enumerate(listed):
+        links = path.links
+        if len(links) > CHAIN_LINKS_SHOWN + 1:
+            half = CHAIN_LINKS_SHOWN // 2
+            parts, hidden = [list(links[:half]), list(links[-half:])], len(links) - 2 * half
+        else:
+            parts, hidden = [list(links)], 0
+        names = [[parts[0][0].bottom] + [lk.top for lk in parts[0]]] + [[lk.top for lk in p] for p in parts[1:]]
+        route = f" → … {hidden:,} more → ".join(" → ".join(n) for n in names)
+        lines.append(f"path {k + 1}: {route}" if many else f"chain rule in nudges, {route}:")
+        for p_k, p in enumerate(parts):
+            if p_k:
+                lines.append(f"  … {hidden:,} more links …")
+            lines += [f"  {link_line(lk, notation, grads)}" for lk in p]
+        factors = [_factor(lk.ratio) for p in parts for lk in p]
+        product = f"  {_product(factors, hidden)} = {num(path.product)}" if len(links) > 1 else ""
+        if not many:
+            if product:
+                product += f" {_agrees(path.product, chain.estimate)} {whole}"
+            if _agrees(path.product, chain.estimate) != "=":
+                product += f" (one-sided estimate {whole} = {num(chain.estimate)})"
+        elif grads:
+            product += f"   backprop along it: {num(path.grad_product)}"
+        if product:
+            lines.append(product)
+    if many:
+        terms = _sum([_factor(p.product) for p in chain.paths], chain.count - len(chain.paths))
+        if chain.complete:
+            lines.append(f"sum of the paths: {terms} = {num(chain.total)} ≈ {whole} = {num(chain.estimate)}"
+                         " (to first order)")
+        else:  # a sum of some of the paths is no estimate of anything
+            lines.append(f"the paths' products: {terms}; all {chain.count:,} add up to {whole} ="
+                         f" {num(chain.estimate)} to first order")
+    zero = next((lk.bottom for p in chain.paths for lk in p.links if lk.bottom_after == lk.bottom_before), None)
+    if zero is not None:
+        lines.append(f"Δ{zero} = 0: the nudge did not move {zero} (flat there, or the move was lost to"
+                     " rounding), so the links above it are 0/0; the backward pass's derivative is the limit they"
+                     " stand for.")
+    if grads and chain.steps:
+        lines.append(f"backprop: {backprop_sum(chain, notation)}")
+    return lines
+
+
+def backprop_sum(chain, notation: Notation = PARTIAL) -> str:
+    """The backward pass's multiplications into the variable, written as one sum.
+
+    ``∂J/∂b = ∂J/∂u · ∂u/∂b = 3 × 2 = 6``; at fan-out
+    ``∂f/∂x = ∂f/∂p · ∂p/∂x + ∂f/∂q · ∂q/∂x = 6 × 1 + 3 × 3 = 15``.
+    """
+    out, var = chain.output, chain.var
+    steps = chain.steps
+    if len(steps) == 1 and steps[0].of == 1:
+        return backward_line(steps[0], out, notation)
+    symbols, numbers = [], []
+    for s in steps:
+        if s.child == out:
+            symbols.append(d(s.child, s.parent, notation))
+            numbers.append(_factor(s.local))
+        else:
+            symbols.append(f"{d(out, s.child, notation)} · {d(s.child, s.parent, notation)}")
+            numbers.append(f"{_factor(s.upstream)} × {_factor(s.local)}")
+    more = chain.steps_count - len(steps)
+    end = f" = {num(steps[-1].grad_after)}" if not more else ""
+    return f"{d(out, var, notation)} = {_sum(symbols, more)} = {_sum(numbers, more)}{end}"

@@ -781,3 +781,20 @@ async def test_the_files_description_is_shown_when_the_app_opens():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert " ".join(description.split())[:40] in " ".join(widget_text(app, "#message").split())
+
+
+async def test_the_transcript_shows_an_edit_that_keeps_its_line_count():
+    """An edit rewrites the numbers of every transcript line and keeps their count: the lines drawn are the new ones."""
+    from tui_helpers import submit_text
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            await pilot.press("n")
+        assert "v = a + u = 5 + 6 = 11" in widget_text(app, "#transcript")
+        await pilot.press("e")
+        await submit_text(app, pilot, "7")
+        await pilot.pause()
+        assert app.session.value("a") == 7
+        text = widget_text(app, "#transcript")
+        assert "v = a + u = 7 + 6 = 13" in text and "5 + 6" not in text

@@ -20,6 +20,9 @@
 | . | put the cursor on the current step's node, expanding the lines that hide it |
 | l | follow mode: after every step the cursor (and so the panels) goes to the step's node |
 | z | the estimates to every digit, or rounded to the digits the arithmetic supports |
+| o | notation: ∂J/∂v → dJ/dv → dv |
+| x | save the screen as an SVG file |
+| P | presentation mode |
 | v | the picture: the graph left to right as the lecture draws it (beside the tree when wide enough) |
 | ? | help |
 | q, ctrl+q | quit |
@@ -91,12 +94,12 @@ class JobCancelled(Exception):
     """Raised in a worker thread once esc has cancelled its job."""
 
 
-def _why(walk, name: str, tick=None) -> tuple:
+def _why(walk, name: str, tick=None, notation: tx.Notation = tx.PARTIAL) -> tuple:
     """The paths to ``name`` and their text (in a worker thread, for a big graph: nothing here touches the screen)."""
     from engine.paths import why_gradient
 
     why = why_gradient(walk, name, tick=tick)
-    head, paths, foot = tx.why_parts(why, walk.graph.output)
+    head, paths, foot = tx.why_parts(why, walk.graph.output, notation)
     named = [(lines, tx.path_names(path)) for lines, path in zip(paths, why.paths)]
     return walk, name, why, head, named, foot
 
@@ -114,7 +117,8 @@ class CgtuiApp(App[None]):
     """From this many columns the picture view shows the tree beside the picture."""
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough"), (SIDE_BY_SIDE, "-side-by-side")]
     VIEWS = ("tree", "picture")
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough")]
+    # from 36 lines the finite-difference panel may take more of the column (the chain in nudges)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough"), (36, "-tall")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "next", "Next"),
@@ -139,6 +143,9 @@ class CgtuiApp(App[None]):
         Binding("full_stop", "show_step", "Current step's node", show=False),
         Binding("l", "follow", "Follow the steps", show=False),
         Binding("z", "full_digits", "Every digit of the estimates", show=False),
+        Binding("o", "notation", "Notation", show=False),
+        Binding("x", "screenshot", "Save SVG", show=False),
+        Binding("P", "present", "Present", show=False),
         Binding("v", "view", "Picture", show=False),
         Binding("question_mark", "help", "Help"),
         Binding("q", "quit", "Quit"),
@@ -156,13 +163,15 @@ class CgtuiApp(App[None]):
     POLL_SECONDS = 1.0
     """How often the graph file is checked for changes made elsewhere."""
 
-    def __init__(self, session: DebugSession, *, watch_file: bool = True) -> None:
+    def __init__(self, session: DebugSession, *, watch_file: bool = True, present: bool = False) -> None:
         """
         Args:
             session: The session to show, already loaded.
             watch_file: Reload the graph file when it changes on disk.
+            present: Open in presentation mode (``--present``).
         """
         super().__init__()
+        self._present_at_start = present
         self.session = session
         self.watch_file = watch_file
         self.message = ""
@@ -238,6 +247,9 @@ class CgtuiApp(App[None]):
                             " finite): each is marked ⚠ beside its node when the steps reach it.")
         elif self.session.graph.description:  # the file's own words about the graph, until the first message
             self.message = printable(" ".join(self.session.graph.description.split()), one_line=True)
+        self._show_notation()
+        if self._present_at_start:
+            self.presenting = True
         if self.view != "tree":  # asked for before the screen was built (set_view)
             self.set_view(self.view)
             self.call_later(self._focus_view)  # after the tree's focus() above, which is deferred
@@ -611,7 +623,7 @@ class CgtuiApp(App[None]):
         if self.session.pending is None:  # the graph was reloaded meanwhile
             return
         answer = self.session.guess(value)
-        self.say(tx.verdict(answer, self.session.current, self.session.graph.output))
+        self.say(tx.verdict(answer, self.session.current, self.session.graph.output, self.session.notation))
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
@@ -640,6 +652,8 @@ class CgtuiApp(App[None]):
             return False  # the screen shows only "too small": nothing may happen unseen
         if action == "skip_guess":
             return s.pending is not None or self._job_running()
+        if action in ("notation", "screenshot", "present"):
+            return True  # they change how things are written or shown, never the walk: even mid-guess
         if s.pending is not None and action not in ("quit", "help"):
             return None if action in ("next", "previous", "finish", "edit", "save") else False  # guess first
         if self._editing() and action not in ("quit", "help"):
@@ -881,11 +895,79 @@ class CgtuiApp(App[None]):
             # drawn once mounted, with the history as it is then (another d may come first)
             self.call_after_refresh(lambda: plot.show(self.session.descent, self.session.graph.output))
 
+    # ------------------------------------------------------------------ the classroom (tui/classroom.py)
+
+    def set_notation(self, name: str) -> bool:
+        """Write every derivative in notation ``name`` ("partial", "d" or "code"); False (said) if unknown."""
+        from tui.classroom import notation_message
+
+        try:
+            self.session.set_notation(name)
+        except ValueError as err:
+            self.say(f"{err}; the notation stays {self.session.notation_style}.")
+            return False
+        self._show_notation()
+        self.query_one(Transcript).refresh()  # its lines are drawn from the session, but only when it grows
+        self.say(notation_message(self.session))
+        return True
+
+    def action_notation(self) -> None:
+        self.set_notation(tx.NOTATIONS[(tx.NOTATIONS.index(self.session.notation_style) + 1) % len(tx.NOTATIONS)])
+
+    def _show_notation(self) -> None:
+        """The code notation's reminder under the tree, while it is on."""
+        out = self.session.graph.output
+        code = self.session.notation_style == "code"
+        self.query_one("#left").border_subtitle = f"code notation: dx means d{out}/dx" if code else None
+
+    presenting: reactive[bool] = reactive(False, init=False)
+    """Presentation mode: larger spacing, no transcript, high contrast, the picture view where there is one."""
+
+    def set_presenting(self, on: bool) -> None:
+        self.presenting = on
+
+    def watch_presenting(self, on: bool) -> None:
+        from tui.classroom import PRESENT_CLASS
+
+        self.screen_stack[0].set_class(on, PRESENT_CLASS)
+        if on:
+            self._view_before_presenting = getattr(self, "view", "tree")
+            picture = self.set_view_if_present("picture")
+            note = "" if picture else "; no picture view in this version"
+            self.say(f"Presentation mode (P leaves it): transcript hidden, high contrast{note}.")
+        else:
+            self.set_view_if_present(getattr(self, "_view_before_presenting", "tree"))  # the view it was in
+            self.say("Presentation mode off: the transcript is back.")
+
+    def action_present(self) -> None:
+        self.presenting = not self.presenting
+
+    def set_view_if_present(self, view: str) -> bool:
+        """Switch to ``view`` ("tree" or "picture") where the app has views; whether it is shown now."""
+        set_view = getattr(self, "set_view", None)
+        if set_view is None:
+            return view == "tree"
+        set_view(view)
+        return getattr(self, "view", view) == view
+
+    def action_screenshot(self) -> None:
+        """Save the screen as it is now as an SVG file, under a fresh name (never over another file)."""
+        from tui.classroom import save_screenshot
+        from tui.sync import refusal
+
+        try:
+            target = save_screenshot(self.session, self.export_screenshot(
+                title=f"cgtui {printable(self.session.source, one_line=True)}"))
+        except (OSError, RuntimeError, ValueError) as err:
+            self.say(f"cgtui: cannot save the screen: {refusal(err)}. Nothing was written.")
+            return
+        self.say(f"Saved the screen as {target}.")
+
     def action_help(self) -> None:
         from tui.widgets.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.session.notation))
 
     def _gradient_complete(self, name: str, key: str, needs: str = "") -> bool:
         """Whether ``name``'s gradient is revealed in full; if not, say how to get there, then ``key``.
@@ -896,7 +978,7 @@ class CgtuiApp(App[None]):
         grad = self.session.grad(name)
         if grad is not None and grad.complete:
             return True
-        d = tx.d(self.session.graph.output, name)
+        d = tx.d(self.session.graph.output, name, self.session.notation)
         subject = f"{needs} {d}, which" if needs else d
         self.say(f"{subject} is not complete yet: step the backward pass to it (f finishes a pass), then {key}.")
         return False
@@ -916,15 +998,16 @@ class CgtuiApp(App[None]):
             return
         walk = self.session.walk
         if len(self.session.graph.names) <= FdPanel.INLINE_LIMIT:
-            self._show_why(_why(walk, name))
+            self._show_why(_why(walk, name, notation=self.session.notation))
             return
         what = f"the paths from {self.session.graph.output} down to {name}"
         self.say(f"Working out {what} … (esc cancels)")
+        notation = self.session.notation
 
         def work() -> None:
             tick = self._ticker(lambda done: f"Working out {what} … {done} % (esc cancels)")
             try:
-                found = _why(walk, name, tick)
+                found = _why(walk, name, tick, notation)
             except JobCancelled:
                 return
             if not get_current_worker().is_cancelled:
@@ -970,7 +1053,7 @@ class CgtuiApp(App[None]):
         out = self.session.graph.output
         self.say("")
         tree = self.query_one(GraphTree)
-        self.push_screen(WhyScreen(f"Why {tx.d(out, name)} = {tx.num(why.grad)}?", head, named, foot, tree.light_path),
+        self.push_screen(WhyScreen(f"Why {tx.d(out, name, self.session.notation)} = {tx.num(why.grad)}?", head, named, foot, tree.light_path),
                          lambda _: tree.light_path([]))
 
     async def action_quit(self) -> None:

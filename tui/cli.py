@@ -54,12 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--trace", action="store_true", help="print the whole walk as plain text and exit")
     mode.add_argument("--markdown", action="store_true",
                       help="print the whole walk as a Markdown handout (formulas in LaTeX math) and exit")
+    mode.add_argument("--svg", metavar="OUT.svg",
+                      help="write the app's screen at --step N to OUT.svg (for handouts and slides) and exit,"
+                      " without opening a terminal")
+    p.add_argument("--notation", choices=("partial", "d", "code"), default="partial",
+                   help="how derivatives are written, in the app and every output: partial ∂J/∂v (default),"
+                   " d dJ/dv (the lecture page's), code dv (the course's code: dv stands for dJ/dv)")
+    p.add_argument("--present", action="store_true",
+                   help="presentation mode: larger spacing, no transcript, high contrast (the key P in the app)")
+    shot = p.add_argument_group("--svg")
+    shot.add_argument("--step", type=int, default=0, metavar="N", help="the step to draw (default 0, the start)")
+    shot.add_argument("--view", choices=("tree", "picture"), default=None, help="the view to draw (default: tree)")
     big = p.add_argument_group("generated graphs (instead of FILE)")
     big.add_argument("-e", "--expr", metavar="'J = 3*(a + b*c)'",
                      help="build the graph from one expression, one node per operation (u, v, …); "
                      "give every input with --set")
     big.add_argument("--example", choices=KINDS, help="open a generated graph: a deep chain, a random DAG, an MLP")
-    big.add_argument("--size", type=int, default=1000, metavar="N", help="nodes in --example chain or dag (default 1000)")
+    big.add_argument("--size", action="append", default=[], metavar="N",
+                     help="nodes in --example chain or dag (default 1000); with --svg, WIDTHxHEIGHT is the screen's"
+                     " size (default 120x40): give --size twice for both")
     big.add_argument("--layers", metavar="A,B,…", help="layer widths of --example mlp (default 16,16,1)")
     big.add_argument("--save", metavar="PATH", help="write the generated graph (-e or --example) to PATH, a new file, and open that")
     p.add_argument("--version", action="version", version=f"cgtui {__version__}")
@@ -124,8 +137,9 @@ def _load(args):
         return load_path(args.file) if args.file is not None else load_builtin()
     if args.file is not None:
         raise UsageError("give either FILE or --example, not both")
-    if args.size < 1 or args.size > 1_000_000:
-        raise UsageError(f"--size: {args.size} is not between 1 and 1,000,000")
+    size = _node_count(args.size)
+    if size < 1 or size > 1_000_000:
+        raise UsageError(f"--size: {size} is not between 1 and 1,000,000")
     layers = None
     if args.layers is not None:
         try:
@@ -134,7 +148,57 @@ def _load(args):
             raise UsageError(f"--layers: write widths such as 64,64,1, not {args.layers!r}") from None
         if not layers or min(layers) < 1 or sum(layers) > 10_000:
             raise UsageError(f"--layers: widths must be at least 1 (and at most 10,000 neurons in all): {args.layers!r}")
-    return _generated(generate(args.example, args.size, layers).encode(), f"(example {args.example})", args.save)
+    return _generated(generate(args.example, size, layers).encode(), f"(example {args.example})", args.save)
+
+
+def _screen_sizes(sizes: list[str]) -> list[str]:
+    return [t for t in sizes if "x" in t.lower()]
+
+
+def _node_count(sizes: list[str]) -> int:
+    """``--size N`` for ``--example`` (the last one; a screen size WxH is for ``--svg``)."""
+    counts = [t for t in sizes if "x" not in t.lower()]
+    if not counts:
+        return 1000
+    text = counts[-1]
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"--size: write a number of nodes such as 1000 (or, with --svg, a screen size such as"
+                         f" 120x40), not {text!r}") from None
+
+
+def _svg_options(args) -> tuple[int, int] | None:
+    """The screen size for ``--svg`` (None without it); refuses ``--step``/``--view``/``WxH`` without it.
+
+    Raises:
+        UsageError: an option that cannot be followed.
+    """
+    screens = _screen_sizes(args.size)
+    counts = [t for t in args.size if t not in screens]
+    if args.svg is None:
+        for given, option in ((args.step != 0, "--step"), (args.view is not None, "--view"),
+                              (bool(screens), f"--size {screens[-1] if screens else ''}")):
+            if given:
+                raise UsageError(f"{option} goes with --svg OUT.svg (the screen to draw)")
+        return None
+    from tui.classroom import parse_size
+
+    if counts and args.example is None:
+        raise UsageError(f"--size {counts[-1]}: with --svg, write the screen size as WIDTHxHEIGHT, such as 120x40")
+    try:
+        size = parse_size(screens[-1]) if screens else (120, 40)
+    except ValueError as err:
+        raise UsageError(f"--size: {err}") from None
+    target = Path(args.svg).expanduser()
+    folder = target.parent
+    if target.is_dir():
+        raise UsageError(f"--svg {args.svg}: is a folder; give a file name such as {target / 'step.svg'}")
+    if not folder.is_dir():
+        raise UsageError(f"--svg {args.svg}: there is no folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--svg {args.svg}: the folder {folder} cannot be written")
+    return size
 
 
 def _generated(text: bytes, name: str, save: str | None):
@@ -163,11 +227,17 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         h = _fd_step(args.fd_step)
+        screen = _svg_options(args)
         loaded = _load(args)
         overrides = _overrides(args.set, loaded.graph)
     except (UsageError, SourceError) as err:
         say(str(err))
         return 2
+    from engine.text import Notation
+
+    notation = Notation(args.notation, loaded.graph.output)
+    if screen is not None:
+        return _write_svg(loaded, overrides, h, args, screen)
 
     if args.json or args.trace or args.markdown:
         from engine.report import iter_json, to_markdown, to_trace
@@ -178,10 +248,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         if args.json:
             # written as it is made (the whole text of a 100,000-node graph is never held); JSON
             # escapes C0 itself, json_printable the rest, character by character, so chunk by chunk
-            chunks = map(json_printable, iter_json(walk, fds, h, loaded.source))
+            chunks = map(json_printable, iter_json(walk, fds, h, loaded.source, notation))
         else:  # nothing from the file reaches the terminal as a control character
             render = to_markdown if args.markdown else to_trace
-            chunks = (printable(render(walk, fds, h, printable(loaded.source, one_line=True))),)
+            chunks = (printable(render(walk, fds, h, printable(loaded.source, one_line=True), notation)),)
         try:
             for chunk in chunks:
                 sys.stdout.write(chunk)
@@ -196,14 +266,42 @@ def run(argv: Sequence[str] | None = None) -> int:
         from tui.browser import run_browser_session
 
         return run_browser_session(loaded, overrides, h, args.share)
-    return _open_app(loaded, overrides, h)
+    return _open_app(loaded, overrides, h, args.notation, args.present)
 
 
-def _open_app(loaded, overrides: dict[str, float], h: float) -> int:
+def _write_svg(loaded, overrides: dict[str, float], h: float, args, size: tuple[int, int]) -> int:
+    """``--svg``: the app's screen at step N, drawn headless, written to the file; the exit status."""
+    from engine.session import DebugSession
+    from tui.classroom import render_svg
+
+    session = DebugSession(loaded, overrides, h)
+    session.set_notation(args.notation)
+    if not 0 <= args.step <= session.total:
+        say(f"--step {args.step}: {printable(loaded.source, one_line=True)} has {session.total} steps"
+            f" ({session.n_forward} forward, {session.n_backward} backward): give 0 to {session.total}")
+        return 2
+    while session.position < args.step:
+        session.step()
+    try:
+        svg = render_svg(session, size, args.view, args.present)
+    except ValueError as err:
+        say(f"--view {args.view}: {err}")
+        return 2
+    try:
+        Path(args.svg).expanduser().write_text(svg, encoding="utf-8")
+    except OSError as err:
+        say(f"--svg {args.svg}: cannot write it: {err.strerror or err}")
+        return 2
+    return 0
+
+
+def _open_app(loaded, overrides: dict[str, float], h: float, notation: str = "partial", present: bool = False) -> int:
     from engine.session import DebugSession
     from tui.app import CgtuiApp
 
-    app = CgtuiApp(DebugSession(loaded, overrides, h))
+    session = DebugSession(loaded, overrides, h)
+    session.set_notation(notation)
+    app = CgtuiApp(session, present=present)
     try:
         app.run()
     except Exception:  # outside the app's own handling (the driver, the terminal): the same rescue

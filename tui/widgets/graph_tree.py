@@ -601,7 +601,7 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     grad = session.grad(name)
     if grad is not None:
         rest.append("   ")
-        rest.append(tx.d(graph.output, name), GRAD)
+        rest.append(tx.d(graph.output, name, session.notation), GRAD)
         rest.append(" = ")
         _number(rest, grad.value, GRAD, session.grad_changes.get(name), name in new_grads)
         if grad.of > 1:

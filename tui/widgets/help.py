@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
+from engine import text as tx
 from tui.widgets.pages import PageScreen
 
 KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
@@ -39,6 +40,11 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("d", "after the backward pass: w := w − α ∂J/∂w on every parameter, recompute, and plot J"),
         ("-  +", "α ÷ 2 / α × 2 (the file's alpha:, or 0.1)"),
     )),
+    ("The classroom", (
+        ("o", "notation: ∂J/∂w → dJ/dw (the lecture page's) → dw (the course's code: dw stands for dJ/dw)"),
+        ("P", "presentation mode: larger spacing, no transcript, high contrast; P again leaves it"),
+        ("x", "save the screen as an SVG file beside the graph (a fresh name, never over a file)"),
+    )),
     ("The tree", (
         ("●", "the node the current step evaluates, or whose gradient it changes"),
         ("↓", "in a backward step, the node whose gradient flows down into the ● node"),
@@ -48,7 +54,7 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("j", "jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
         (".", "the cursor to the current step's node, expanding the lines that hide it"),
         ("l", "follow mode: after every step the cursor, and the panels, go to the step's node"),
-        ("space  v", "expand or collapse a node; v: the picture, left to right as the lecture draws it (↑ ↓ its nodes)"),
+        ("space  v", "expand or collapse a node; v: the picture, the graph left to right"),
     )),
     ("App", (
         ("cgtui -h", "the command line: -e EXPR (a graph from one expression), --markdown (a handout), --trace"),
@@ -58,8 +64,12 @@ KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
 )
 
 
-def help_table() -> Group:
-    """Each group's title, then its keys beside what they do (one key column for all groups)."""
+def help_table(notation: tx.Notation = tx.PARTIAL) -> Group:
+    """Each group's title, then its keys beside what they do (one key column for all groups).
+
+    Derivatives are written in ``notation`` (the line of ``o`` itself names all three).
+    """
+    out = notation.output or "J"
     width = max(len(key) for _, rows in KEYS for key, _ in rows)
     parts = []
     for group, rows in KEYS:
@@ -67,6 +77,8 @@ def help_table() -> Group:
         table.add_column(style="bold", no_wrap=True, width=width)
         table.add_column()
         for key, what in rows:
+            if key != "o":
+                what = what.replace("∂J/∂w", tx.d(out, "w", notation))
             table.add_row(Text(key), Text(what))
         parts += [Text(group, style="bold underline"), table]
     return Group(*parts)
@@ -77,5 +89,5 @@ class HelpScreen(PageScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("question_mark", "dismiss", "Close", show=False)]
 
-    def __init__(self) -> None:
-        super().__init__("cgtui keys", help_table(), "?")
+    def __init__(self, notation: tx.Notation = tx.PARTIAL) -> None:
+        super().__init__("cgtui keys", help_table(notation), "?")

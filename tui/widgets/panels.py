@@ -107,7 +107,7 @@ def _step_body(session: DebugSession) -> Text:
         return text
     if session.pending is not None:
         text.append("   your turn\n")
-        text.append(tx.question_line(step, out), BOLD)
+        text.append(tx.question_line(step, out, session.notation), BOLD)
         text.append("\n")
         if isinstance(step, BackwardStep):
             text.append(f"{step.child} = {tx.pretty(graph.node_by_name[step.child].expr)}. ")
@@ -118,17 +118,17 @@ def _step_body(session: DebugSession) -> Text:
         text.append(tx.forward_line(step), VALUE + BOLD)
         if session.position == session.n_forward:
             text.append(f"\nForward pass done: {out} = {tx.num(session.value(out))}. ")
-            text.append(f"Next, the backward pass, starting from {tx.d(out, out)} = 1.", MUTED)
+            text.append(f"Next, the backward pass, starting from {tx.d(out, out, session.notation)} = 1.", MUTED)
             if session.predicting:
                 text.append(f"\nYour predictions in the forward pass: {session.score(False)}.", BOLD)
         return text
     assert isinstance(step, BackwardStep)
-    text.append(f"   {tx.d(out, step.child)} flows into {step.parent}\n")
-    text.append(tx.backward_line(step, out), GRAD + BOLD)
+    text.append(f"   {tx.d(out, step.child, session.notation)} flows into {step.parent}\n")
+    text.append(tx.backward_line(step, out, session.notation), GRAD + BOLD)
     text.append("\n")
-    text.append(tx.local_line(step, graph.node_by_name[step.child].expr, out))
+    text.append(tx.local_line(step, graph.node_by_name[step.child].expr, out, session.notation))
     if step.of > 1 and not step.complete:
-        text.append(f"\n{tx.d(out, step.parent)} is not complete yet: {step.arrived} of {step.of} contributions.", MUTED)
+        text.append(f"\n{tx.d(out, step.parent, session.notation)} is not complete yet: {step.arrived} of {step.of} contributions.", MUTED)
     if session.at_end:
         text.append("\nBackward pass done: every gradient is complete.", MUTED)
         if session.predicting:
@@ -213,7 +213,7 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     if session.predicting and (grad is None or not grad.complete):
         # the estimates would give away a gradient still to be guessed (the trail may show)
         text.append("\n")
-        text.append(f"Estimates hidden in predict mode until {tx.d(out, name)} is revealed: step the backward"
+        text.append(f"Estimates hidden in predict mode until {tx.d(out, name, session.notation)} is revealed: step the backward"
                     " pass to it and guess.", MUTED)
         return text
     lost = fd.forward is None or fd.central is None
@@ -242,10 +242,11 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
                 "rounded: the tail is float rounding (z: every digit)")
         tail_note.append("\n")
         tail_note.append_text(flow([Text(w, MUTED) for w in note.split(" ")], width, indent="    "))
-    text.append(f"\nbackprop {tx.d(out, name)} ")
+    text.append(f"\nbackprop {tx.d(out, name, session.notation)} ")
     if grad is None or not grad.complete:
         got = f"so far {tx.num(grad.value)}, {grad.arrived} of {grad.of}" if grad is not None else "not reached yet"
         text.append(f"({got}): step the backward pass to compare.", MUTED)
+        chain_text(text, session, name, width, grads=False)
         return text.append_text(tail_note)
     text.append("= ")
     text.append(tx.num(grad.value), GRAD + BOLD)
@@ -259,7 +260,36 @@ def fd_text(session: DebugSession, name: str | None, width: int = 80, trail_limi
     if fd.reason and fd.status != "lost":  # (a lost nudge said why above)
         text.append("\n")
         text.append_text(flow([f"{w}" for w in f"{fd.reason}.".split(" ")], width, indent="    "))
+    chain_text(text, session, name, width, grads=True)
     return text.append_text(tail_note)
+
+
+CHAIN_INLINE_LIMIT = 2000
+"""On graphs up to this many variables the chain in nudges is worked out when drawn; on bigger
+ones by the panel's worker, with the nudge (until then it is left out)."""
+
+
+def chain_text(text: Text, session: DebugSession, name: str, width: int, grads: bool) -> None:
+    """Append the chain rule in nudges (:func:`engine.text.chain_lines`), each line wrapped between its parts."""
+    if len(session.graph.names) > CHAIN_INLINE_LIMIT and not session.chain_ready(name):
+        return
+    lines = tx.chain_lines(session.nudge_chain(name), session.notation, grads=grads)
+    for k, line in enumerate(lines):
+        text.append("\n")
+        if k == 0 or line.startswith("path "):
+            heading = flow(line.split(" "), width, indent="    ")
+            heading.stylize(BOLD)
+            text.append_text(heading)
+            continue
+        units: list[str] = []
+        for c, chunk in enumerate(line.strip().split("   ")):
+            parts = chunk.split(" = ")
+            chunk_units = [parts[0]] + [f"= {p}" for p in parts[1:]]
+            if c:
+                chunk_units[0] = "  " + chunk_units[0]
+            units += chunk_units
+        units[0] = line[: len(line) - len(line.lstrip())] + units[0]
+        text.append_text(flow(units, width, indent="      "))
 
 
 def transcript_line(session: DebugSession, line: int) -> Text:
@@ -273,10 +303,10 @@ def transcript_line(session: DebugSession, line: int) -> Text:
         step = session.walk.forward_steps[line]
         return Text.assemble((f"{line + 1:>3}  ", MUTED), (tx.forward_line(step), VALUE))
     if line == nf:
-        return Text(f"     backward pass, from {tx.d(out, out)} = 1", style=MUTED)
+        return Text(f"     backward pass, from {tx.d(out, out, session.notation)} = 1", style=MUTED)
     k = line - nf - 1  # the backward step's index; its number is one past the lines above it, less the heading
     step = session.walk.backward_steps[k]
-    return Text.assemble((f"{nf + k + 1:>3}  ", MUTED), (tx.backward_line(step, out), GRAD))
+    return Text.assemble((f"{nf + k + 1:>3}  ", MUTED), (tx.backward_line(step, out, session.notation), GRAD))
 
 
 def transcript_length(session: DebugSession) -> int:
@@ -357,6 +387,7 @@ class FdPanel(TextView):
     def _compute(self, session: DebugSession, name: str) -> None:
         """In a worker thread: fill the session's cache, then draw on the UI thread."""
         session.fd(name)
+        session.nudge_chain(name)
         self.app.call_from_thread(self._draw)
 
 
@@ -378,10 +409,11 @@ class Transcript(Widget, can_focus=False):
         """How many lines the mouse wheel has looked back from the latest."""
 
     def show(self, session: DebugSession) -> None:
-        lines = transcript_length(session) or 1  # "Nothing yet."
-        if session is not self._session or lines != self._lines or self._back:
-            self._session, self._lines, self._back = session, lines, 0
-            self.refresh()
+        # Always drawn again (no layout: only the lines on screen): the count alone does not
+        # say what changed ("Nothing yet." and the first step are both one line; an edit
+        # rewrites the numbers of every line and keeps the count).
+        self._session, self._lines, self._back = session, transcript_length(session) or 1, 0
+        self.refresh()
 
     def _top(self) -> int:
         """The first line on screen."""

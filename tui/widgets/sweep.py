@@ -91,7 +91,7 @@ class SweepScreen(OverlayScreen):
     def compose_body(self) -> ComposeResult:
         out = self.session.graph.output
         with Vertical() as box:
-            box.border_title = f"h sweep: the error of the estimates of {tx.d(out, self.var)} against h"
+            box.border_title = f"h sweep: the error of the estimates of {tx.d(out, self.var, self.session.notation)} against h"
             yield PlotextPlot()
             yield Static(Text(f"nudging {self.var} by 25 values of h …", style="italic"), id="sweep-caption")
             yield Static(Text("esc, s or q closes this.", style="italic"))
@@ -157,7 +157,7 @@ class SweepScreen(OverlayScreen):
         if drawn:
             plt.yticks(*decade_ticks(min(drawn), max(drawn)))
         self.query_one(PlotextPlot).refresh()
-        lines = tx.sweep_lines(sweep, self.h, out, self.session.value(out))
+        lines = tx.sweep_lines(sweep, self.h, out, self.session.value(out), self.session.notation)
         if zeros:
             lines.append(f"{zeros} error{'s are' if zeros > 1 else ' is'} exactly 0, drawn at 1e-17.")
         self.query_one("#sweep-caption", Static).update(Text("\n".join(lines)))
