@@ -7,6 +7,7 @@ what ``--save`` would write.
 from __future__ import annotations
 
 import random
+from typing import Literal
 
 KINDS = ("chain", "dag", "mlp")
 
@@ -86,7 +87,7 @@ def mlp(layers: list[int], n_inputs: int = 4, seed: int = 1) -> str:
     return "\n".join(lines + ["nodes:"] + nodes + ["output: L"]) + "\n"
 
 
-def generate(kind: str, size: int = 1000, layers: list[int] | None = None, seed: int = 1) -> str:
+def generate(kind: Literal["chain", "dag", "mlp"], size: int = 1000, layers: list[int] | None = None, seed: int = 1) -> str:
     """The text of a generated graph file of ``kind`` (one of :data:`KINDS`)."""
     if kind == "chain":
         return chain(size)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Mapping, Union
 
 from engine import ops
+from engine.ops import isfinite
 from engine.errors import GraphError
 
 MAX_EXPR_CHARS = 10_000
@@ -361,10 +362,6 @@ _INF = math.inf
 _NAN = math.nan
 
 
-def _isfinite(x: float) -> bool:
-    return x - x == 0.0
-
-
 # the float implementations live in the table of operations; these two names stay for their users
 _div = ops.div
 _pow = ops.pow_
@@ -409,7 +406,7 @@ def _evaluate(expr: Expr, env: Mapping[str, float], causes: list[str] | None) ->
         if (za or zb) if expr.op == "*" else (za and expr.op == "/"):
             return 0.0, True
         r = ops.OPS[expr.op].scalar(a, b)
-        if causes is not None and not causes and not _isfinite(r) and _isfinite(a) and _isfinite(b):
+        if causes is not None and not causes and not isfinite(r) and isfinite(a) and isfinite(b):
             causes.append(f"{_cause(expr, (a, b), r)} in {to_text(expr)!r}")
         return r, False
     if isinstance(expr, Neg):
@@ -419,7 +416,7 @@ def _evaluate(expr: Expr, env: Mapping[str, float], causes: list[str] | None) ->
         a, _ = _evaluate(expr.arg, env, causes)
         op = ops.OPS[expr.func]
         r = op.scalar(a)
-        if causes is not None and not causes and not _isfinite(r) and _isfinite(a):
+        if causes is not None and not causes and not isfinite(r) and isfinite(a):
             causes.append(f"{_cause(expr, (a,), r)} in {to_text(expr)!r}")
         return r, op.selector and r == 0.0
     return CONSTANTS[expr.id], False
@@ -433,7 +430,7 @@ def _is(e: Expr, value: float) -> bool:
 
 
 def _fold(value: float) -> Num | None:
-    return Num(value) if _isfinite(value) else None
+    return Num(value) if isfinite(value) else None
 
 
 def neg(a: Expr) -> Expr:
@@ -555,7 +552,7 @@ def pow_(a: Expr, b: Expr) -> Expr:
         return ONE
     if isinstance(a, Num) and isinstance(b, Num):
         value = _pow(a.value, b.value)
-        if _isfinite(value):
+        if isfinite(value):
             return Num(value)
     return Bin("**", a, b)
 

@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from engine import expr as ex
 from engine import ops
-from engine.steps import Walk, isfinite
+from engine.ops import div, isfinite
+from engine.steps import Walk
 from engine.tape import _FUNC_IMPL, _div, _pow, _FUNC_OPS, ADD, COPY, DIV, MUL, NEG, POW, SUB, run, tape_of
 
 KINK_OPS: dict[int, float] = {}
@@ -156,7 +156,7 @@ def rounding_floor(out_before: float, out_plus: float, out_minus: float, step: f
 
     Backprop and an estimate that are both below it cannot be told from 0 at this h.
     """
-    return ex._div(FLOOR_ROUNDINGS * EPS * max(abs(out_before), abs(out_plus), abs(out_minus)), abs(step))
+    return div(FLOOR_ROUNDINGS * EPS * max(abs(out_before), abs(out_plus), abs(out_minus)), abs(step))
 
 
 def _status(grad: float, forward: float, central: float, outs: tuple[float, ...], kink: str | None,
@@ -194,7 +194,7 @@ def central_estimate(walk: Walk, var: str, h: float) -> float:
     out_plus = _nudged(walk, var, x + h, code)[tape.slot[out]]
     out_minus = _nudged(walk, var, x - h, code)[tape.slot[out]]
     step = (x + h) - (x - h)
-    return ex._div(out_plus - out_minus, step) if step else math.nan
+    return div(out_plus - out_minus, step) if step else math.nan
 
 
 def suspect_reason(walk: Walk, var: str, h: float, central: float) -> str:
@@ -232,8 +232,8 @@ def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: f
     if lost is not None:
         return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, None, None, grad,
                                 None, None, "lost", None, lost)
-    forward = ex._div(out_plus - out_before, x_plus - x)
-    central = ex._div(out_plus - out_minus, x_plus - x_minus)
+    forward = div(out_plus - out_before, x_plus - x)
+    central = div(out_plus - out_minus, x_plus - x_minus)
     kink = kink if all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)) else None
     floor = rounding_floor(out_before, out_plus, out_minus, x_plus - x_minus)
     status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink, floor)
@@ -450,7 +450,7 @@ def _pair(out, j: int) -> tuple[float, float]:
 def _central(out, j: int, x_plus: float, x_minus: float) -> float:
     out_plus, out_minus = _pair(out, j)
     step = x_plus - x_minus
-    return ex._div(out_plus - out_minus, step) if step else math.nan
+    return div(out_plus - out_minus, step) if step else math.nan
 
 
 def _columns(walk: Walk, pairs: list[tuple[str, float, float]]):
@@ -610,7 +610,7 @@ def h_sweep(walk: Walk, var: str, hs: Sequence[float] = SWEEP_HS,
             tick(k, len(hs))
         out_plus = out_at(x + h)
         out_minus = out_at(x - h)
-        forward = ex._div(out_plus - out_before, (x + h) - x)
-        central = ex._div(out_plus - out_minus, (x + h) - (x - h))
+        forward = div(out_plus - out_before, (x + h) - x)
+        central = div(out_plus - out_minus, (x + h) - (x - h))
         points.append(SweepPoint(h, forward, central, err(forward), err(central)))
     return Sweep(var, grad, tuple(points), moves)

@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 import yaml
 
@@ -225,7 +226,7 @@ def _wide_encoding(data: bytes) -> str | None:
 class _Y:
     """A YAML node as read from events: a scalar, a mapping or a sequence."""
 
-    kind: str  # "scalar" | "map" | "seq"
+    kind: Literal["scalar", "map", "seq"]
     line: int
     start: int
     end: int

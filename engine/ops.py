@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import Any, Callable, Literal, get_args
 
 _INF = math.inf
 _NAN = math.nan
@@ -32,7 +32,8 @@ _NAN = math.nan
 # --------------------------------------------------------------------------- float implementations (never raise)
 
 
-def _isfinite(x: float) -> bool:
+def isfinite(x: float) -> bool:
+    """``math.isfinite`` for floats, without the call: x - x is 0 for a finite x, nan otherwise."""
     return x - x == 0.0
 
 
@@ -51,7 +52,7 @@ def pow_(a: float, b: float) -> float:
     except ZeroDivisionError:  # 0 ** negative
         return _INF
     except OverflowError:
-        odd = b == int(b) and int(b) % 2 == 1 if _isfinite(b) else False
+        odd = b == int(b) and int(b) % 2 == 1 if isfinite(b) else False
         return -_INF if (a < 0 and odd) else _INF
     if isinstance(r, complex):
         return _NAN
@@ -195,7 +196,9 @@ def _cause_sqrt(args: tuple[float, ...], result: float) -> str:
 Rule = Callable[[tuple, Any, Any], Any]
 """``rule(args, y, d)``: the expression for ``d · ∂y/∂args[k]`` (see the module's docstring)."""
 
-KINDS = ("binary", "unary", "function", "formula")
+Kind = Literal["binary", "unary", "function", "formula"]
+"""How an operation is written: a op b, op a, op(a) with a derivative rule, op(a) by a formula."""
+KINDS: tuple[Kind, ...] = get_args(Kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,7 +226,7 @@ class Op:
     """
 
     name: str
-    kind: str
+    kind: Kind
     arity: int
     scalar: Callable[..., float]
     batched: Callable[..., Any]
@@ -274,7 +277,7 @@ def _binary(name: str, scalar, batched, rules, precedence: int, latex: str, caus
 
 
 def _function(name: str, scalar, rules, *, latex: str | None, batched=None, cause=_overflow,
-              kind: str = "function", kink: float | None = None, selector: bool = False) -> Op:
+              kind: Kind = "function", kink: float | None = None, selector: bool = False) -> Op:
     return Op(name, kind, 1, scalar, batched or elementwise(scalar), rules, name, 5, latex, cause, kink, selector)
 
 

@@ -19,12 +19,9 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from engine import expr as ex
+from engine.ops import isfinite
 from engine.graph import Graph
 from engine.tape import Tape, tape_of
-
-
-def isfinite(x: float) -> bool:
-    return x - x == 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
-
-import os
 
 import pytest
 from hypothesis import settings
 
 from paths import LECTURE
 
+# pytest-xdist sets COLUMNS=80 and LINES=24 in its workers; a cgtui started from a test (in
+# tmux, or as a subprocess) would take them for its terminal's size and draw 80 × 24 in a
+# 100 × 30 window. Textual's headless Pilot tests give their size explicitly.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 # On CI the property tests replay the same examples every run (a red CI blocks a landing, so it
 # must not hinge on a lucky draw); a developer's run explores new ones each time.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto``: two workers a CPU. A Pilot test spends most of its time waiting for the app
+    to go idle after each key (about half its wall time is CPU time), so two of them share a core."""
+    return 2 * (os.cpu_count() or 1)
 
 
 @pytest.fixture

@@ -119,25 +119,25 @@ def test_the_h_sweep_ticks_and_can_be_stopped(chain5k):
 
 
 @pytest.fixture(scope="module")
-def dag20k():
-    return walk_of("dag", 20_000)
+def dag5k():
+    return walk_of("dag", 5000)
 
 
-def test_batched_trails_know_their_length_and_ends_without_their_middle(dag20k):
-    fds = finite_differences(dag20k, "inputs")
+def test_batched_trails_know_their_length_and_ends_without_their_middle(dag5k):
+    fds = finite_differences(dag5k, "inputs")
     for name in ["x0", "x17", "x99"]:
         trail = fds[name].trail
-        full = fdm.finite_difference(dag20k, name, fds[name].h).trail
-        assert len(trail) == len(full) == 1 + len(path_to_output(dag20k, name)) > 100
+        full = fdm.finite_difference(dag5k, name, fds[name].h).trail
+        assert len(trail) == len(full) == 1 + len(path_to_output(dag5k, name)) > 50
         head, tail, omitted = trail_ends(trail, TRAIL_KEEP, TRAIL_KEEP)
         assert head == full[:TRAIL_KEEP] and tail == full[-TRAIL_KEEP:]
         assert omitted == len(full) - 2 * TRAIL_KEEP
         assert trail._entries is None  # the middle was never listed
 
 
-def test_json_trails_are_bounded_and_say_how_many_they_leave_out(dag20k):
-    fds = finite_differences(dag20k, "inputs")
-    doc = json.loads(to_json(dag20k, fds, 1e-3, "(dag)"))
+def test_json_trails_are_bounded_and_say_how_many_they_leave_out(dag5k):
+    fds = finite_differences(dag5k, "inputs")
+    doc = json.loads(to_json(dag5k, fds, 1e-3, "(dag)"))
     assert len(doc["fd"]) == 100
     entries = 0
     for name, fd in doc["fd"].items():
@@ -147,7 +147,7 @@ def test_json_trails_are_bounded_and_say_how_many_they_leave_out(dag20k):
         assert fd["trail"][-1]["node"] == ("J" if len(fds[name].trail) > 1 else name)
         assert fd["trail_omitted"] == len(fds[name].trail) - len(fd["trail"])
     assert entries <= 100 * 2 * TRAIL_KEEP
-    assert doc["fd"]["x0"]["trail_omitted"] > 1000
+    assert doc["fd"]["x0"]["trail_omitted"] > 500
 
 
 def test_json_is_written_in_pieces_that_make_the_same_text_as_one_dump():
@@ -166,7 +166,7 @@ def test_json_is_written_in_pieces_that_make_the_same_text_as_one_dump():
 def test_every_headless_mode_bounds_the_trails_of_a_big_graph(mode):
     out = io.StringIO()
     with redirect_stdout(out):
-        assert cli.run(["--example", "dag", "--size", "20000", mode]) == 0
+        assert cli.run(["--example", "dag", "--size", "5000", mode]) == 0
     text = out.getvalue()
     if mode == "--json":
         doc = json.loads(text)
@@ -175,14 +175,14 @@ def test_every_headless_mode_bounds_the_trails_of_a_big_graph(mode):
         lines = [line for line in text.splitlines() if "x0: " in line and " more" in line]
         assert lines, "x0's trail, cut short"
         assert all(line.count("→") <= 2 * TRAIL_KEEP + 2 for line in lines)
-    assert len(text) < 20 * 2**20
+    assert len(text) < 5 * 2**20  # 1.5-3.5 MiB
 
 
 # --------------------------------------------------------------------------- the tape's memory
 
 
 def test_the_tape_is_held_in_flat_arrays():
-    graph = load_bytes(generate("chain", 20_000).encode(), "(chain)").graph
+    graph = load_bytes(generate("chain", 5000).encode(), "(chain)").graph
     graph.needed
     tracemalloc.start()
     try:
@@ -190,9 +190,9 @@ def test_the_tape_is_held_in_flat_arrays():
         size = tracemalloc.get_traced_memory()[0]
     finally:
         tracemalloc.stop()
-    assert size < 10 * 2**20  # tuples of boxed ints took 25.6 MiB here; flat arrays 5.2
+    assert size < 2.5 * 2**20  # at 20,000 nodes tuples of boxed ints took 25.6 MiB; flat arrays 5.2
     assert isinstance(tape.code, Rows) and isinstance(tape.edges, Rows)
-    assert len(tape.code) == 1 + 3 * 19_999  # tanh(x), then tanh, times, plus for each node after
+    assert len(tape.code) == 1 + 3 * 4999  # tanh(x), then tanh, times, plus for each node after
 
 
 def test_rows_read_as_a_list_of_tuples():

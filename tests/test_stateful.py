@@ -283,7 +283,7 @@ class AppMachine(RuleBasedStateMachine):
 
 
 AppMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("CGTUI_SOAK", "4")),  # a short run in the suite; .ci/run soaks longer
+    max_examples=int(os.environ.get("CGTUI_SOAK", "2")),  # a short run in the suite; .ci/run soaks longer
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=list(HealthCheck),

@@ -1,31 +1,7 @@
 """The cgtui app: owns the session, binds the step keys, hands state down to the views.
 
-| Key | Action |
-| :- | :- |
-| n, → | next step |
-| p, ← | previous step |
-| f | finish the current pass |
-| r | reset to the start |
-| b | set or clear a breakpoint on the node under the cursor |
-| c | continue to the next breakpoint, or the end of the pass |
-| t | run to the node under the cursor (its value, then its gradient) |
-| e, enter | edit the input under the cursor |
-| w | save the input values into the graph file |
-| y | why this gradient: every path from the output down to the node under the cursor |
-| g | predict mode: each step's number hidden until you guess it |
-| s | the h sweep: finite-difference error against h for the node under the cursor |
-| d | one step of gradient descent on the parameters |
-| - / + | α ÷ 2 / α × 2 |
-| [ / ] | h ÷ 10 / h × 10 |
-| . | put the cursor on the current step's node, expanding the lines that hide it |
-| l | follow mode: after every step the cursor (and so the panels) goes to the step's node |
-| z | the estimates to every digit, or rounded to the digits the arithmetic supports |
-| o | notation: ∂J/∂v → dJ/dv → dv |
-| x | save the screen as an SVG file |
-| P | presentation mode |
-| v | the picture: the graph left to right as the lecture draws it (beside the tree when wide enough) |
-| ? | help |
-| q, ctrl+q | quit |
+Its keys are ``CgtuiApp.BINDINGS`` (and ``GraphTree.BINDINGS``): each says what it does there,
+and the help page is built from them.
 """
 
 from __future__ import annotations
@@ -40,7 +16,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult, ScreenStackError
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.reactive import reactive
@@ -51,6 +27,7 @@ from engine import text as tx
 from engine.graphfile import LoadedGraph, same_float, value_text
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
+from tui.keys import Key
 from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef, step_node
@@ -120,37 +97,60 @@ class CgtuiApp(App[None]):
     # from 36 lines the finite-difference panel may take more of the column (the chain in nudges)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough"), (36, "-tall")]
 
+    # The one key table: the key line shows each description, the help page each help line
+    # (grouped by section); a key added here is on both. GraphTree.BINDINGS adds the tree's keys.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "next", "Next"),
-        Binding("right", "next", "Next", show=False),
-        Binding("p", "previous", "Back"),
-        Binding("left", "previous", "Back", show=False),
-        Binding("f", "finish", "Finish"),
-        Binding("r", "reset", "Reset", show=False),
-        Binding("b", "breakpoint", "Breakpoint", show=False),
-        Binding("c", "continue", "Continue", show=False),
-        Binding("t", "run_to", "Run to cursor", show=False),
-        Binding("e", "edit", "Edit input"),
-        Binding("left_square_bracket", "h_down", "h÷10", show=False),
-        Binding("right_square_bracket", "h_up", "h×10", show=False),
-        Binding("w", "save", "Save"),
-        Binding("y", "why", "Why this gradient?", show=False),
-        Binding("g", "predict", "Predict", show=False),
-        Binding("s", "sweep", "h sweep", show=False),
-        Binding("d", "descend", "Descend", show=False),
-        Binding("minus", "alpha_down", "α÷2", show=False),
-        Binding("plus,equals_sign", "alpha_up", "α×2", show=False),
-        Binding("full_stop", "show_step", "Current step's node", show=False),
-        Binding("l", "follow", "Follow the steps", show=False),
-        Binding("z", "full_digits", "Every digit of the estimates", show=False),
-        Binding("o", "notation", "Notation", show=False),
-        Binding("x", "screenshot", "Save SVG", show=False),
-        Binding("P", "present", "Present", show=False),
-        Binding("v", "view", "Picture", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("escape", "skip_guess", "Show the answer", show=False),
+        Key("n", "next", "Next", section="Stepping",
+            help="next step: forward node by node, then backward edge by edge"),
+        Key("right", "next", "Next", show=False),
+        Key("p", "previous", "Back", section="Stepping", help="previous step (every step can be undone)"),
+        Key("left", "previous", "Back", show=False),
+        Key("f", "finish", "Finish", section="Stepping",
+            help="finish the pass (after the forward pass: the backward pass)"),
+        Key("r", "reset", "Reset", show=False, section="Stepping", help="reset to the start"),
+        Key("b", "breakpoint", "Breakpoint", show=False, section="Stepping",
+            help="breakpoint on the cursor's node (■): stop before its value and its gradient"),
+        Key("c", "continue", "Continue", show=False, section="Stepping",
+            help="continue to the next breakpoint or the end of the pass"),
+        Key("t", "run_to", "Run to cursor", show=False, section="Stepping",
+            help="run to the cursor's node: its value, then its complete gradient"),
+        Key("e", "edit", "Edit input", section="Inputs and the file",
+            help="edit the input under the cursor (enter commits, esc cancels)"),
+        Key("left_square_bracket", "h_down", "h÷10", show=False, section="Finite differences",
+            help=f"h ÷ 10, h × 10 (from {H_MIN:g} to {H_MAX:g})"),
+        Key("right_square_bracket", "h_up", "h×10", show=False, help_with="h_down"),
+        Key("w", "save", "Save", section="Inputs and the file",
+            help="save the inputs into the graph file (its layout kept)"),
+        Key("y", "why", "Why this gradient?", show=False, section="Understanding",
+            help="why this gradient: every path down to the node, and their sum"),
+        Key("g", "predict", "Predict", show=False, section="Understanding",
+            help="predict: each number hidden until you guess it (esc shows it)"),
+        Key("s", "sweep", "h sweep", show=False, section="Understanding",
+            help="the h sweep: both estimates' error against h, for the cursor's node"),
+        Key("d", "descend", "Descend", show=False, section="Gradient descent (graphs with params:)",
+            help="w := w − α ∂J/∂w on every parameter, recompute, plot J"),
+        Key("minus", "alpha_down", "α÷2", show=False, section="Gradient descent (graphs with params:)",
+            help="α ÷ 2 / α × 2 (the file's alpha:, or 0.1)"),
+        Key("plus,equals_sign", "alpha_up", "α×2", show=False, help_with="alpha_down"),
+        Key("full_stop", "show_step", "Current step's node", show=False, section="The tree",
+            help="the cursor to the current step's node, expanding lines"),
+        Key("l", "follow", "Follow the steps", show=False, section="The tree",
+            help="follow mode: the cursor goes to each step's node"),
+        Key("z", "full_digits", "Every digit of the estimates", show=False, section="Finite differences",
+            help="the estimates to every digit, or rounded where rounding starts"),
+        Key("o", "notation", "Notation", show=False, section="The classroom",
+            help="notation: ∂J/∂w → dJ/dw (the page's) → dw (code: dw is dJ/dw)"),
+        Key("P", "present", "Present", show=False, section="The classroom",
+            help="presentation mode: more space, no transcript, high contrast"),
+        Key("x", "screenshot", "Save SVG", show=False, section="The classroom",
+            help="save the screen as an SVG file (a fresh name)"),
+        Key("v", "view", "Picture", show=False, section="The tree",
+            help="the picture: the graph left to right as the lecture draws it (↑ ↓ its nodes)"),
+        Key("question_mark", "help", "Help", section="App", help="this help"),
+        Key("q", "quit", "Quit", section="App", help="quit (with unsaved edits: press q twice)"),
+        Key("ctrl+q", "quit", "Quit", show=False, priority=True),
+        # esc: listed with g (it shows a guessed step's answer); it also cancels y or an edit worked out in a thread
+        Key("escape", "skip_guess", "Show the answer", show=False, help_with="predict"),
     ]
 
     # repaint=False: each view repaints what it changes; the default would repaint
@@ -158,7 +158,10 @@ class CgtuiApp(App[None]):
     revision: reactive[int] = reactive(0, init=False, repaint=False)
     """Bumped whenever the session changes; the views redraw from it."""
     selected: reactive[str | None] = reactive(None, init=False, repaint=False)
-    """The variable under the tree cursor, which the finite-difference panel nudges."""
+    """The variable under the cursor, which the finite-difference panel nudges: the name on the tree
+    cursor's line, kept while the cursor is on a heading (which names none; keys that act on the
+    cursor's node read :attr:`cursor_name` and ask for a node there). Only the tree's cursor sets
+    it: a view that wants another variable calls :meth:`select`, which moves the cursor."""
 
     POLL_SECONDS = 1.0
     """How often the graph file is checked for changes made elsewhere."""
@@ -421,19 +424,6 @@ class CgtuiApp(App[None]):
             self.selected = ref.name
         self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
 
-    def select(self, name: str) -> None:
-        """Put the cursor on ``name`` (the finite-difference panel nudges it; b, t, e, y, s act on it):
-        the tree's cursor moves there, and the picture draws it there.
-
-        At once, not by a message: keys typed in a burst (↑ ↑ e from a paste) act on the name
-        the keys before them chose, and a message would arrive after them.
-        """
-        tree = self.query_one(GraphTree)
-        node = tree.cursor_node
-        if node is None or node.data is None or node.data.name != name:
-            tree.select_name(name)
-        self.selected = name
-
     # ------------------------------------------------------------------ the views
 
     def set_view(self, name: str) -> None:
@@ -689,9 +679,19 @@ class CgtuiApp(App[None]):
         how()
         self.say("")
 
-    def _cursor_name(self) -> str | None:
+    @property
+    def cursor_name(self) -> str | None:
+        """The input or node on the tree cursor's line; None on a heading line."""
         node = self.query_one(GraphTree).cursor_node
         return node.data.name if node is not None and node.data is not None else None
+
+    def select(self, name: str) -> None:
+        """Make ``name`` the variable under the cursor, from any view: the tree's cursor goes to its
+        own line (expanding whatever hides it) and :attr:`selected` follows at once."""
+        if name not in self.session.graph.names:
+            raise KeyError(name)
+        self.query_one(GraphTree).select_name(name)
+        self.selected = name
 
     def action_show_step(self) -> None:
         """.: the cursor to the current step's node, expanding whatever hides it."""
@@ -718,7 +718,7 @@ class CgtuiApp(App[None]):
                  else "Estimates rounded to the digits float rounding leaves true. z shows every digit.")
 
     def action_breakpoint(self) -> None:
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press b.")
             return
@@ -734,7 +734,7 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("t")
     def action_run_to(self) -> None:
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press t.")
             return
@@ -745,7 +745,7 @@ class CgtuiApp(App[None]):
 
     @waits_for_edit("e")
     def action_edit(self) -> None:
-        name = self._cursor_name()
+        name = self.cursor_name
         graph = self.session.graph
         if name is None or not graph.is_input(name):
             inputs = ", ".join(i.name for i in graph.inputs)
@@ -794,7 +794,7 @@ class CgtuiApp(App[None]):
     @waits_for_edit("s")
     def action_sweep(self) -> None:
         """Plot the finite-difference error against h for the variable under the cursor."""
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press s.")
             return
@@ -967,7 +967,9 @@ class CgtuiApp(App[None]):
         from tui.widgets.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.session.notation))
+            # cgtui's own keys (not Textual's App's), bases first: a subclass's help for an action replaces its base's
+            own = [cls.__dict__.get("BINDINGS", []) for cls in reversed(type(self).__mro__) if issubclass(cls, CgtuiApp)]
+            self.push_screen(HelpScreen(*own, GraphTree.BINDINGS, notation=self.session.notation, width=self.size.width))
 
     def _gradient_complete(self, name: str, key: str, needs: str = "") -> bool:
         """Whether ``name``'s gradient is revealed in full; if not, say how to get there, then ``key``.
@@ -990,7 +992,7 @@ class CgtuiApp(App[None]):
         On a big graph the paths are worked out in a worker thread (esc cancels it);
         the screen opens when they are ready.
         """
-        name = self._cursor_name()
+        name = self.cursor_name
         if name is None:
             self.say("Move the cursor to a node or an input, then press y.")
             return
@@ -1096,10 +1098,7 @@ class CgtuiApp(App[None]):
         if editing is not None and editing not in self.session.inputs:
             self._close_editor()  # its input went: a commit would have nothing to change
             changes.append(f"{editing} is no longer an input, so its edit is closed")
-        if here in self.session.graph.names:
-            tree.select_name(here)
-        else:
-            self.selected = self.session.graph.output
+        self.select(here if here in self.session.graph.names else self.session.graph.output)
         what = "; ".join(changes) if changes else "nothing in the graph changed"
         self.say(f"Reloaded {new.source}: {what}.")
         self._freeze()

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.worker import Worker
 
 from engine import text as tx
 from engine.graphfile import with_inputs
 from engine.session import DebugSession
 from tui.app import CgtuiApp
+from tui.keys import Key
 from tui.sync import FileSync
 from tui.share import Share, parse_share
 
@@ -81,7 +82,10 @@ class BrowserSync(FileSync):
 class BrowserApp(CgtuiApp):
     """:class:`CgtuiApp` for a browser session: saving is a download; the URL's state is shown."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("w", "save", "Download")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Key("w", "save", "Download", section="Inputs and the file",
+            help="download the graph file with your input values (nothing is written on the server)"),
+    ]
 
     def __init__(self, session: DebugSession, share: Share | None = None, **kwargs) -> None:
         """

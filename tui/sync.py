@@ -22,6 +22,7 @@ from engine.safe import printable
 
 if TYPE_CHECKING:
     from tui.app import CgtuiApp
+    from tui.widgets.dialogs import Choice
 
 # The save dialogs are imported when first opened: the first frame does not need them.
 
@@ -120,7 +121,7 @@ class FileSync:
         self.stamp = disk_stamp(new.path) if new.path else None
         app.say(f"Saved {', '.join(f'{n} = {tx.num(v)}' for n, v in session.inputs.items())} to {new.source}.")
 
-    async def _conflict_chosen(self, choice: str | None) -> None:
+    async def _conflict_chosen(self, choice: Choice | None) -> None:
         app = self.app
         if choice == "overwrite":
             await self.write(None, overwrite=True).wait()

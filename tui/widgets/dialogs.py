@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rich.text import Text
 from textual import on
@@ -51,7 +51,11 @@ class SaveAsScreen(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class ConflictScreen(ModalScreen[str | None]):
+Choice = Literal["overwrite", "reload", "save_as"]
+"""What the conflict dialog can answer (None: cancelled)."""
+
+
+class ConflictScreen(ModalScreen[Choice | None]):
     """The file changed on disk since cgtui read it: overwrite, reload, save as, or cancel."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -77,5 +81,5 @@ class ConflictScreen(ModalScreen[str | None]):
                 ("esc", "bold"), "  cancel: nothing is written",
             ))
 
-    def action_choose(self, choice: str | None) -> None:
+    def action_choose(self, choice: Choice | None) -> None:
         self.dismiss(choice)

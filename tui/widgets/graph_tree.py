@@ -1,12 +1,6 @@
 """The graph as a node tree, rooted at the output; labels are drawn from the session.
 
-| Key | Action |
-| :- | :- |
-| up / down | move the cursor (the finite-difference panel follows it) |
-| enter | edit the input under the cursor |
-| right / left | next / previous step (not horizontal scrolling) |
-| space | expand or collapse a node |
-| j | jump: from a ``↪ u`` line to u's own line, elsewhere to the current step's node (expanding what hides it) |
+Its keys (↑ ↓, enter, → ←, space, j) are ``GraphTree.BINDINGS``, with what the help page says of each.
 
 The app's ``.`` and ``l`` keys put the cursor on the current step's node (see :func:`step_node`):
 once, or after every step while :attr:`GraphTree.following` is on.
@@ -23,7 +17,7 @@ from typing import ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -32,6 +26,7 @@ from engine import text as tx
 from engine.safe import printable
 from engine.session import DebugSession
 from engine.steps import BackwardStep, ForwardStep
+from tui.keys import Key
 from tui.widgets.styles import GRAD, VALUE
 
 
@@ -68,11 +63,18 @@ WARNING_MARK = "⚠ "
 class GraphTree(Tree[NodeRef]):
     """A Tree whose labels are computed at render time from the session it is given."""
 
+    # Textual's Tree binds up, down and space already: listed again here for the help page
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "app.edit", "Edit input", show=False),
-        Binding("right", "app.next", "Next step", show=False),
-        Binding("left", "app.previous", "Previous step", show=False),
-        Binding("j", "jump", "Jump to the node's own line, or to the current step's node", show=False),
+        Key("up", "cursor_up", "Up", show=False, section="Finite differences",
+            help="move the cursor: the panel nudges the variable under it"),
+        Key("down", "cursor_down", "Down", show=False, help_with="cursor_up"),
+        Key("enter", "app.edit", "Edit input", show=False),
+        Key("right", "app.next", "Next step", show=False),
+        Key("left", "app.previous", "Previous step", show=False),
+        Key("j", "jump", "Jump to the node's own line, or to the current step's node", show=False, section="The tree",
+            help="jump: from a ↪ line to the node's own line"),
+        Key("space", "toggle_node", "Expand or collapse", show=False, section="The tree",
+            help="expand or collapse a node"),
     ]
 
     # The cursor line: a dark grey band, so every colour in tui.widgets.styles keeps
@@ -233,7 +235,7 @@ class GraphTree(Tree[NodeRef]):
             group = self.root.add(Text(heading), NodeRef(None, depth=1, heading=heading),
                                   expand=len(unused) <= budget[0])
             self._children["\0unused"] = [(n, "unused") for n in unused]
-            self._unbuilt[group._id] = group
+            self._unbuilt[group.id] = group
             if group.is_expanded:
                 self._grow(group, "\0unused", budget)
         self.root.expand()
@@ -248,7 +250,7 @@ class GraphTree(Tree[NodeRef]):
         work = [(tree_node, name)]
         while work:
             at, key = work.pop()
-            self._unbuilt.pop(at._id, None)
+            self._unbuilt.pop(at.id, None)
             for child, kind in self._children.get(key, ()):
                 if kind == "unused":
                     self.primary[child] = at.add_leaf(Text(child), NodeRef(child, depth=2))
@@ -267,7 +269,7 @@ class GraphTree(Tree[NodeRef]):
                     if now:
                         work.append((line, child))
                     else:
-                        self._unbuilt[line._id] = line
+                        self._unbuilt[line.id] = line
             budget[0] -= 1
 
     @staticmethod
@@ -277,7 +279,7 @@ class GraphTree(Tree[NodeRef]):
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         """Build a line's children the first time it is expanded."""
         node = event.node
-        if node._id in self._unbuilt:
+        if node.id in self._unbuilt:
             ref = node.data
             key = "\0unused" if ref is not None and ref.name is None else (ref.name if ref else None)
             self._grow(node, key, [self.EAGER])
@@ -293,7 +295,7 @@ class GraphTree(Tree[NodeRef]):
             at = self._placed[at][0]
         for ancestor in [at, *reversed(chain)] if at is not None else list(reversed(chain)):
             line = self.primary.get(ancestor)
-            if line is not None and line._id in self._unbuilt:
+            if line is not None and line.id in self._unbuilt:
                 self._grow(line, ancestor, [self.REVEAL])
                 line.expand()
         if name not in self.primary:  # unused names sit under their heading
@@ -384,11 +386,11 @@ class GraphTree(Tree[NodeRef]):
         lit: set[int] = set()
         line = self.reveal(names[0]) if names else None
         if line is not None:
-            lit.add(line._id)
+            lit.add(line.id)
         for name in names[1:self.LIGHT_LIMIT]:
             if line is None:
                 break
-            if line._id in self._unbuilt:
+            if line.id in self._unbuilt:
                 self._grow(line, line.data.name if line.data else None, [self.REVEAL])
                 line.expand()
             step = next((c for c in line.children if c.data is not None and c.data.name == name), None)
@@ -396,11 +398,11 @@ class GraphTree(Tree[NodeRef]):
                 step = self.reveal(name)
                 if step is None:
                     break
-            lit.add(step._id)
+            lit.add(step.id)
             if step.data is not None and step.data.see_above:
                 step = self.reveal(name)
                 if step is not None:
-                    lit.add(step._id)
+                    lit.add(step.id)
             line = step
         self._lit = frozenset(lit)
         self.redraw()
@@ -473,7 +475,7 @@ class GraphTree(Tree[NodeRef]):
             label = reference_label(ref.name, hidden=own is None or own.line < 0)
         else:
             label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
-        if node._id in self._lit:
+        if node.id in self._lit:
             at = 2 + label.plain.find(ref.name)  # after any ● ↓ ■ mark
             label = Text.assemble(("» ", LIT), label)
             label.stylize(LIT, at, at + len(ref.name))

@@ -1,4 +1,4 @@
-"""The help screen: cgtui's own keys, grouped."""
+"""The help screen: cgtui's own keys, grouped, built from the bindings (tui/keys.py)."""
 
 from __future__ import annotations
 
@@ -10,78 +10,70 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 
 from engine import text as tx
+from tui.keys import help_rows
 from tui.widgets.pages import PageScreen
 
-KEYS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("Stepping", (
-        ("n  →", "next step: the forward steps, then the backward steps"),
-        ("p  ←", "previous step (every step can be undone)"),
-        ("f", "finish the current pass (at the end of the forward pass: the backward pass)"),
-        ("r", "reset to the start"),
-        ("b", "breakpoint on the node under the cursor (■): stop before its value, before its gradient"),
-        ("c", "continue to the next breakpoint, or to the end of the pass"),
-        ("t", "run to the node under the cursor: until it has its value, then its complete gradient"),
-    )),
-    ("Inputs and the file", (
-        ("e  enter", "edit the input under the cursor (enter commits, esc cancels)"),
-        ("w", "save the inputs into the graph file (layout kept); changes made elsewhere are reloaded"),
-    )),
-    ("Finite differences", (
-        ("↑  ↓", "move the cursor: the panel nudges the variable under it"),
-        ("[  ]", "h ÷ 10, h × 10 (from 1e-12 to 1)"),
-        ("z", "the estimates to every digit, or rounded to what float rounding leaves true"),
-    )),
-    ("Understanding", (
-        ("y", "why this gradient: every path down to the node, its factors and their sum; ↑ ↓ mark one »"),
-        ("g", "predict, then reveal: n hides each number until you guess it (0.5 % counts; esc shows it)"),
-        ("s", "the h sweep: error of both estimates against h, 1e-1 to 1e-13, for the node under the cursor"),
-    )),
-    ("Gradient descent (graphs with params:)", (
-        ("d", "after the backward pass: w := w − α ∂J/∂w on every parameter, recompute, and plot J"),
-        ("-  +", "α ÷ 2 / α × 2 (the file's alpha:, or 0.1)"),
-    )),
-    ("The classroom", (
-        ("o", "notation: ∂J/∂w → dJ/dw (the lecture page's) → dw (the course's code: dw stands for dJ/dw)"),
-        ("P", "presentation mode: larger spacing, no transcript, high contrast; P again leaves it"),
-        ("x", "save the screen as an SVG file beside the graph (a fresh name, never over a file)"),
-    )),
-    ("The tree", (
-        ("●", "the node the current step evaluates, or whose gradient it changes"),
-        ("↓", "in a backward step, the node whose gradient flows down into the ● node"),
-        ("■", "a breakpoint (● and ↓ show first; the line under the tree says ■ breakpoint)"),
-        ("underlined", "a number the last step or edit changed (old → new after an edit)"),
-        ("↪ u", "a node used again: its own line is further up (or, said so, inside a collapsed line)"),
-        ("j", "jump: from a ↪ line to the node's own line, elsewhere to the current step's node"),
-        (".", "the cursor to the current step's node, expanding the lines that hide it"),
-        ("l", "follow mode: after every step the cursor, and the panels, go to the step's node"),
-        ("space  v", "expand or collapse a node; v: the picture, the graph left to right"),
-    )),
-    ("App", (
-        ("cgtui -h", "the command line: -e EXPR (a graph from one expression), --markdown (a handout), --trace"),
-        ("?", "this help"),
-        ("q  ctrl+q", "quit (with unsaved edits: press q twice)"),
-    )),
-)
+SECTIONS = ("Stepping", "Inputs and the file", "Finite differences", "Understanding",
+            "Gradient descent (graphs with params:)", "The classroom", "The tree", "App")
+"""The help page's headings, in order; a section no key names is left out, one not listed here comes last."""
+
+NOTES: dict[str, tuple[tuple[str, str], ...]] = {
+    "The tree": (
+        ("●", "the node the current step evaluates or changes the gradient of"),
+        ("↓", "in a backward step, the node whose gradient flows into ●"),
+        ("■", "a breakpoint (under ● or ↓, the detail line says so)"),
+        ("underlined", "a number the last step or edit changed"),
+        ("↪ u", "a node used again: where its own line is (j goes there)"),
+    ),
+    "App": (
+        ("cgtui -h", "the command line: -e EXPR, --trace, --markdown, --svg, serve"),
+    ),
+}
+"""What is not a key: the tree's marks, the command line. Listed before the section's keys."""
 
 
-def help_table(notation: tx.Notation = tx.PARTIAL) -> Group:
+def help_sections(*bindings: list) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Each section's title and rows (a mark or keys, what it means), from the bindings and NOTES.
+
+    Args:
+        bindings: The ``BINDINGS`` lists to describe, the app's first (see :func:`tui.keys.help_rows`).
+    """
+    rows = help_rows(*bindings)
+    order = [s for s in SECTIONS if s in rows or s in NOTES] + [s for s in rows if s not in SECTIONS]
+    return [(title, [*NOTES.get(title, ()), *(("  ".join(keys), what) for keys, what in rows.get(title, ()))])
+            for title in order]
+
+
+def help_table(*bindings: list, notation: tx.Notation = tx.PARTIAL, columns: int = 1, width: int = 120) -> Group | Table:
     """Each group's title, then its keys beside what they do (one key column for all groups).
 
-    Derivatives are written in ``notation`` (the line of ``o`` itself names all three).
+    Derivatives are written in ``notation`` (the line of ``o`` itself names all three). With
+    ``columns=2`` (a wide terminal, ``width`` columns) the groups are set in two columns of
+    about equal height, lines wrapped, so the whole page fits on a screen of 40 lines.
     """
     out = notation.output or "J"
-    width = max(len(key) for _, rows in KEYS for key, _ in rows)
+    sections = help_sections(*bindings)
+    key_width = max(len(key) for _, rows in sections for key, _ in rows)
     parts = []
-    for group, rows in KEYS:
+    for group, rows in sections:
         table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold", no_wrap=True, width=width)
+        table.add_column(style="bold", no_wrap=True, width=key_width)
         table.add_column()
         for key, what in rows:
             if key != "o":
                 what = what.replace("∂J/∂w", tx.d(out, "w", notation))
             table.add_row(Text(key), Text(what))
-        parts += [Text(group, style="bold underline"), table]
-    return Group(*parts)
+        parts.append(Group(Text(group, style="bold underline"), table))
+    if columns < 2:
+        return Group(*parts)
+    room = max(20, (width - 8) // 2 - key_width - 2)  # a column's text width, within the page's border
+    sizes = [1 + sum(-(-len(what) // room) for _, what in rows) for _, rows in sections]
+    split = min(range(len(parts) + 1), key=lambda k: max(sum(sizes[:k]), sum(sizes[k:])))
+    page = Table.grid(padding=(0, 4), expand=True)
+    page.add_column(ratio=1)
+    page.add_column(ratio=1)
+    page.add_row(Group(*parts[:split]), Group(*parts[split:]))
+    return page
 
 
 class HelpScreen(PageScreen):
@@ -89,5 +81,15 @@ class HelpScreen(PageScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("question_mark", "dismiss", "Close", show=False)]
 
-    def __init__(self, notation: tx.Notation = tx.PARTIAL) -> None:
-        super().__init__("cgtui keys", help_table(notation), "?")
+    WIDE = 110
+    """From this many columns the page is set in two columns."""
+
+    def __init__(self, *bindings: list, notation: tx.Notation = tx.PARTIAL, width: int = 80) -> None:
+        """
+        Args:
+            bindings: The ``BINDINGS`` lists whose keys the page lists, the app's first.
+            notation: How derivatives are written (``o``).
+            width: The terminal's width: two columns from :attr:`WIDE` on.
+        """
+        columns = 2 if width >= self.WIDE else 1
+        super().__init__("cgtui keys", help_table(*bindings, notation=notation, columns=columns, width=width), "?")

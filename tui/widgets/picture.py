@@ -213,7 +213,7 @@ class PictureView(Widget, can_focus=True):
             self._ask(step.parent)
 
     def _ask(self, name: str) -> None:
-        self.app.select(name)  # the app owns the selection; see CgtuiApp.select for why not a message
+        self.app.select(name)  # the app owns the selection; at once, not by a message: in a burst (↓ ↓ e) each key acts on the name the one before chose
 
     # ------------------------------------------------------------------ drawing
 
