@@ -14,6 +14,7 @@ import pytest
 from engine.examples import chain
 from tui.widgets.graph_tree import GraphTree
 from tui.widgets.picture import PictureView
+from paths import LECTURE as LECTURE_PATH
 from tui_helpers import app_from_text, make_app, widget_text
 
 BOXES = {"a": "a = 5", "b": "b = 3", "c": "c = 2", "u": "u = b·c", "v": "v = a + u", "J": "J = 3·v"}
@@ -269,3 +270,14 @@ async def test_a_shared_url_with_view_picture_opens_the_picture():
         await pilot.pause()
         assert app.view == "picture" and app.focused is app.query_one(PictureView)
         assert "J = 3·v" in picture(app)
+
+
+def test_svg_with_view_picture_draws_the_picture(tmp_path):
+    """cgtui FILE --svg OUT --step N --view picture: the handout shows the picture at step N."""
+    from tui.cli import run
+
+    out = tmp_path / "picture.svg"
+    assert run([str(LECTURE_PATH), "--svg", str(out), "--step", "3", "--view", "picture"]) == 0
+    svg = out.read_text()
+    assert "u&#160;=&#160;b·c" in svg or "u = b·c" in svg
+    assert "▶" in svg and "Graph: picture" in svg.replace("&#160;", " ")
