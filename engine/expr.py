@@ -276,6 +276,103 @@ def _parse_full(text: str) -> Expr:
         raise
 
 
+_IDENT = re.compile(r"(?<![A-Za-z0-9_.])([A-Za-z_][A-Za-z0-9_]*)")
+"""A name in expression text (not the letters of a number such as ``1e3`` or ``0x1f``)."""
+SHAPES_KEPT = 20_000
+"""At most this many expression shapes are remembered (the memory is cleared when full)."""
+_SHAPES: dict[tuple, Expr] = {}
+
+
+def parse_shape(text: str) -> tuple[Expr, tuple[str, ...]]:
+    """:func:`parse` as a shape and its operands: the tree with its operands named ``"0"``, ``"1"``, …
+
+    ``n7: tanh(n6) + 0.5 * x`` and ``n8: tanh(n7) + 0.5 * x`` have one shape,
+    ``tanh(0) + 0.5 * 1``: a generated graph of 100,000 nodes has a handful, so each is
+    parsed once, by :func:`parse`, and shared (:func:`rename` gives a node its own tree).
+    Two texts share a shape only when they are the same text but for the names in
+    it (each the same way round), and a shape is remembered only if its first text's
+    operands, as the parser finds them, are exactly the names read from the text;
+    anything else is parsed on its own. So a text is refused exactly as :func:`parse`
+    refuses it, with the same message.
+
+    Returns:
+        The shape (shared: never changed), and the distinct names the text uses, in
+        order of first appearance (:func:`names`).
+    """
+    if not isinstance(text, str) or len(text) > MAX_EXPR_CHARS:
+        tree = parse(text)  # raises
+        return _shape_of(tree)
+    parts = _IDENT.split(text)
+    seen: dict[str, int] = {}
+    not_names = _NOT_A_NAME
+    for k in range(1, len(parts), 2):
+        word = parts[k]
+        if word in not_names or word in CONSTANTS:
+            continue
+        index = seen.get(word)
+        if index is None:
+            index = seen[word] = len(seen)
+        parts[k] = index
+    key = tuple(parts)
+    shape = _SHAPES.get(key)
+    if shape is not None:
+        return shape, tuple(seen)
+    tree = parse(text)
+    shape, operands = _shape_of(tree)
+    if operands == tuple(seen):
+        if len(_SHAPES) >= SHAPES_KEPT:
+            _SHAPES.clear()
+        _SHAPES[key] = shape
+    return shape, operands
+
+
+def _shape_of(tree: Expr) -> tuple[Expr, tuple[str, ...]]:
+    operands = names(tree)
+    index = {name: str(k) for k, name in enumerate(operands)}
+    return map_names(tree, index.__getitem__), operands
+
+
+def rename(shape: Expr, operands: tuple[str, ...]) -> Expr:
+    """A shape (see :func:`parse_shape`) with its operands ``"0"``, ``"1"``, … named ``operands``."""
+    return map_names(shape, lambda k: operands[int(k)])
+
+
+def map_names(tree: Expr, rename: Callable[[str], str]) -> Expr:
+    """``tree`` with every name ``n`` replaced by ``rename(n)`` (iterative: any depth)."""
+    cls = type(tree)
+    if cls is Name:
+        return Name(rename(tree.id))
+    if cls is Num or cls is Const:
+        return tree
+    # post-order over an explicit stack: children are built before their parent
+    out: list[Expr] = []
+    stack: list[tuple[Expr, bool]] = [(tree, False)]
+    while stack:
+        e, done = stack.pop()
+        cls = type(e)
+        if cls is Name:
+            out.append(Name(rename(e.id)))
+        elif cls is Num or cls is Const:
+            out.append(e)
+        elif not done:
+            stack.append((e, True))
+            if cls is Bin:
+                stack.append((e.right, False))
+                stack.append((e.left, False))
+            elif cls is Neg:
+                stack.append((e.operand, False))
+            else:
+                stack.append((e.arg, False))
+        elif cls is Bin:
+            right = out.pop()
+            out.append(Bin(e.op, out.pop(), right))
+        elif cls is Neg:
+            out.append(Neg(out.pop()))
+        else:
+            out.append(Call(e.func, out.pop()))
+    return out[0]
+
+
 class _TooDeep(Exception):
     """The expression's tree goes deeper than ``MAX_DEPTH`` levels."""
 

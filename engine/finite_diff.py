@@ -8,11 +8,12 @@ own operands are held fixed and only what depends on it is evaluated again.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from engine import ops
+from engine import forked, ops
 from engine.ops import div, isfinite
 from engine.steps import Walk
 from engine.tape import _FUNC_IMPL, _div, _pow, _FUNC_OPS, ADD, COPY, DIV, MUL, NEG, POW, SUB, run, tape_of
@@ -117,8 +118,9 @@ def rel_error(a: float, n: float) -> float:
 
 def path_to_output(walk: Walk, var: str) -> tuple[str, ...]:
     """The nodes that depend on ``var`` and that the output depends on, in evaluation order."""
-    needed = walk.graph.needed
-    return tuple(n for n in walk.graph.downstream(var) if n in needed)
+    tape = tape_of(walk.graph)
+    nodes = walk.graph.nodes
+    return tuple(nodes[k].name for k in tape.path(tape.slot[var]))
 
 
 def _nudged(walk: Walk, var: str, x: float, code: list) -> list[float]:
@@ -256,8 +258,151 @@ def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDiffe
     moves = var == out or out in path
     out_plus = plus[tape.slot[out]] if moves else walk.values[out]
     out_minus = minus[tape.slot[out]] if moves else walk.values[out]
-    trail = (TrailEntry(var, x, x + h),) + tuple(TrailEntry(n, walk.values[n], plus[tape.slot[n]]) for n in path)
+    slots = array("i", map(tape.slot.__getitem__, path))
+    trail = ArrayTrail(graph.names, var, x, x + h, slots, array("d", map(walk.slots.__getitem__, slots)),
+                       array("d", map(plus.__getitem__, slots)))
     return _result(walk, var, h, trail, out_plus, out_minus, _kink(walk, code, (minus, walk.slots, plus)))
+
+
+CHILD_MIN = 5_000
+"""Nudges of a variable with at least this many nodes after it go to the graph's helper process
+(see :mod:`engine.forked`): ~25 ms of work or more."""
+HELPER_MIN = 20_000
+"""A graph of at least this many nodes gets its helper process when a session opens it."""
+
+
+def helper_of(graph, create: bool = True) -> forked.Helper | None:
+    """The graph's helper process (forked on first use, kept with the graph), or None without fork."""
+    if not forked.AVAILABLE:
+        return None
+    helper = graph._cache.get("helper")
+    if helper is not None and helper.alive:
+        return helper
+    if not create:
+        return None
+    try:
+        helper = graph._cache["helper"] = forked.Helper(graph, _serve, _helper_setup)
+    except OSError:
+        return None
+    return helper
+
+
+def prepare_aside(graph) -> None:
+    """Fork a big graph's helper process now (a session does, on opening it), if it has none."""
+    if len(graph.nodes) >= HELPER_MIN:
+        helper_of(graph)
+
+
+def close_aside(graph) -> None:
+    """Stop the graph's helper process, if it has one (a session does, when it replaces the graph)."""
+    helper = graph._cache.pop("helper", None)
+    if helper is not None:
+        helper.close()
+
+
+def _helper_setup() -> None:
+    """In a helper process: give way to the app's UI thread every few thousand instructions."""
+    from engine import tape
+
+    tape.pause_between_chunks(forked.wait_while_parent_runs)
+
+
+_served: list = [None, None]
+"""In a helper process: the input values of the last walk, and the walk."""
+
+
+def _serve(graph, request) -> FiniteDifference | None:
+    """In a helper process: the nudge asked for, from a walk with the parent's input values."""
+    from engine.steps import compute
+
+    inputs, out_value, var, h = request
+    if _served[0] != inputs:
+        _served[:] = [None, compute(graph, dict(zip((i.name for i in graph.inputs), inputs)))]
+        _served[0] = inputs
+    walk = _served[1]
+    if not forked.same_float(walk.values[graph.output], out_value):
+        return None  # not the parent's walk: the parent computes it itself
+    return finite_difference(walk, var, h)
+
+
+def finite_difference_aside(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:
+    """:func:`finite_difference`, computed by the graph's helper process when the nudge is long.
+
+    The same record, bit for bit. For a caller in a worker thread: the helper does not
+    hold this interpreter's lock, so the UI thread's frames do not wait for the nudge (it
+    runs on the other core), and this process never holds the nudge's copies of the slots.
+    """
+    graph = walk.graph
+    if len(graph.nodes) - 1 - graph.position.get(var, -1) < CHILD_MIN:  # (an upper bound of its path, at once)
+        return finite_difference(walk, var, h)
+    helper = helper_of(graph, create=len(graph.nodes) >= HELPER_MIN)  # (a smaller graph's nudge is short)
+    values = walk.values
+    found = None if helper is None else helper.ask(
+        (tuple(values[i.name] for i in graph.inputs), values[graph.output], var, h))
+    if found is None:
+        return finite_difference(walk, var, h)
+    if isinstance(found.trail, ArrayTrail):
+        found.trail.attach(graph.names)
+    return found
+
+
+class ArrayTrail(Sequence):
+    """A nudge's trail held as three arrays, its entries made when read.
+
+    Through a 100,000-node chain a trail has 100,000 entries: as :class:`TrailEntry`
+    objects they took ~10 MiB and as long to make; here 2 MiB, and a pickle of it
+    (from a forked child) is three byte strings.
+    """
+
+    __slots__ = ("_names", "_var", "_x", "_x_plus", "_slots", "_before", "_after")
+
+    def __init__(self, names: tuple[str, ...] | None, var: str, x: float, x_plus: float, slots: array,
+                 before: array, after: array) -> None:
+        """
+        Args:
+            names: Every name by slot (the graph's ``names``).
+            var: The nudged variable; ``x`` its value, ``x_plus`` the nudged one (the first entry).
+            slots: The slot of every node after it, in evaluation order; ``before``/``after`` their values.
+        """
+        self._names, self._var, self._x, self._x_plus = names, var, x, x_plus
+        self._slots, self._before, self._after = slots, before, after
+
+    def attach(self, names: tuple[str, ...]) -> None:
+        """Give back the names a pickle left out (the receiving process has the graph)."""
+        self._names = names
+
+    def __reduce__(self):
+        return ArrayTrail, (None, self._var, self._x, self._x_plus, self._slots, self._before, self._after)
+
+    def __len__(self) -> int:
+        return 1 + len(self._slots)
+
+    def _entry(self, k: int) -> TrailEntry:
+        if k == 0:
+            return TrailEntry(self._var, self._x, self._x_plus)
+        k -= 1
+        return TrailEntry(self._names[self._slots[k]], self._before[k], self._after[k])
+
+    def __getitem__(self, k):
+        n = len(self)
+        if isinstance(k, slice):
+            return tuple(map(self._entry, range(*k.indices(n))))
+        if k < 0:
+            k += n
+        if not 0 <= k < n:
+            raise IndexError("trail index out of range")
+        return self._entry(k)
+
+    def __iter__(self):
+        return map(self._entry, range(len(self)))
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    def __repr__(self) -> str:
+        return f"ArrayTrail({self._var!r}, {len(self)} entries)"
 
 
 class LazyTrail(Sequence):

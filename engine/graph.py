@@ -63,7 +63,9 @@ class Node:
 
     Attributes:
         name: Its name.
-        expr: The parsed expression.
+        shape: The parsed expression with its operands named ``"0"``, ``"1"``, … (see
+            :func:`engine.expr.parse_shape`): shared by every node of the same shape, so a
+            100,000-node graph of a few kinds of node holds a few trees, not 100,000.
         operands: The distinct names it uses, in order of first appearance: one
             backward step per operand.
         line: 1-based line of its definition, when read from a file.
@@ -71,10 +73,15 @@ class Node:
     """
 
     name: str
-    expr: ex.Expr
+    shape: ex.Expr
     operands: tuple[str, ...]
     line: int | None = None
     note: str | None = None
+
+    @property
+    def expr(self) -> ex.Expr:
+        """The parsed expression over the graph's names (made when asked)."""
+        return ex.rename(self.shape, self.operands)
 
     @property
     def text(self) -> str:
@@ -251,16 +258,15 @@ def build_graph(
     parsed: list[Node] = []
     for source in nodes:
         try:
-            tree = ex.parse(source.text)
+            shape, operands = ex.parse_shape(source.text)
         except GraphError as err:
             raise GraphError(f"node {source.name!r}: {err.message}", source.line, source.name) from None
-        operands = ex.names(tree)
         for operand in operands:
             if operand not in defined:
                 hint = did_you_mean(operand, defined)
                 also = f" (did you mean {hint!r}?)" if hint else ""
                 raise GraphError(f"node {source.name!r} uses {operand!r}, which is not defined{also}", source.line, operand)
-        parsed.append(Node(source.name, tree, operands, source.line, source.note))
+        parsed.append(Node(source.name, shape, operands, source.line, source.note))
 
     if output is None:
         output = nodes[-1].name

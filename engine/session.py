@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from engine.finite_diff import DEFAULT_H, FiniteDifference, finite_difference
+from engine.finite_diff import DEFAULT_H, FiniteDifference, close_aside, finite_difference_aside, prepare_aside
 from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
 from engine.graphfile import LoadedGraph, same_float
 from engine.quiz import Answer, Score, answer_of, asks
@@ -145,6 +145,9 @@ class DebugSession:
         self.h = h
         self.position = 0
         self.walk: Walk = compute(self.graph, self.inputs)
+        # a big graph's nudges get their own process, forked now: before the app starts any
+        # thread, and while the copy-on-write pages it leaves shared cost no frame anything
+        prepare_aside(self.graph)
         self.value_changes: dict[str, Change] = {}
         """Revealed values that the last edit changed (cleared by the next move)."""
         self.grad_changes: dict[str, Change] = {}
@@ -556,6 +559,8 @@ class DebugSession:
             for i in self.graph.inputs
         }
         self.walk = compute(self.graph, self.inputs)
+        if self.graph is not old_graph:
+            close_aside(old_graph)  # (its graph may never be collected: the app freezes what it holds)
         self._fd_cache.clear()
         self._chain_cache.clear()
         self.position = min(self.position, self.total)
@@ -688,12 +693,15 @@ class DebugSession:
 
         Safe to call from a worker thread: the result is filed under the walk it
         was computed from, so an edit made meanwhile never receives a stale answer.
+        A long nudge (thousands of nodes after ``name``) runs in the graph's helper
+        process (:mod:`engine.forked`), so that it neither holds this interpreter's lock
+        nor its memory meanwhile.
         """
         walk, h = self.walk, self.h
         key = (name, h, id(walk))
         found = self._fd_cache.get(key)
         if found is None:
-            found = finite_difference(walk, name, h)
+            found = finite_difference_aside(walk, name, h)
             if walk is self.walk:
                 self._fd_cache[key] = found
         return found
@@ -757,7 +765,8 @@ def describe_changes(old, new) -> list[str]:
             changes.append(f"{what} added: {', '.join(added)}")
         if removed:
             changes.append(f"{what} removed: {', '.join(removed)}")
-    rewritten = [n for n, node in new_nodes.items() if n in old_nodes and old_nodes[n].expr != node.expr]
+    rewritten = [n for n, node in new_nodes.items()
+                 if n in old_nodes and (old_nodes[n].shape, old_nodes[n].operands) != (node.shape, node.operands)]
     if rewritten:
         changes.append(f"expressions changed: {', '.join(rewritten)}")
     revalued = [f"{n} {num(old_inputs[n].value)} → {num(i.value)}" for n, i in new_inputs.items()

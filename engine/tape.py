@@ -16,9 +16,11 @@ cheap slot arithmetic.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import accumulate
+from operator import itemgetter
 
 from engine import expr as ex
 from engine import ops
@@ -53,8 +55,30 @@ def _sync_with_table() -> None:
 ops.on_change(_sync_with_table)
 
 
+PAUSE_EVERY = 2048
+"""With a pause set (:func:`pause_between_chunks`), instructions run in chunks of this many."""
+_pause: Callable[[], None] | None = None
+
+
+def pause_between_chunks(pause: Callable[[], None] | None) -> None:
+    """Call ``pause()`` before every chunk of :data:`PAUSE_EVERY` instructions that :func:`run`
+    executes (None: run straight through). A helper process sets this, to give way to the app."""
+    global _pause
+    _pause = pause
+
+
 def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
     """Execute instructions over the slots ``v``; never raises for arithmetic."""
+    pause = _pause
+    if pause is None or len(code) <= PAUSE_EVERY:
+        _run(code, v)
+        return
+    for start in range(0, len(code), PAUSE_EVERY):
+        pause()
+        _run(code.part(start, start + PAUSE_EVERY) if isinstance(code, Rows) else code[start:start + PAUSE_EVERY], v)
+
+
+def _run(code, v: list[float]) -> None:
     funcs = _FUNC_IMPL
     for op, o, a, b in code:
         if op == MUL:
@@ -80,29 +104,6 @@ def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
 
 
 # --------------------------------------------------------------------------- templates
-
-
-def _map_names(tree: ex.Expr, rename) -> ex.Expr:
-    """``tree`` with every name ``n`` replaced by ``rename(n)``."""
-
-    def go(e: ex.Expr) -> ex.Expr:
-        if isinstance(e, ex.Name):
-            return ex.Name(rename(e.id))
-        if isinstance(e, ex.Bin):
-            return ex.Bin(e.op, go(e.left), go(e.right))
-        if isinstance(e, ex.Neg):
-            return ex.Neg(go(e.operand))
-        if isinstance(e, ex.Call):
-            return ex.Call(e.func, go(e.arg))
-        return e
-
-    return go(tree)
-
-
-def _canonical(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
-    """``tree`` with its operands renamed ``0``, ``1``, …: the shape shared by similar nodes."""
-    index = {name: str(k) for k, name in enumerate(operands)}
-    return _map_names(tree, index.__getitem__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,10 +204,88 @@ class Rows(Sequence):
     def __iter__(self):
         return zip(*self.cols)
 
+    def part(self, start: int, end: int) -> Rows:
+        """Rows ``start`` to ``end`` (a slice of each column, no tuple made)."""
+        rows = Rows(0)
+        rows.cols = tuple(col[start:end] for col in self.cols)
+        return rows
+
     def __getitem__(self, k):
         if k.__class__ is slice:
             return list(zip(*[col[k] for col in self.cols]))
         return tuple([col[k] for col in self.cols])  # IndexError past the end, as a list's
+
+
+class _Emitter:
+    """One shape's templates resolved against a node's own slots, by index (made once per shape per tape).
+
+    A node's slots are one list, its *env*: its operands' slots, its own slot, its
+    temporaries', the slots of the shape's constants, then the node's index. Every
+    instruction's (out, a, b), and every edge's (child, parent, local, node), is a few
+    indexes into it, all fetched at once by ``operator.itemgetter`` (in C): placing a
+    node costs a few calls, not a Python loop over its instructions and operands.
+    """
+
+    __slots__ = ("n_args", "temps", "consts", "ops", "get_code", "get_edges", "operand_indexes", "gates")
+
+    def __init__(self, templates: tuple[_Template, ...], n_args: int, const) -> None:
+        temps = 0
+        bases = []
+        for t in templates:
+            bases.append(temps)
+            temps += t.temps
+        const_values: list[float] = []
+        const_index: dict = {}
+
+        def index(ref: tuple, base: int) -> int:
+            kind = ref[0]
+            if kind == "arg":
+                return ref[1]
+            if kind == "out":
+                return n_args
+            if kind == "tmp":
+                return n_args + 1 + base + ref[1]
+            value = ref[1]
+            key = value if value == value else "nan"
+            if key not in const_index:
+                const_index[key] = len(const_values)
+                const_values.append(value)
+            return -1 - const_index[key]  # placed after the temporaries, below
+
+        rows = [(op, index(o, b0), index(a, b0), index(b, b0)) for t, b0 in zip(templates, bases)
+                for op, o, a, b in t.code]
+        results = [index(t.result, b0) for t, b0 in zip(templates, bases)]
+        gates = [None if t.gate is None else index(t.gate, b0) for t, b0 in zip(templates, bases)]
+        after = n_args + 1 + temps
+        node = after + len(const_values)  # where the node's index sits in the env
+
+        def fix(i):
+            return i if i is None or i >= 0 else after + (-1 - i)
+
+        self.n_args, self.temps = n_args, temps
+        self.consts = [const(v) for v in const_values]
+        self.ops = tuple(r[0] for r in rows)
+        self.get_code = _getter([fix(i) for r in rows for i in r[1:]])  # (o, a, b) of each instruction
+        self.get_edges = _getter([i for j, r in enumerate(results) for i in (n_args, j, fix(r), node)])
+        self.operand_indexes = tuple(range(n_args))
+        self.gates = [(fix(results[j]), fix(g)) for j, g in enumerate(gates) if g is not None]
+
+
+def _getter(indexes: list[int]):
+    """A function of a list returning the tuple of its items at ``indexes`` (itemgetter, always a tuple)."""
+    if not indexes:
+        return lambda env: ()
+    if len(indexes) == 1:
+        (i,) = indexes
+        return lambda env: (env[i],)
+    return itemgetter(*indexes)
+
+
+def _rows(op: array, flat: array, width: int) -> Rows:
+    """Rows of (op, *width ints) from the op column and the other columns interleaved."""
+    rows = Rows(0)
+    rows.cols = (op, *(flat[c::width] for c in range(width)))
+    return rows
 
 
 class Tape:
@@ -215,85 +294,149 @@ class Tape:
     def __init__(self, graph) -> None:
         self.graph = graph
         names = graph.names
-        self.n_names = len(names)
-        self.slot = {name: k for k, name in enumerate(names)}
-        self.n_inputs = len(graph.inputs)
-        slots_init: list[float] = [0.0] * self.n_names
-        consts: dict[float, int] = {}
-        shapes: dict[ex.Expr, _Shape] = {}
-        self.shape_of_node: list[_Shape] = []
+        self.n_names = n_names = len(names)
+        self.slot = slot = {name: k for k, name in enumerate(names)}
+        self.n_inputs = n_inputs = len(graph.inputs)
+        consts: dict = {}  # value (nan as "nan") -> its slot
+        const_values: list[tuple[int, float]] = []
+        counter = [n_names]  # the next free slot, while a shape is compiled
 
         def const(value: float) -> int:
             key = value if value == value else "nan"
             k = consts.get(key)
             if k is None:
-                k = consts[key] = len(slots_init)
-                slots_init.append(value)
+                k = consts[key] = counter[0]
+                counter[0] += 1
+                const_values.append((k, value))
             return k
 
-        code = Rows(4)  # (op, out, a, b)
-        self.node_code = Rows(2)  # (start, end) into code, per node in order
+        by_id: dict[int, tuple[_Shape, _Emitter, _Emitter]] = {}
+        shapes: dict[ex.Expr, tuple[_Shape, _Emitter, _Emitter]] = {}
 
-        def place(template: _Template, args: list[int], out: int) -> int:
-            base = len(slots_init)
-            slots_init.extend([0.0] * template.temps)
-
-            def resolve(ref: tuple) -> int:
-                kind = ref[0]
-                if kind == "arg":
-                    return args[ref[1]]
-                if kind == "tmp":
-                    return base + ref[1]
-                if kind == "const":
-                    return const(ref[1])
-                return out
-
-            for op, o, a, b in template.code:
-                code_target.append((op, resolve(o), resolve(a), resolve(b)))
-            gate_slot[0] = None if template.gate is None else resolve(template.gate)
-            return resolve(template.result)
-
-        gate_slot: list[int | None] = [None]
-
-        code_target = code
-        for node in graph.nodes:
-            canon = _canonical(node.expr, node.operands)
-            shape = shapes.get(canon)
-            if shape is None:
+        def compiled(canon: ex.Expr, n_args: int) -> tuple[_Shape, _Emitter, _Emitter]:
+            found = shapes.get(canon)
+            if found is None:
                 forward = _template(canon, into_out=True)
-                trees = tuple(ex.derivative(canon, str(k)) for k in range(len(node.operands)))
-                shape = shapes[canon] = _Shape(forward, trees, tuple(_template(t, into_out=False) for t in trees))
-            self.shape_of_node.append(shape)
-            start = len(code)
-            place(shape.forward, [self.slot[o] for o in node.operands], self.slot[node.name])
-            self.node_code.append((start, len(code)))
-        self.code = code
+                trees = tuple(ex.derivative(canon, str(k)) for k in range(n_args))
+                shape = _Shape(forward, trees, tuple(_template(t, into_out=False) for t in trees))
+                found = shapes[canon] = (shape, _Emitter((forward,), n_args, const),
+                                         _Emitter(shape.locals, n_args, const))
+            by_id[id(canon)] = found  # (the node keeps canon alive while this tape is built)
+            return found
 
-        # the local derivatives of every edge the output depends on, in backward-step order
-        needed = graph.needed
-        local_code = Rows(4)
-        code_target = local_code
-        edges = Rows(3)  # (child, parent, local) slots
-        edge_node = Rows(2)  # (node index, operand index)
+        # One pass per direction, a few C calls per node, and no Python object kept per
+        # node but what the lists hold: a 100,000-node graph compiles in a fraction of a
+        # second, and the collector has little to walk meanwhile.
+        nodes = graph.nodes
+        c_op, c_flat = array("i"), array("i")
+        found_of_node: list[tuple[_Shape, _Emitter, _Emitter]] = []
+        args_flat = array("i")
+        free = n_names
+        slot_of = slot.__getitem__
+        keep, find = found_of_node.append, by_id.get
+        add_args, add_ops, add_code = args_flat.extend, c_op.extend, c_flat.extend
+        for out, node in enumerate(nodes, n_inputs):
+            operands = node.operands
+            canon = node.shape
+            found = find(id(canon))
+            if found is None:
+                counter[0] = free
+                found = compiled(canon, len(operands))
+                free = counter[0]
+            keep(found)
+            em = found[1]
+            env = list(map(slot_of, operands))
+            add_args(env)
+            env.append(out)
+            if em.temps:
+                env.extend(range(free, free + em.temps))
+                free += em.temps
+            if em.consts:
+                env.extend(em.consts)
+            add_ops(em.ops)
+            add_code(em.get_code(env))
+        self._found = found_of_node
+        self.code = _rows(c_op, c_flat, 3)
+        ends = array("i", accumulate(len(f[1].ops) for f in found_of_node))
+        self.node_code = Rows(0)  # (start, end) into code, per node in order
+        self.node_code.cols = (array("i", [0]) + ends[:-1] if ends else array("i"), ends)
+        arg_ends = list(accumulate(len(node.operands) for node in nodes))
+
+        # the local derivatives of every edge the output depends on, in backward-step order;
+        # what the output depends on is marked on the way down (graph.needed, by slot)
+        needed = bytearray(n_names)
+        needed[slot[graph.output]] = 1
+        l_op, l_flat = array("i"), array("i")
+        e_flat = array("i")  # (child, parent, local, node index) of each edge
+        e_operand = array("i")
         gates: dict[int, int] = {}  # local slot -> the slot of the selector that can make it a selected zero
-        for k in range(len(graph.nodes) - 1, -1, -1):
-            node = graph.nodes[k]
-            if node.name not in needed:
+        add_ops, add_code, add_edges, add_operands = l_op.extend, l_flat.extend, e_flat.extend, e_operand.extend
+        for k in range(len(nodes) - 1, -1, -1):
+            if not needed[n_inputs + k]:
                 continue
-            args = [self.slot[o] for o in node.operands]
-            child = self.slot[node.name]
-            for j, template in enumerate(self.shape_of_node[k].locals):
-                local = place(template, args, -1)
-                if gate_slot[0] is not None:
-                    gates[local] = gate_slot[0]
-                edges.append((child, args[j], local))
-                edge_node.append((k, j))
-        self.local_code = local_code
-        self.edges = edges
-        self.edge_node = edge_node
+            em = found_of_node[k][2]
+            end = arg_ends[k]
+            env = args_flat[end - em.n_args:end].tolist()
+            for a in env:
+                needed[a] = 1
+            env.append(n_inputs + k)
+            if em.temps:
+                env.extend(range(free, free + em.temps))
+                free += em.temps
+            if em.consts:
+                env.extend(em.consts)
+            env.append(k)
+            add_ops(em.ops)
+            add_code(em.get_code(env))
+            add_edges(em.get_edges(env))
+            add_operands(em.operand_indexes)
+            if em.gates:
+                for local, gate in em.gates:
+                    gates[env[local]] = env[gate]
+        self.local_code = _rows(l_op, l_flat, 3)
+        self.edges = Rows(0)  # (child, parent, local) slots
+        self.edges.cols = tuple(e_flat[c::4] for c in range(3))
+        self.edge_node = Rows(0)  # (node index, operand index)
+        self.edge_node.cols = (e_flat[3::4], e_operand)
         self.gates = gates
+        self.needed_mask = needed
+        """1 at the slot of every name the output depends on (the output too): graph.needed, by slot."""
+        self.args_flat = args_flat
+        """Every node's operand slots, one after the other, in order; node k's end at ``arg_ends[k]``."""
+        self.arg_ends = array("i", arg_ends)
+        slots_init = [0.0] * max(free, counter[0])
+        for k, value in const_values:
+            slots_init[k] = value
         self.slots_init = slots_init
-        self.output_slot = self.slot[graph.output]
+        self.output_slot = slot[graph.output]
+
+    def path(self, slot: int) -> list[int]:
+        """The indexes of the nodes that depend on ``slot`` and that the output depends on, in order.
+
+        One sweep from ``slot``'s own node on, marking each node with a marked operand
+        (what :meth:`Graph.downstream` finds, without its maps of consumers and positions).
+        """
+        n_inputs = self.n_inputs
+        marks = bytearray(self.n_names)
+        marks[slot] = 1
+        mark = marks.__getitem__
+        args, ends, needed = self.args_flat, self.arg_ends, self.needed_mask
+        first = slot - n_inputs + 1 if slot >= n_inputs else 0
+        start = ends[first - 1] if first > 0 else 0
+        out = []
+        for k in range(first, len(ends)):
+            end = ends[k]
+            if any(map(mark, args[start:end])):
+                marks[n_inputs + k] = 1
+                if needed[n_inputs + k]:
+                    out.append(k)
+            start = end
+        return out
+
+    @cached_property
+    def shape_of_node(self) -> list[_Shape]:
+        """Each node's shape, in order."""
+        return [f[0] for f in self._found]
 
     @cached_property
     def edges_of_parent(self) -> dict[int, list[int]]:
@@ -377,9 +520,7 @@ class Tape:
         return _rename(canon, node.operands)
 
 
-def _rename(tree: ex.Expr, operands: tuple[str, ...]) -> ex.Expr:
-    """A canonical tree back in the node's own names."""
-    return _map_names(tree, lambda k: operands[int(k)])
+_rename = ex.rename
 
 
 def tape_of(graph) -> Tape:

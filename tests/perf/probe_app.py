@@ -19,8 +19,9 @@ the app's own jumps do (``App._move`` with the session's ``_move``): F5 the midd
 forward pass, F6 the middle of the backward pass. F7 points the finite-difference panel
 at the first input with its cache emptied (as moving the cursor onto a variable not
 nudged yet does: the panel starts its worker) and holds the workers' results undrawn
-until F8, so that the frames in between are the frames of the keys sent meanwhile; F8
-points the panel back at the output, as at the start.
+until F8, so that the frames in between are the frames of the keys sent meanwhile; F9 does
+the same with workers that nudge nothing (the same screen, no nudge running); F8 points the
+panel back at the output, as at the start.
 Nothing else of the app is changed.
 """
 
@@ -97,10 +98,19 @@ _held = False
 then comes from the keys the benchmark sends (the nudge itself runs as in the app)."""
 
 
+_dry = False
+"""Set by F9 (cleared by F8): the panel's workers start and end at once without nudging, so
+the screen is as under F7 (the cursor on the input, the panel saying "nudging …") with no
+nudge running: the baseline of a step during a nudge."""
+
+
 def _timed_compute(self, session, name):
     log("fd-start", name)
-    session.fd(name)
+    if not _dry:
+        session.fd(name)
     log("fd-end", name)
+    if _dry:
+        return
     if not _held:
         _compute(self, session, name)  # cached now: draws at once
 
@@ -116,6 +126,7 @@ class BenchApp(tui.app.CgtuiApp):
         Binding("f6", "bench_goto('mid-backward')", show=False),
         Binding("f7", "bench_fd", show=False),
         Binding("f8", "bench_fd_release", show=False),
+        Binding("f9", "bench_fd(True)", show=False),
     ]
 
     def action_bench_goto(self, where: str) -> None:
@@ -123,9 +134,9 @@ class BenchApp(tui.app.CgtuiApp):
         target = s.n_forward // 2 if where == "mid-forward" else s.n_forward + s.n_backward // 2
         self._move(lambda: s._move(target))
 
-    def action_bench_fd(self) -> None:
-        global _held
-        _held = True
+    def action_bench_fd(self, dry: bool = False) -> None:
+        global _held, _dry
+        _held, _dry = True, dry
         s = self.session
         name = s.graph.inputs[0].name
         s._fd_cache.clear()
@@ -135,8 +146,8 @@ class BenchApp(tui.app.CgtuiApp):
             self.selected = name
 
     def action_bench_fd_release(self) -> None:
-        global _held
-        _held = False
+        global _held, _dry
+        _held = _dry = False
         self.selected = self.session.graph.output  # as at the start: the nudge of the output is short
 
 
