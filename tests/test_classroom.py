@@ -198,11 +198,13 @@ async def test_P_presents_and_P_again_leaves():
         await pilot.pause()
         assert app.presenting and app.screen.has_class("-present")
         assert not app.query_one("#transcript").region.height  # hidden
-        assert "no picture view" in " ".join(widget_text(app, "#message").split())
+        assert app.view == "picture"  # the picture view, as #14 asks of presentation mode
+        assert "no picture view" not in " ".join(widget_text(app, "#message").split())
         assert "Presentation mode (P leaves it)" in widget_text(app, "#message")
         await pilot.press("P")
         await pilot.pause()
         assert not app.presenting and app.query_one("#transcript").region.height > 0
+        assert app.view == "tree"  # the view it was in
 
 
 @pytest.mark.parametrize("no_color", [False, True], ids=["colour", "NO_COLOR"])
@@ -295,7 +297,6 @@ def test_svg_writes_the_screen_at_step_n(tmp_path, capsys):
     (["--step", "-1"], "give 0 to 8"),
     (["--size", "10x10"], "outside 60x15"),
     (["--size", "wide"], "WIDTHxHEIGHT"),
-    (["--view", "picture"], "picture view is not available"),
 ])
 def test_svg_refusals_are_one_line(tmp_path, capsys, args, words):
     out = tmp_path / "x.svg"

@@ -67,6 +67,8 @@ STATES = {
     "help": ["question_mark"],
     "why": ["f", "f", "y"],
     "sweep": ["f", "f", "s"],  # a page beside the tree, the title and its own key line left uncovered
+    "picture-forward": ["v", "n"],  # the picture view: values, the step's double box, the cursor
+    "picture-backward": ["v", "f", "n", "n", "n"],  # gradients, the heavy edge, arrowheads
 }
 
 

@@ -148,3 +148,59 @@ def test_a_burst_of_keys_in_a_real_terminal(term):
     term.run("send-keys", "-t", "t", "e", "9", "Enter", "n")
     screen = term.wait_for("forward 1/3")
     assert "a = 9" in screen and "not a number" not in screen, screen
+
+
+def _picture_lines(screen: str) -> list[str]:
+    """The picture's panel on the screen: the lines inside the Graph panel's border."""
+    lines = screen.split("\n")
+    top = next(y for y, line in enumerate(lines) if "Graph: picture" in line)
+    right = lines[top].index("╮")
+    body = []
+    for line in lines[top + 1:]:
+        if not line.startswith("│") or line[1:2] == "─":  # the border, or the detail line under the picture
+            break
+        body.append(line[1:right])
+    return body
+
+
+def _at(lines: list[str], text: str) -> tuple[int, int]:
+    hits = [(line.index(text), y) for y, line in enumerate(lines) if text in line]
+    assert len(hits) == 1, (text, hits, "\n".join(lines))
+    return hits[0]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_the_picture_in_a_real_terminal(size):
+    """v draws the lecture's picture: inputs left of the nodes that use them, every edge left to
+    right into a box, the values above the boxes only once their step is taken."""
+    term = Tmux(*size)
+    try:
+        term.wait_for("Press n or → to evaluate")
+        term.keys("v")
+        lines = _picture_lines(term.wait_for("J = 3·v"))
+        pos = {name: _at(lines, text) for name, text in
+               (("a", "a = 5"), ("b", "b = 3"), ("c", "c = 2"), ("u", "u = b·c"), ("v", "v = a + u"), ("J", "J = 3·v"))}
+        for operand, node in (("b", "u"), ("c", "u"), ("a", "v"), ("u", "v"), ("v", "J")):
+            assert pos[operand][0] < pos[node][0], (operand, node, "\n".join(lines))
+        arrows = [(x, y) for y, line in enumerate(lines) for x, ch in enumerate(line) if ch == "▶"]
+        assert len(arrows) == 3 and all(lines[y][x + 1] == "│" for x, y in arrows)
+        assert not any("◀" in line for line in lines)
+
+        def value_over(name: str) -> str:
+            x, y = pos[name]
+            return lines[y - 2][x:].split(" ")[0]
+
+        assert [value_over(n) for n in "uvJ"] == ["?", "?", "?"]
+        term.keys("n")
+        lines = _picture_lines(term.wait_for("u = b · c = 3 × 2 = 6"))
+        assert [value_over(n) for n in "uvJ"] == ["6", "?", "?"]
+        assert lines[pos["u"][1]][pos["u"][0] - 1] == "║"  # the step's node: a double box
+        term.keys("n", "n")
+        lines = _picture_lines(term.wait_for("J = 3 · v = 3 × 11 = 33"))
+        assert [value_over(n) for n in "uvJ"] == ["6", "11", "33"]
+        term.keys("Down", "Down", "Down")  # the cursor from a to u: the finite-difference panel nudges u
+        term.wait_for("Finite differences: u")
+        term.keys("v")
+        term.wait_for("u = b · c = 6")  # the tree again
+    finally:
+        term.close()

@@ -15,9 +15,10 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import events, on
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.widgets import Input, Tree
 from textual.worker import Worker, get_current_worker
@@ -31,6 +32,7 @@ from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef, step_node
 from tui.widgets.keyline import KeyLine, shown_keys
+from tui.widgets.picture import PictureView
 from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
 
 # The help and "why" pages and engine.paths are imported when first
@@ -88,7 +90,10 @@ class CgtuiApp(App[None]):
     # Below 60 × 15 the screen gets -narrow or -short and app.tcss shows "too small" instead;
     # while it does, every key but quit is ignored (see check_action and _too_small_shown).
     MIN_WIDTH, MIN_HEIGHT = 60, 15
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough")]
+    SIDE_BY_SIDE = 150
+    """From this many columns the picture view shows the tree beside the picture."""
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough"), (SIDE_BY_SIDE, "-side-by-side")]
+    VIEWS = ("tree", "picture")
     # from 36 lines the finite-difference panel may take more of the column (the chain in nudges)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough"), (36, "-tall")]
 
@@ -139,6 +144,8 @@ class CgtuiApp(App[None]):
             help="presentation mode: more space, no transcript, high contrast"),
         Key("x", "screenshot", "Save SVG", show=False, section="The classroom",
             help="save the screen as an SVG file (a fresh name)"),
+        Key("v", "view", "Picture", show=False, section="The tree",
+            help="the picture: the graph left to right as the lecture draws it (↑ ↓ its nodes)"),
         Key("question_mark", "help", "Help", section="App", help="this help"),
         Key("q", "quit", "Quit", section="App", help="quit (with unsaved edits: press q twice)"),
         Key("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -187,6 +194,8 @@ class CgtuiApp(App[None]):
         """The edit (name, old, new) whose recompute the job (``_job``) works out, on a big graph."""
         self._descent_job: object | None = None
         """The descent step (d) the job works out, on a big graph (a token its result names)."""
+        self.view = "tree"
+        """Which view of the graph is shown: "tree", or "picture" (with the tree beside it when wide)."""
         self.sync = FileSync(self)
         """The graph file: the poll, reloads and saves."""
 
@@ -196,7 +205,9 @@ class CgtuiApp(App[None]):
         yield TextView(id="title")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield GraphTree(self.session, id="tree")
+                with Horizontal(id="views"):
+                    yield GraphTree(self.session, id="tree")
+                    yield PictureView(self.session, id="picture")
                 yield TextView(id="detail")  # the line under the cursor in full, and its note
                 yield Vertical(id="descent")  # the plot is mounted here on the first d
             with Vertical(id="right"):
@@ -242,6 +253,9 @@ class CgtuiApp(App[None]):
         self._show_notation()
         if self._present_at_start:
             self.presenting = True
+        if self.view != "tree":  # asked for before the screen was built (set_view)
+            self.set_view(self.view)
+            self.call_later(self._focus_view)  # after the tree's focus() above, which is deferred
         self.redraw()
         self._freeze()
 
@@ -270,6 +284,8 @@ class CgtuiApp(App[None]):
         tree = self.query_one(GraphTree)
         tree.follow()
         tree.redraw()
+        if self.view == "picture":
+            self.query_one(PictureView).redraw()
         self.query_one("#detail", TextView).show_text(tree.detail())
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
@@ -330,7 +346,7 @@ class CgtuiApp(App[None]):
         if self._editing():
             self.set_focus(self.query_one(InputEditor).query_one(Input))
         else:
-            self.query_one(GraphTree).focus()
+            self._focus_view()
         self._show_keys()
 
     def say(self, message: str) -> None:
@@ -361,7 +377,7 @@ class CgtuiApp(App[None]):
         """
         if isinstance(event, events.Key) and not event.is_forwarded and self._hold_key(event):
             return
-        if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, GraphTree):
+        if isinstance(event, events.Key) and not event.is_forwarded and isinstance(self.focused, (GraphTree, PictureView)):
             active = self.screen.active_bindings.get(event.key)
             if active is not None and not active.binding.priority:
                 event.stop()
@@ -400,9 +416,51 @@ class CgtuiApp(App[None]):
     @on(Tree.NodeHighlighted)
     def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:
         ref: NodeRef | None = event.node.data
-        if ref is not None and ref.name is not None:
+        tree = self.query_one(GraphTree)
+        # in the picture view the tree's cursor moves by itself as the tree loses its height: that
+        # is nobody's choice (the picture moves the selection through select(); beside it, the
+        # tree does when it has the keys)
+        if ref is not None and ref.name is not None and (self.view == "tree" or self.focused is tree):
             self.selected = ref.name
         self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
+
+    # ------------------------------------------------------------------ the views
+
+    def set_view(self, name: str) -> None:
+        """Show the graph as a tree or as the lecture's picture (``name``: "tree" or "picture").
+
+        The picture takes the keys (↑ ↓ move through the nodes); from
+        :attr:`SIDE_BY_SIDE` columns the tree stays beside it.
+        """
+        if name not in self.VIEWS:
+            raise ValueError(f"unknown view {name!r} (choose from {', '.join(self.VIEWS)})")
+        self.view = name
+        try:
+            picture = self.query_one(PictureView)
+        except (ScreenStackError, NoMatches):
+            return  # before the screen is built: on_mount shows it
+
+        self.query_one("#left").set_class(name == "picture", "-picture")
+        picture.display = name == "picture"
+        self._show_graph_title()
+        if not self._editing() and not self.too_small:
+            self._focus_view()
+        self.redraw()
+
+    def _show_graph_title(self) -> None:
+        """The Graph panel's title: the view shown, and follow mode when it is on."""
+        title = "Graph: picture (↑ ↓ move, v tree)" if self.view == "picture" else "Graph"
+        if self.query_one(GraphTree).following:
+            title += " · follow (l)"
+        self.query_one("#left").border_title = title
+
+    def action_view(self) -> None:
+        """v: the tree ↔ the picture."""
+        self.set_view("picture" if self.view == "tree" else "tree")
+        if self.view == "picture":
+            self.say("The picture: ↑ ↓ move through the nodes, j to the current step's node; v back to the tree.")
+        else:
+            self.say("")
 
     @on(InputEditor.ValueEdited)
     @on(InputEditor.Refused)
@@ -559,8 +617,14 @@ class CgtuiApp(App[None]):
 
     def _close_editor(self) -> None:
         self.query_one(InputEditor).close()
-        # at once, not after the queued keys (focus() would): the keys held behind enter go to the tree
-        self.screen.set_focus(self.query_one(GraphTree))
+        # at once, not after the queued keys (focus() would): the keys held behind enter go to the view
+        self._focus_view()
+
+    def _focus_view(self) -> None:
+        """Give the keys to the view shown: the picture, or the tree. Now, not after the keys already
+        queued (``focus()`` would): in a burst ("v ↑ ↑ e") the ↑ after v belong to the picture."""
+        view = self.query_one(PictureView) if self.view == "picture" else self.query_one(GraphTree)
+        view.screen.set_focus(view)
 
     # ------------------------------------------------------------------ actions
 
@@ -641,7 +705,7 @@ class CgtuiApp(App[None]):
         """l: follow mode on or off; the Graph panel's title says which."""
         tree = self.query_one(GraphTree)
         tree.set_following(not tree.following)
-        self.query_one("#left").border_title = "Graph · follow (l)" if tree.following else "Graph"
+        self._show_graph_title()
         if tree.following:
             self.say("Follow mode: after every step the cursor goes to the step's node, and the panels with it."
                      " l turns it off.")
