@@ -251,9 +251,9 @@ Bare().run()
 """
 
 # Text from every part of cgtui's first screen on the lecture graph; the footer's last key last.
-CGTUI_MARKERS = ("cgtui  Derivatives with a computation graph", "─ Graph ─", "J = ?   ← 3 · v", "c = 2   input",
-                 "─ Step ─", "start (forward 0/3)", "Press n or → to evaluate", "─ Finite differences: J ─",
-                 "nudge J by h = 0.001", "The estimates appear", "─ Transcript ─", "Nothing yet.", "? Help  q Quit")
+CGTUI_MARKERS = ("cgtui  Derivatives with a computation graph", "─ Graph ─", "J = 3 · v = ?", "c = 2   input",
+                 "─ Step ─", "start (forward 0/3)", "Press n or → to evaluate", "─ Finite differences: a ─",
+                 "nudge a by h = 0.001", "The estimates appear", "─ Transcript ─", "Nothing yet.", "? Help  q Quit")
 
 
 def _to_screen(tm: Tmux, command: str, markers: tuple[str, ...], timeout: float = 30) -> float:
