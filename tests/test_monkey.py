@@ -92,7 +92,9 @@ class Monkey:
     def check(self, app: CgtuiApp, before: dict[str, float], loaded_before, pressed: bool) -> None:
         session = app.session
         reloaded_or_saved = session.loaded is not loaded_before
-        if app.message.startswith("Saved "):
+        # a save in this action: its message, and the session adopted what it wrote (an old
+        # "Saved …" still on the message line after the file was broken underneath is not one)
+        if app.message.startswith("Saved ") and reloaded_or_saved:
             self.saves += 1
             path = session.loaded.path
             assert path is not None
