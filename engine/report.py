@@ -181,19 +181,18 @@ def _md_note(note: str | None) -> str:
     return ": " + re.sub(r"([\\`*_{}\[\]<>#|~$])", r"\\\1", " ".join(note.split()))
 
 
+def trace_head(graph, source: str) -> list[str]:
+    """A ``--trace``'s first lines, scalar or tensor graph: its title and description (if any), the source, a blank line."""
+    return [*(text for text in (graph.title, graph.description) if text), f"source: {source}", ""]
+
+
 def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str,
              notation: tx.Notation = tx.PARTIAL) -> str:
     """The whole walk as plain text that reads like the lecture page, derivatives written in ``notation``."""
     g = walk.graph
     out = g.output
-    lines: list[str] = []
+    lines = trace_head(g, source)
     add = lines.append
-    if g.title:
-        add(g.title)
-    if g.description:
-        add(g.description)
-    add(f"source: {source}")
-    add("")
     add("Inputs")
     for i in g.inputs:
         add(f"  {i.name} = {tx.num(walk.values[i.name])}{_note(i.note)}")

@@ -16,6 +16,7 @@ import numpy as np
 
 from engine import tensor_expr as te
 from engine import text as tx
+from engine.report import trace_head
 from engine.tensor_graph import GradientCheck, TensorWalk
 
 SHOWN = 6
@@ -149,14 +150,8 @@ def to_trace(walk: TensorWalk, checks: dict[str, GradientCheck], source: str) ->
     """The whole walk as plain text: formulas, shapes, and the numbers (large matrices with "…")."""
     g = walk.graph
     out = g.output
-    lines: list[str] = []
+    lines = trace_head(g, source)
     add = lines.append
-    if g.title:
-        add(g.title)
-    if g.description:
-        add(g.description)
-    add(f"source: {source}")
-    add("")
     add("Inputs")
     for i in g.inputs:
         made = f"   ({i.generated})" if i.generated else ""
