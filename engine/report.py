@@ -423,14 +423,8 @@ def chain_markdown(chain, notation: tx.Notation = tx.PARTIAL) -> list[str]:
         md.append(f"- Sum of the paths: ${terms} = {tex_num(chain.total)} \\approx {whole} = {tex_num(chain.estimate)}$"
                   " (to first order)")
     if chain.steps:
-        symbols, numbers = [], []
-        for st in chain.steps:
-            if st.child == out:
-                symbols.append(_dd(st.child, st.parent, notation))
-                numbers.append(_factor(st.local))
-            else:
-                symbols.append(f"{_dd(out, st.child, notation)} \\cdot {_dd(st.child, st.parent, notation)}")
-                numbers.append(f"{_factor(st.upstream)} \\times {_factor(st.local)}")
+        symbols, numbers = tx.backprop_terms(chain.steps, out, lambda a, b: _dd(a, b, notation), _factor,
+                                             dot=r" \cdot ", times=r" \times ")
         complete = len(chain.steps) == chain.steps_count
         more = "" if complete else r" + \dots"
         end = f" = {tex_num(chain.steps[-1].grad_after)}" if complete else ""

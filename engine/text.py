@@ -577,6 +577,21 @@ def chain_lines(chain, notation: Notation = PARTIAL, grads: bool = False, paths:
     return lines
 
 
+def backprop_terms(steps, out: str, deriv, factor, dot: str = " · ", times: str = " × ") -> tuple[list[str], list[str]]:
+    """Each backward step into a variable as a term of the chain-rule sum: its symbols
+    (``∂J/∂u · ∂u/∂b``; the local derivative alone when the child is the output) and its numbers
+    (``3 × 2``). ``deriv(top, bottom)`` and ``factor(x)`` write them (plain text or LaTeX)."""
+    symbols, numbers = [], []
+    for s in steps:
+        if s.child == out:
+            symbols.append(deriv(s.child, s.parent))
+            numbers.append(factor(s.local))
+        else:
+            symbols.append(f"{deriv(out, s.child)}{dot}{deriv(s.child, s.parent)}")
+            numbers.append(f"{factor(s.upstream)}{times}{factor(s.local)}")
+    return symbols, numbers
+
+
 def backprop_sum(chain, notation: Notation = PARTIAL) -> str:
     """The backward pass's multiplications into the variable, written as one sum.
 
@@ -587,14 +602,7 @@ def backprop_sum(chain, notation: Notation = PARTIAL) -> str:
     steps = chain.steps
     if len(steps) == 1 and steps[0].of == 1:
         return backward_line(steps[0], out, notation)
-    symbols, numbers = [], []
-    for s in steps:
-        if s.child == out:
-            symbols.append(d(s.child, s.parent, notation))
-            numbers.append(_factor(s.local))
-        else:
-            symbols.append(f"{d(out, s.child, notation)} · {d(s.child, s.parent, notation)}")
-            numbers.append(f"{_factor(s.upstream)} × {_factor(s.local)}")
+    symbols, numbers = backprop_terms(steps, out, lambda a, b: d(a, b, notation), _factor)
     more = chain.steps_count - len(steps)
     end = f" = {num(steps[-1].grad_after)}" if not more else ""
     return f"{d(out, var, notation)} = {_sum(symbols, more)} = {_sum(numbers, more)}{end}"
