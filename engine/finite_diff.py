@@ -456,7 +456,7 @@ class ArrayTrail(Sequence):
 
     Through a 100,000-node chain a trail has 100,000 entries: as :class:`TrailEntry`
     objects they took ~10 MiB and as long to make; here 2 MiB, and a pickle of it
-    (from a forked child) is three byte strings.
+    (from the helper process) is three arrays sent as they are.
     """
 
     __slots__ = ("_names", "_var", "_x", "_x_plus", "_slots", "_before", "_after", "__weakref__")

@@ -72,8 +72,12 @@ class Helper:
         """
         to_child, child_in = os.pipe()[::-1]  # (write end for us, read end for the child)
         child_out, from_child = os.pipe()[::-1]
+        if not sys.executable:
+            raise OSError("no Python interpreter to start")
         env = dict(os.environ)
-        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 17))  # big blocks (a copy of the slots) go back to the system when freed
+        # a big block (a copy of the slots) goes back to the system when freed: glibc's default
+        # raises its threshold for that as blocks are freed, and then keeps them in the heap
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 17))
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
         try:
             proc = subprocess.Popen([sys.executable, "-c", _BOOT, serve, setup or ""], stdin=child_in,
@@ -101,8 +105,8 @@ class Helper:
             try:
                 _send(self._to, request)
                 return _receive(self._from)
-            except (OSError, EOFError, pickle.UnpicklingError):
-                self._dead = True
+            except Exception:  # (a pipe broken, or half a message: the next one could not be read right)
+                self.close()
                 return None
 
     @property

@@ -7,7 +7,8 @@
 Opens ``cgtui --example KIND --size N`` in tmux, then reads ``/proc/PID/smaps_rollup`` and
 ``/proc/PID/status`` of the app and of every process it forked (the helper) at four points:
 opened (the screen drawn, nothing nudged yet but the output), stepped to the end (``f f``),
-the first long nudge (the cursor onto x: every later node) and ten (``[`` nine times: h
+the first long nudge (the cursor moved down until it is on a variable with 5,000 or more
+nodes after it: x on the chain) and ten (``[`` nine times: h
 ÷10 each, each a new nudge of x). PSS counts a page shared by n processes as 1/n to each, so
 the sum of the processes' PSS is the memory the two take together (the goal: ≤ 300 MiB).
 Not a test: the figures are for the README, measured a few times.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -114,7 +116,6 @@ def main() -> int:
     args = p.parse_args()
     command = (NO_HELPER if args.no_helper else CGTUI) + ["--example", args.kind, "--size", str(args.size)]
     tm = Tmux(f"memory-probe-{os.getpid()}", command)
-    first = "x0" if args.kind == "dag" else "x"
     try:
         tm.wait(lambda s: "q Quit" in s and "nudging" not in s, quiet=2.0)
         report("opened", tm.pid)
@@ -123,13 +124,18 @@ def main() -> int:
         tm.keys("f")
         tm.wait(lambda s: "Backward pass done" in s)
         report("stepped to the end (f f)", tm.pid)
-        for _ in range(30):  # the cursor down to the first input
-            if f"Finite differences: {first} " in tm.screen():
-                break
+        name = None
+        for _ in range(80):  # the cursor down to a variable whose nudge is long (x on the chain)
             tm.keys("Down")
-            time.sleep(0.3)
-        tm.wait(lambda s: f"Finite differences: {first} " in s and "nudging" not in s and "one-sided" in s)
-        report(f"first nudge ({first})", tm.pid)
+            tm.wait(lambda s: "Finite differences:" in s and "nudging" not in s and "one-sided" in s, quiet=0.3)
+            screen = tm.screen()
+            more = re.search(r"… (\d+) more", screen)
+            if more and int(more.group(1)) >= 5_000:
+                name = re.search(r"Finite differences: (\S+)", screen).group(1)
+                break
+        if name is None:
+            raise RuntimeError("no variable with a long nudge under the cursor")
+        report(f"first long nudge ({name}, {more.group(1)} more)", tm.pid)
         h = 1e-3
         for _ in range(9):
             h = float(f"{h * 0.1:.12g}")  # as the app scales it
