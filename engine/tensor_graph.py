@@ -114,6 +114,21 @@ class TensorGraph:
         return name in self.input_by_name
 
     @cached_property
+    def consumers(self) -> dict[str, tuple[str, ...]]:
+        """The nodes that use each name, in file order (as :attr:`engine.graph.Graph.consumers`)."""
+        found: dict[str, list[str]] = {name: [] for name in self.names}
+        for node in self.nodes:
+            for operand in dict.fromkeys(node.operands):
+                found[operand].append(node.name)
+        return {name: tuple(users) for name, users in found.items()}
+
+    def downstream(self, name: str) -> tuple[str, ...]:
+        """Nodes whose value depends on ``name`` (not ``name`` itself), in dependency order (as
+        :meth:`engine.graph.Graph.downstream`: the picture's layout asks either graph)."""
+        moved = downstream(self, name)
+        return tuple(n.name for n in self.nodes if n.name in moved)
+
+    @cached_property
     def forward_texts(self) -> tuple[str, ...]:
         """Each node's shape arithmetic (it depends on the shapes only, never on the numbers)."""
         return tuple(te.shape_steps(node.expr, node.shapes) for node in self.nodes)
