@@ -9,6 +9,7 @@ import re
 
 import numpy as np
 import pytest
+from textual.app import App
 
 from engine import load_path
 from engine import tensor_expr as te
@@ -17,6 +18,7 @@ from engine.tensor_graph import TensorBackwardStep, TensorForwardStep
 from engine.tensor_session import TensorSession, summary
 from paths import GRAPHS
 from tui import tensor_app as ta
+from tui.keys import Key
 from tui.tensor_app import TensorApp
 from tui.widgets.tensor_views import MatrixPanel, TensorPicture, TensorTree
 from tui_helpers import LECTURE, make_app, reload_now, screen_text, tree_line, widget_text
@@ -243,6 +245,7 @@ async def test_zoom_steps_the_sum_term_by_term_and_esc_leaves():
         so_far = number_after(text, "the sum so far (2 of 5)")
         assert so_far == pytest.approx(X[1, 0] * dZ[0, 0] + X[1, 1] * dZ[0, 1], rel=1e-9)
         await pilot.press("n", "n", "n", "n")  # past the last term: stays, says so
+        await pilot.pause()
         assert "every term added" in panel(app, "#matrix") and "esc or z leaves" in flat(app, "#message")
         await pilot.press("p")
         assert "term 4 of 5" in panel(app, "#matrix")
@@ -283,6 +286,42 @@ async def test_the_help_page_lists_every_key_of_the_bindings():
         assert "Z (1×5)" in shown  # the tree's notes are the tensor tree's
         await pilot.press("question_mark")
         assert "this help" not in " ".join(screen_text(app).split())
+
+
+class Descending(App):
+    """A mixin as tui/tensor_actions.py adds one: its own keys, drawing through redraw() and say().
+    (Textual merges the BINDINGS of its DOM classes only: a mixin of keys subclasses App.)"""
+
+    BINDINGS = [Key("d", "descend", "Descend", section="Gradient descent (graphs with params:)",
+                    help="one step of gradient descent on params:")]
+
+    def action_descend(self) -> None:
+        self.say(f"descended from position {self.session.position}")
+
+
+class WithMixin(Descending, TensorApp):
+    pass
+
+
+async def test_a_mixin_adds_keys_to_the_key_line_the_help_page_and_the_message_line():
+    app = WithMixin(TensorSession(load_path(LOGISTIC)))
+    async with app.run_test(size=(100, 60)) as pilot:
+        assert "d Descend" in widget_text(app, "#keys")
+        await pilot.press("n", "d")
+        await pilot.pause()
+        assert "descended from position 1" in flat(app, "#message")
+        await pilot.press("question_mark")
+        shown = " ".join(screen_text(app).split())
+        assert "Gradient descent (graphs with params:)" in shown and "one step of gradient descent on params:" in shown
+
+
+async def test_the_graphs_cursor_starts_on_the_first_input():
+    app = tensor_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.session.selected == "X"
+        await pilot.press("tab", "enter")
+        assert app.session.browsing == "X"
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 50)])

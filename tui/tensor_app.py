@@ -19,7 +19,9 @@ The keys are :attr:`TensorApp.BINDINGS` (and the tree's and the matrix panel's):
 line and the help page (``?``) are built from them, so a mixin adding keys (``BINDINGS`` of
 its own :class:`~tui.keys.Key` s, on a base class of ``TensorApp``) is on both.
 
-For mixins (tui/tensor_actions.py): :meth:`TensorApp.redraw` draws everything again from the
+For mixins (tui/tensor_actions.py; a mixin of keys subclasses ``textual.app.App``, since Textual
+merges the ``BINDINGS`` of its DOM classes only, and comes before ``TensorApp``'s ``App`` in the
+bases): :meth:`TensorApp.redraw` draws everything again from the
 session; :meth:`TensorApp.say` puts one line on the message line (``#message``);
 :meth:`TensorApp.replace_session` takes a new session (a reload), rebuilding the tree and the
 picture; :meth:`TensorApp.recomputed` says the session's walk was replaced in place (an edit, a
@@ -171,12 +173,12 @@ class TensorApp(App):
         if self.session.graph.description:
             self.message = printable(" ".join(self.session.graph.description.split()), one_line=True)
         self.query_one(MatrixPanel).focus()
-        self.call_after_refresh(self._select_start)
+        # the graph's cursor starts on the first input, as in the scalar app
+        tree = self.query_one(TensorTree)
+        start = tree.first_input() or self.session.graph.output
+        self.session.selected = start
+        tree.select_name(start)
         self.redraw()
-
-    def _select_start(self) -> None:
-        if self.session.selected is not None:
-            self.query_one(TensorTree).select_name(self.session.selected)
 
     # ------------------------------------------------------------------ state down
 
@@ -253,8 +255,10 @@ class TensorApp(App):
                 s.set_nudge(s.nudge_now(), s.walk)
             elif self._working.get("nudge") != key:
                 self._working["nudge"] = key
+                # a description of its own: Textual's default is the repr of the call, which would write
+                # out every matrix of the walk (seconds on mlp-batch)
                 self.run_worker(partial(self._nudge_in_thread, s, key), thread=True, exclusive=True, group="nudge",
-                                exit_on_error=False)
+                                description=f"nudge {target[0]}{s.element_text()}", exit_on_error=False)
             working = f"nudging {target[0]} … (a forward pass of the nodes it feeds, in the background)"
         panel = self.query_one("#fd")
         title = f"Finite differences: {target[0]}{s.element_text()}" if target else "Finite differences"
@@ -427,7 +431,7 @@ class TensorApp(App):
         self._working["check"] = key
         self.say(f"Checking {name}: two forward passes per element, in the background …")
         self.run_worker(partial(self._check_in_thread, s, key), thread=True, exclusive=True, group="check",
-                        exit_on_error=False)
+                        description=f"gradient check of {name}", exit_on_error=False)
 
     def _check_in_thread(self, session: TensorSession, key: tuple) -> None:
         from engine.tensor_graph import gradient_check
@@ -459,8 +463,9 @@ class TensorApp(App):
         from tui.widgets.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            own = [cls.__dict__.get("BINDINGS", []) for cls in reversed(type(self).__mro__)
-                   if issubclass(cls, TensorApp) or "BINDINGS" in cls.__dict__ and cls.__module__.startswith("tui.")]
+            # every class's own keys, bases first (a mixin's too), but for Textual's App's
+            own = [cls.__dict__["BINDINGS"] for cls in reversed(type(self).__mro__)
+                   if "BINDINGS" in cls.__dict__ and not cls.__module__.startswith("textual.")]
             self.push_screen(HelpScreen(*own, MatrixPanel.BINDINGS, TensorTree.BINDINGS, width=self.size.width,
                                         notes=NOTES, sections=SECTIONS))
 

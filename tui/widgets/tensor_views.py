@@ -71,9 +71,10 @@ def matrix_text(a, cursor: tuple[int, int], width: int = 120, style: Style | Non
     rows, cols = a.shape
     rr = _window(rows, cursor[0], WINDOW_ROWS)
     label = len(str(rows - 1)) + 1
-    # each cell as wide as the widest number of the rows shown, in every column of them (the
-    # window keeps its width as the cursor moves along a row)
-    cell = max(len(tx.num(float(x))) for x in np.asarray(a[rr.start:rr.stop]).reshape(-1)) + 2
+    # each cell as wide as the widest number of the rows shown, in the widest window of columns
+    # (a 100×784 matrix is not formatted whole for a window of 8×6)
+    near = _window(cols, cursor[1], WINDOW_COLS)
+    cell = max(len(tx.num(float(x))) for x in np.asarray(a[rr.start:rr.stop, near.start:near.stop]).reshape(-1)) + 2
     cell = max(cell, len(str(cols - 1)) + 2)
     fit = max(1, (width - label - 2 - 4) // cell)
     cc = _window(cols, cursor[1], min(WINDOW_COLS, fit))
