@@ -288,6 +288,23 @@ async def test_the_help_page_lists_every_key_of_the_bindings():
         assert "this help" not in " ".join(screen_text(app).split())
 
 
+def test_the_readme_and_the_help_page_list_every_key_of_the_tensor_app():
+    from paths import ROOT
+    from tui.keys import help_rows, shown
+
+    groups = (TensorApp.BINDINGS, MatrixPanel.BINDINGS, TensorTree.BINDINGS)
+    rows = help_rows(*groups)
+    assert "More keys" not in rows, "a binding with help= but no section="
+    on_page = {key for section in rows.values() for keys, _ in section for key in keys}
+    bound = {shown(k.strip()) for group in groups for b in group for k in b.key.split(",")}
+    assert bound <= on_page
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Vectors and matrices"):]
+    section = section[: section.index("\n## ")]
+    told = set(re.findall(r"`([^`]+)`", section))
+    assert bound - {"↑", "↓", "←", "→", "ctrl+q"} <= told, bound - told
+
+
 class Descending(App):
     """A mixin as tui/tensor_actions.py adds one: its own keys, drawing through redraw() and say().
     (Textual merges the BINDINGS of its DOM classes only: a mixin of keys subclasses App.)"""
