@@ -236,7 +236,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         add("")
         add("Warnings")
         for w in walk.warnings:
-            add(f"  ! {w}")
+            add(f"  ! {tx.warning_text(w, notation)}")
     return "\n".join(lines)
 
 
@@ -490,5 +490,5 @@ def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: 
             md += [f"### ${tex_name(name)}$", "", *chain_markdown(c, notation), ""]
         md.pop()
     if walk.warnings:
-        md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]
+        md += ["", "## Warnings", ""] + [f"- {tx.warning_text(w, notation)}" for w in walk.warnings]
     return "\n".join(md) + "\n"
