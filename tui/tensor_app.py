@@ -78,7 +78,10 @@ class TensorApp(App):
     """Below this the screen says "too small" and ignores every key but quit (as the scalar app)."""
     SIDE_BY_SIDE = 150
     """From this many columns the picture view keeps the tree beside the picture."""
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough"), (SIDE_BY_SIDE, "-side-by-side")]
+    WIDE = 110
+    """From this many columns the picture takes more of the width than the panels."""
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (MIN_WIDTH, "-wide-enough"), (WIDE, "-wide"),
+                              (SIDE_BY_SIDE, "-side-by-side")]
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough")]
 
     CSS = """
@@ -89,7 +92,8 @@ class TensorApp(App):
     #views { height: 1fr; }
     #tree { height: 1fr; }
     #picture { display: none; }
-    #left.-picture { width: 62%; }
+    #left.-picture { width: 50%; }
+    Screen.-wide #left.-picture, Screen.-side-by-side #left.-picture { width: 62%; }
     #left.-picture #tree { display: none; }
     Screen.-side-by-side #left.-picture #tree { display: block; width: 35%; border-right: solid $secondary; }
     #detail { height: auto; min-height: 3; max-height: 5; padding: 0 1; border-top: solid $secondary; }
