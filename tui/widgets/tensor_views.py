@@ -333,6 +333,8 @@ def fd_text(session: TensorSession, width: int = 80, working: str | None = None)
                                   Text(VERDICT.get(nudge.status, nudge.status), VERDICT_STYLE.get(nudge.status))],
                                  width, sep="   ", indent="    "))
             out.append("\n")
+            if nudge.reason:
+                out.append(f"  {nudge.reason} (])\n", style=MUTED)
     check = session.shown_check()
     if check is None:
         out.append(f"c: check all of {name} at once, {CHECK_FORMULA}", style=MUTED)
@@ -344,4 +346,6 @@ def fd_text(session: TensorSession, width: int = 80, working: str | None = None)
         return out
     out.append(tx.small(check.rel_error) + "   ", style=BOLD)
     out.append(VERDICT.get(check.status, check.status), style=VERDICT_STYLE.get(check.status))
+    if check.reason:
+        out.append(f"\n  {check.reason} (])", style=MUTED)
     return out
