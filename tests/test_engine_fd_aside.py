@@ -315,7 +315,7 @@ def test_the_helper_is_gone_when_the_session_closes():
 
 
 OPENER = """
-import os, sys, time
+import sys
 from engine import finite_diff as fdm
 from engine.examples import generate
 from engine.graphfile import load_bytes
@@ -324,8 +324,7 @@ fdm.HELPER_MIN = 0
 session = DebugSession(load_bytes(generate("chain", 8000).encode(), "chain"))
 session.fd("x")
 print(fdm.helper_of(session.graph, create=False).pid, flush=True)
-if sys.argv[1] == "hang":
-    time.sleep(60)
+sys.stdin.readline()  # (until the test has seen the helper alive)
 """
 
 
@@ -335,12 +334,16 @@ def test_the_helper_ends_with_the_process_that_started_it(how):
     import subprocess
     import sys
 
-    proc = subprocess.Popen([sys.executable, "-c", OPENER, "hang" if how == "killed" else "exit"],
-                            stdout=subprocess.PIPE, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen([sys.executable, "-c", OPENER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     pid = int(proc.stdout.readline())
     assert not _gone(pid, 0)
     if how == "killed":
         proc.kill()
-    assert proc.wait(timeout=60) in (0, -9)
+    else:
+        proc.stdin.write(b"\n")
+        proc.stdin.flush()
+    assert proc.wait(timeout=60) == (0 if how == "exit" else -9)
+    proc.stdin.close()
     proc.stdout.close()
     assert _gone(pid)
