@@ -33,6 +33,7 @@ from engine import text as tx
 from engine.safe import printable
 from engine.tensor_graph import TensorBackwardStep, TensorForwardStep, trail_text
 from engine.tensor_session import TensorSession
+from tui.tensor_actions import TensorActions
 
 WINDOW_ROWS, WINDOW_COLS = 8, 6
 """The part of a matrix shown around the cursor."""
@@ -78,7 +79,7 @@ def matrix_text(a, cursor: tuple[int, int]) -> Text:
     return out
 
 
-class TensorApp(App):
+class TensorApp(TensorActions, App):
     """Step through a tensor graph; see the module's docstring for the keys."""
 
     CSS = """
@@ -106,6 +107,7 @@ class TensorApp(App):
             with ScrollableContainer(id="body"):  # lines are never wrapped: a matrix keeps its columns
                 yield Static(id="step")
                 yield Static(id="detail")
+        yield from self.compose_actions()  # e w d g (tui/tensor_actions.py)
         yield Static(Text(KEY_LINE), id="keys")
 
     def on_mount(self) -> None:
@@ -144,19 +146,21 @@ class TensorApp(App):
         self.query_one("#names", Static).update(self._names())
         self.query_one("#step", Static).update(self._step())
         self.query_one("#detail", Static).update(self._detail())
+        self.show_actions()
 
     def _names(self) -> Text:
         s = self.session
         g = s.graph
-        shown_values = {st.node for st in s.walk.forward_steps[: s.position]}
+        shown_values = {st.node for st in s.walk.forward_steps[: s.revealed]}  # revealed: a guess may hold one back
         nf = len(s.walk.forward_steps)
-        shown_grads = {st.parent for st in s.walk.backward_steps[: max(0, s.position - nf)] if st.complete}
+        shown_grads = {st.parent for st in s.walk.backward_steps[: max(0, s.revealed - nf)] if st.complete}
         current = s.step
         here = None if current is None else (current.node if isinstance(current, TensorForwardStep) else current.parent)
         out = Text()
         for name in g.names:
             marks = ("v" if name in shown_values or g.is_input(name) else "·") + ("g" if name in shown_grads else "·")
-            line = f"{'▸' if name == here else ' '} {printable(name, one_line=True)} ({te.shape_text(g.shapes[name])}) {marks}\n"
+            shape = te.shape_text(g.shapes[name]) if s.shape_shown(name) else "?"  # predict mode asks for it
+            line = f"{'▸' if name == here else ' '} {printable(name, one_line=True)} ({shape}) {marks}\n"
             out.append(line, style="bold" if name == here else "")
         out.append("\nv value known, g gradient complete", style="dim")
         return out
@@ -170,6 +174,8 @@ class TensorApp(App):
             out.append(printable(s.graph.title or s.source, one_line=True) + "\n", style="bold")
             out.append(f"{nf} forward steps, then {nb} vector-Jacobian products. Press n to start.\n")
             return out
+        if s.pending is not None:  # predict mode: the result waits for a guess (tui/tensor_actions.py)
+            return self.hidden_step()
         if isinstance(st, TensorForwardStep):
             out.append(f"forward {st.index + 1}/{nf}   ", style="dim")
             out.append(f"{st.node} = {st.course}\n", style="bold")
@@ -193,7 +199,7 @@ class TensorApp(App):
         s = self.session
         out = Text()
         st = s.step
-        if st is None:
+        if st is None or s.pending is not None:
             return out
         i, j = s.cursor
         if s.zoomed:
