@@ -272,15 +272,13 @@ class TensorActions(App):
         return out
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """While a guess or an edit is open, only quitting (and esc) act; α has no use without params."""
+        """While a guess or an edit is open, only quitting (and esc) act."""
         if action in ("quit", "help"):
             return True
         if action == "skip_guess":
             return self.session.pending is not None
         if self.session.pending is not None or self._editing():
             return None if action in ("next", "back", "edit", "save") else False
-        if action in ("alpha_down", "alpha_up") and not self.session.graph.params:
-            return None
         return super().check_action(action, parameters)
 
     # ------------------------------------------------------------------ e: one element
