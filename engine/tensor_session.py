@@ -506,18 +506,10 @@ class TensorSession:
         return answer
 
     def _judge(self, s, text: str, i: int, j: int) -> tuple[str, bool, str]:
-        try:
-            guess = parse_number(text)
-        except ValueError:
-            pass
-        else:
-            return "element", element_right(s, i, j, guess), num(guess)
-        try:
-            right, _ = shape_right(s, text)
-        except ValueError:
-            raise ValueError(f"{text.strip()!r} is neither a shape (rows×columns, such as 2x3, or scalar) nor a finite"
-                             " number (such as 0.5)") from None
-        return "shape", right, te.shape_text(parse_shape(text))
+        kind, guess = read_guess(text)
+        if kind == "element":
+            return kind, element_right(s, i, j, guess), num(guess)
+        return kind, shape_right(s, text)[0], te.shape_text(guess)
 
     def score(self, backward: bool) -> Score:
         """The guesses of the forward pass, or of the backward pass."""
@@ -525,6 +517,23 @@ class TensorSession:
         mine = [a for k, a in self.answers.items() if (k > nf) == backward]
         guessed = [a for a in mine if a.kind is not None]
         return Score(sum(a.right for a in guessed), len(guessed), len(mine) - len(guessed))
+
+
+def read_guess(text: str) -> tuple[str, float | te.Shape]:
+    """A guess as typed: ``("element", 0.5)`` for a finite number, ``("shape", (2, 1))`` for a shape.
+
+    Raises:
+        ValueError: it is neither, in one line.
+    """
+    try:
+        return "element", parse_number(text)
+    except ValueError:
+        pass
+    try:
+        return "shape", parse_shape(text)
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is neither a shape (rows×columns, such as 2x3, or scalar) nor a finite"
+                         " number (such as 0.5)") from None
 
 
 def asks(step) -> bool:

@@ -508,3 +508,19 @@ def test_the_readme_names_every_json_field_of_a_tensor_step():
     for field in ("shape", "child", "parent", "formula", "shapes", "contribution", "reduced_axes", "grad_after",
                   "arrived", "of"):
         assert field in named
+
+
+def test_several_elements_of_one_row_save_in_place_with_crlf_and_bom(tmp_path):
+    from engine.graphfile import save_inputs
+
+    path = tmp_path / "crlf.yaml"
+    text = ODD.replace("\n", "\r\n")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    session = TensorSession(load_path(path))
+    session.set_element("X", (0, 0), 10)
+    session.set_element("X", (0, 2), -1e-300)
+    session.set_element("X", (1, 1), 0.1 + 0.2)
+    new = save_inputs(session.loaded, session.inputs)
+    expected = text.replace("[[1.0, 2.0, -1.0],   [0.5, -1.5,  2.0]]", "[[10, 2.0, -1e-300],   [0.5, 0.30000000000000004,  2.0]]")
+    assert path.read_bytes() == b"\xef\xbb\xbf" + expected.encode()
+    assert new.graph.input_by_name["X"].value.tobytes() == session.inputs["X"].tobytes()

@@ -40,7 +40,7 @@ from engine.graphfile import LoadedGraph, value_text
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN
 from engine.tensor_graph import TensorForwardStep
-from engine.tensor_session import Index, element_label, parse_element
+from engine.tensor_session import Index, element_label, parse_element, read_guess
 from tui.keys import Key
 from tui.sync import FileSync
 from tui.widgets.dialogs import DIALOG_CSS
@@ -69,20 +69,32 @@ class TensorFileSync(FileSync):
         return None
 
 
-class GuessField(Horizontal):
-    """Shown while predict mode waits for a guess: one line of text (a shape or a number), judged by the app.
+@dataclass
+class ShapeOrNumberGuessed(Message):
+    """A guess at a hidden tensor step was committed: a shape or a number (:func:`engine.tensor_session.read_guess`)."""
 
-    The input editor's guess takes numbers only; a guess here may be a shape, so the text goes up whole.
+    text: str
+
+
+@dataclass
+class ShapeOrNumberRefused(Message):
+    """The guess typed is neither a shape nor a finite number."""
+
+    reason: str
+
+
+class ShapeOrNumberCancelled(Message):
+    """esc: show the answer unscored."""
+
+
+class GuessField(Horizontal):
+    """Shown while predict mode waits for a guess: one line of text (a shape or a number), read by the engine.
+
+    The input editor's guess reads numbers only; a guess here may be a shape, so the field is its own,
+    posting the three messages above.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Show it", show=False)]
-
-    @dataclass
-    class Guessed(Message):
-        text: str
-
-    class Cancelled(Message):
-        """esc: show the answer unscored."""
 
     def compose(self) -> ComposeResult:
         yield Label(" your guess: ", id="guess-prompt")
@@ -101,10 +113,15 @@ class GuessField(Horizontal):
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.post_message(self.Guessed(event.value))
+        try:
+            read_guess(event.value)
+        except ValueError as err:
+            self.post_message(ShapeOrNumberRefused(str(err)))
+            return
+        self.post_message(ShapeOrNumberGuessed(event.value))
 
     def action_cancel(self) -> None:
-        self.post_message(self.Cancelled())
+        self.post_message(ShapeOrNumberCancelled())
 
 
 class ElementScreen(ModalScreen[str | None]):
@@ -448,8 +465,8 @@ class TensorActions(App):
         else:
             self.say("Predict mode off: every step shows its result.")
 
-    @on(GuessField.Guessed)
-    def _guessed(self, event: GuessField.Guessed) -> None:
+    @on(ShapeOrNumberGuessed)
+    def _guessed(self, event: ShapeOrNumberGuessed) -> None:
         event.stop()
         s = self.session
         if s.pending is None:  # the file was reloaded meanwhile
@@ -457,12 +474,17 @@ class TensorActions(App):
         try:
             answer = s.guess(event.text)
         except ValueError as err:
-            self.say(f"{err}; type your guess again, or esc to see the answer.")
+            self._guess_refused(ShapeOrNumberRefused(str(err)))
             return
         self.say(answer.text)
 
-    @on(GuessField.Cancelled)
-    def _guess_cancelled(self, event: GuessField.Cancelled) -> None:
+    @on(ShapeOrNumberRefused)
+    def _guess_refused(self, event: ShapeOrNumberRefused) -> None:
+        event.stop()
+        self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
+
+    @on(ShapeOrNumberCancelled)
+    def _guess_cancelled(self, event: ShapeOrNumberCancelled) -> None:
         event.stop()
         self.action_skip_guess()
 
