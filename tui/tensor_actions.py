@@ -46,7 +46,27 @@ from tui.sync import FileSync
 from tui.widgets.dialogs import DIALOG_CSS
 from tui.widgets.editor import InputEditor
 
-SECTION = "Acting on the graph"
+FILE, DESCENT, PREDICT = "Inputs and the file", "Gradient descent (graphs with params:)", "Understanding"
+"""The help page's sections the keys join (the scalar app's)."""
+
+
+def hidden_step(s) -> Text:
+    """The step predict mode holds back (the step panel shows this): its formula and operands' shapes,
+    its result a question."""
+    st = s.step
+    out = Text()
+    nf, nb = len(s.walk.forward_steps), len(s.walk.backward_steps)
+    if isinstance(st, TensorForwardStep):
+        out.append(f"forward {st.index + 1}/{nf}   ", style="dim")
+        out.append(f"{st.node} = {st.course}\n", style="bold")
+        shapes = ", ".join(f"{o} ({te.shape_text(s.graph.shapes[o])})" for o in st.operands)
+        out.append(f"shapes  {shapes} → ?\n{st.node} = ?\n")
+    else:
+        out.append(f"backward {st.index + 1}/{nb}   ", style="dim")
+        out.append(f"{tx.d(s.graph.output, st.parent)} += {st.formula}\n", style="bold")
+        out.append("this step = ?\n")
+    out.append("Predict mode: type its shape (2x3) or the number asked below; esc shows it.", style="italic")
+    return out
 
 
 class TensorFileSync(FileSync):
@@ -169,16 +189,17 @@ class ActionsBar(Vertical):
 class TensorActions(App):
     """Edit, save, reload, descend and predict on a tensor graph; see the module's docstring.
 
-    The app composes :meth:`compose_actions` and calls :meth:`show_actions` at the end of each redraw.
+    The app composes :meth:`compose_actions`, calls :meth:`show_actions` at the end of each redraw, and
+draws :func:`hidden_step` in place of a step predict mode holds back.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Key("e", "edit", "edit", section=SECTION, help="edit one element (the cursor's, on a backward step into an input)"),
-        Key("w", "save", "save", section=SECTION, help="save the edited elements into the file, every other byte kept"),
-        Key("d", "descend", "descend", section=SECTION, help="p := p − α ∂J/∂p on every parameter (params:)"),
-        Key("minus", "alpha_down", "α÷2", show=False, section=SECTION, help="α ÷ 2 / α × 2"),
+        Key("e", "edit", "Edit", show=False, section=FILE, help="edit one element (the cursor's, on a backward step into an input)"),
+        Key("w", "save", "Save", show=False, section=FILE, help="save the edited elements into the file, every other byte kept"),
+        Key("d", "descend", "Descend", show=False, section=DESCENT, help="p := p − α ∂J/∂p on every parameter (params:)"),
+        Key("minus", "alpha_down", "α÷2", show=False, section=DESCENT, help="α ÷ 2 / α × 2"),
         Key("plus,equals_sign", "alpha_up", "α×2", show=False, help_with="alpha_down"),
-        Key("g", "predict", "predict", section=SECTION, help="predict: guess each step's shape or one element"),
+        Key("g", "predict", "Predict", show=False, section=PREDICT, help="predict: guess each step's shape or one element"),
         Key("escape", "skip_guess", "show it", show=False, help_with="predict"),
     ]
 
@@ -241,32 +262,16 @@ class TensorActions(App):
             parts.append(f"[unsaved: {', '.join(s.unsaved_names())}]")
         self.query_one("#actions", Static).update(Text("  ·  ".join(parts)))
 
-    def hidden_step(self) -> Text:
-        """The step waiting for a guess: its formula and operands' shapes, its result hidden."""
-        s = self.session
-        st = s.step
-        out = Text()
-        nf, nb = len(s.walk.forward_steps), len(s.walk.backward_steps)
-        if isinstance(st, TensorForwardStep):
-            out.append(f"forward {st.index + 1}/{nf}   ", style="dim")
-            out.append(f"{st.node} = {st.course}\n", style="bold")
-            shapes = ", ".join(f"{o} ({te.shape_text(s.graph.shapes[o])})" for o in st.operands)
-            out.append(f"shapes  {shapes} → ?\n{st.node} = ?\n")
-        else:
-            out.append(f"backward {st.index + 1}/{nb}   ", style="dim")
-            out.append(f"{tx.d(s.graph.output, st.parent)} += {st.formula}\n", style="bold")
-            out.append("this step = ?\n")
-        out.append("Predict mode: type its shape (2x3) or the number asked below; esc shows it.", style="italic")
-        return out
-
     def _focus_walk(self) -> None:
         self.screen.set_focus(None)
 
     def _editing(self) -> bool:
-        return self.query_one(InputEditor).display
+        found = self.query(InputEditor)  # (the key line asks check_action before the editor is composed)
+        return bool(found) and found.first().display
 
     def _guessing(self) -> bool:
-        return self.query_one(GuessField).display
+        found = self.query(GuessField)
+        return bool(found) and found.first().display
 
     def _close_editor(self) -> None:
         editor = self.query_one(InputEditor)
@@ -292,8 +297,10 @@ class TensorActions(App):
         """While a guess or an edit is open, only quitting (and esc) act."""
         if action in ("quit", "help"):
             return True
+        if action in ("skip_guess", "leave") and self.session.pending is not None:
+            return True  # esc shows the hidden result
         if action == "skip_guess":
-            return self.session.pending is not None
+            return False
         if self.session.pending is not None or self._editing():
             return None if action in ("next", "back", "edit", "save") else False
         return super().check_action(action, parameters)

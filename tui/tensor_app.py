@@ -33,7 +33,7 @@ from engine import text as tx
 from engine.safe import printable
 from engine.tensor_graph import TensorBackwardStep, TensorForwardStep, trail_text
 from engine.tensor_session import TensorSession
-from tui.tensor_actions import TensorActions
+from tui.tensor_actions import TensorActions, hidden_step
 
 WINDOW_ROWS, WINDOW_COLS = 8, 6
 """The part of a matrix shown around the cursor."""
@@ -175,7 +175,7 @@ class TensorApp(TensorActions, App):
             out.append(f"{nf} forward steps, then {nb} vector-Jacobian products. Press n to start.\n")
             return out
         if s.pending is not None:  # predict mode: the result waits for a guess (tui/tensor_actions.py)
-            return self.hidden_step()
+            return hidden_step(s)
         if isinstance(st, TensorForwardStep):
             out.append(f"forward {st.index + 1}/{nf}   ", style="dim")
             out.append(f"{st.node} = {st.course}\n", style="bold")
