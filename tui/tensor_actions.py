@@ -29,25 +29,23 @@ from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from engine import tensor_expr as te
 from engine import text as tx
 from engine.graphfile import LoadedGraph, value_text
-from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN
 from engine.tensor_graph import TensorForwardStep
 from engine.tensor_session import Index, element_label, parse_element, read_guess
 from tui.keys import Key
 from tui.sync import FileSync
 from tui.widgets.dialogs import DIALOG_CSS
-from tui.widgets.editor import InputEditor
+from tui.widgets.editor import EditValue, InputEditor, Question
 
 FILE, DESCENT, PREDICT = "Inputs and the file", "Gradient descent (graphs with params:)", "Understanding"
-"""The help page's sections the keys join (the scalar app's)."""
 
 
 def hidden_step(s) -> Text:
@@ -107,41 +105,26 @@ class ShapeOrNumberCancelled(Message):
     """esc: show the answer unscored."""
 
 
-class GuessField(Horizontal):
-    """Shown while predict mode waits for a guess: one line of text (a shape or a number), read by the engine.
+class ShapeOrNumber(Question):
+    """The editor's question while predict mode holds a step back: its shape, or the number of the element
+    under the cursor. The text goes up whole (a shape is no number), once the engine can read it."""
 
-    The input editor's guess reads numbers only; a guess here may be a shape, so the field is its own,
-    posting the three messages above.
-    """
+    def __init__(self, prompt: str) -> None:
+        self.prompt = f" {prompt}  "
+        self.text = ""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Show it", show=False)]
+    def parse(self, text: str) -> str:
+        read_guess(text)  # ValueError, in one line, when it is neither a shape nor a finite number
+        return text
 
-    def compose(self) -> ComposeResult:
-        yield Label(" your guess: ", id="guess-prompt")
-        yield Input(id="guess-input", placeholder="a shape (2x3) or a number")
+    def committed(self, value: str) -> Message:
+        return ShapeOrNumberGuessed(value)
 
-    def open(self) -> None:
-        field = self.query_one(Input)
-        with field.prevent(Input.Changed):
-            field.value = ""
-        self.display = True
-        self.screen.set_focus(field)  # now: the keys typed next belong to the guess
+    def refused(self, reason: str) -> Message:
+        return ShapeOrNumberRefused(reason)
 
-    def close(self) -> None:
-        self.display = False
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        try:
-            read_guess(event.value)
-        except ValueError as err:
-            self.post_message(ShapeOrNumberRefused(str(err)))
-            return
-        self.post_message(ShapeOrNumberGuessed(event.value))
-
-    def action_cancel(self) -> None:
-        self.post_message(ShapeOrNumberCancelled())
+    def cancelled(self) -> Message:
+        return ShapeOrNumberCancelled()
 
 
 class ElementScreen(ModalScreen[str | None]):
@@ -174,32 +157,29 @@ class ElementScreen(ModalScreen[str | None]):
 
 
 class ActionsBar(Vertical):
-    """The editor, the guess field, the message line and the actions' status line, under the walk."""
+    """The editor (an element's value, or a guess at a step held back), under the walk."""
 
     DEFAULT_CSS = """
     ActionsBar { height: auto; }
-    ActionsBar #editor, ActionsBar #guess { height: 3; }
-    ActionsBar #editor Label, ActionsBar #guess Label { height: 3; content-align: left middle; text-style: bold; }
+    ActionsBar #editor { height: 3; }
+    ActionsBar #editor Label { height: 3; content-align: left middle; text-style: bold; }
     ActionsBar Input { width: 1fr; }
-    ActionsBar #message { height: auto; max-height: 3; padding: 0 1; }
-    ActionsBar #actions { height: 1; padding: 0 1; color: $text-muted; }
     """
 
 
 class TensorActions(App):
     """Edit, save, reload, descend and predict on a tensor graph; see the module's docstring.
 
-    The app composes :meth:`compose_actions`, calls :meth:`show_actions` at the end of each redraw, and
-draws :func:`hidden_step` in place of a step predict mode holds back.
+    The app composes :meth:`compose_actions` and calls :meth:`show_actions` at the end of each redraw.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Key("e", "edit", "Edit", show=False, section=FILE, help="edit one element (the cursor's, on a backward step into an input)"),
-        Key("w", "save", "Save", show=False, section=FILE, help="save the edited elements into the file, every other byte kept"),
-        Key("d", "descend", "Descend", show=False, section=DESCENT, help="p := p − α ∂J/∂p on every parameter (params:)"),
+        Key("e", "edit", "Edit", section=FILE, show=False, help="edit one element (the cursor's, on a backward step into an input)"),
+        Key("w", "save", "Save", section=FILE, show=False, help="save the edited elements into the file, every other byte kept"),
+        Key("d", "descend", "Descend", section=DESCENT, show=False, help="p := p − α ∂J/∂p on every parameter (params:)"),
         Key("minus", "alpha_down", "α÷2", show=False, section=DESCENT, help="α ÷ 2 / α × 2"),
         Key("plus,equals_sign", "alpha_up", "α×2", show=False, help_with="alpha_down"),
-        Key("g", "predict", "Predict", show=False, section=PREDICT, help="predict: guess each step's shape or one element"),
+        Key("g", "predict", "Predict", section=PREDICT, show=False, help="predict: guess each step's shape or one element"),
         Key("escape", "skip_guess", "show it", show=False, help_with="predict"),
     ]
 
@@ -218,11 +198,6 @@ draws :func:`hidden_step` in place of a step predict mode holds back.
             editor = InputEditor(id="editor")
             editor.display = False
             yield editor
-            guess = GuessField(id="guess")
-            guess.display = False
-            yield guess
-            yield Static(id="message")
-            yield Static(id="actions")
 
     @on(events.Mount)
     def _start_actions(self) -> None:
@@ -230,24 +205,17 @@ draws :func:`hidden_step` in place of a step predict mode holds back.
         if self.watch_file:
             self.set_interval(self.POLL_SECONDS, self.check_disk)
 
-    def say(self, message: str) -> None:
-        """One line under the walk until the next message (file names and refusals shown escaped)."""
-        self.message = printable(message, one_line=True)
-        self._quit_armed = False
-        self.redraw()
-
     def show_actions(self) -> None:
-        """Draw the message and status lines, and open or close the guess field to match the session."""
+        """Draw the status line, and open or close the guess to match the session (any redraw
+        also disarms q's second press)."""
         s = self.session
-        guess = self.query_one(GuessField)
-        if s.pending is not None and not guess.display:
+        self._quit_armed = False
+        if s.pending is not None and not self._guessing():
             self._close_editor()
-            guess.query_one(Label).update(f" {s.question()}  ")
-            guess.open()
-        elif s.pending is None and guess.display:
-            guess.close()
+            self.query_one(InputEditor).ask_question(ShapeOrNumber(s.question()))
+        elif s.pending is None and self._guessing():
+            self.query_one(InputEditor).close()
             self._focus_walk()
-        self.query_one("#message", Static).update(Text(self.message))
         parts = ["e edit", "w save"]
         if s.graph.params:
             parts.append(f"d descend, α = {tx.num(s.alpha)} (- +)")
@@ -255,27 +223,35 @@ draws :func:`hidden_step` in place of a step predict mode holds back.
             parts.append(f"{s.graph.output} {tx.num(s.descent[0])} → {tx.num(s.descent[-1])} in "
                          f"{len(s.descent) - 1} step{'s' if len(s.descent) != 2 else ''}")
         if s.predicting:
-            parts.append(f"g predict on: forward {s.score(False)}, backward {s.score(True)}")
+            parts.append(f"g predict: forward {s.score(False)}, backward {s.score(True)}")
         else:
             parts.append("g predict")
         if s.unsaved:
             parts.append(f"[unsaved: {', '.join(s.unsaved_names())}]")
-        self.query_one("#actions", Static).update(Text("  ·  ".join(parts)))
+        status = " · ".join(parts)  # on the finite-difference panel's lower border: no row of its own
+        box = self.query_one("#fd")
+        if box.border_subtitle != status:
+            box.border_subtitle = status
 
     def _focus_walk(self) -> None:
-        self.screen.set_focus(None)
+        from tui.widgets.tensor_views import MatrixPanel
+
+        self.screen.set_focus(self.query_one(MatrixPanel))
+
+    def _asking(self) -> Question | None:
+        """The editor's open question (None: closed, or not composed yet: the key line asks check_action first)."""
+        found = self.query(InputEditor)
+        return found.first().question if found and found.first().display else None
 
     def _editing(self) -> bool:
-        found = self.query(InputEditor)  # (the key line asks check_action before the editor is composed)
-        return bool(found) and found.first().display
+        return isinstance(self._asking(), EditValue)
 
     def _guessing(self) -> bool:
-        found = self.query(GuessField)
-        return bool(found) and found.first().display
+        return isinstance(self._asking(), ShapeOrNumber)
 
     def _close_editor(self) -> None:
         editor = self.query_one(InputEditor)
-        if editor.display:
+        if self._editing():
             editor.close()
             self._edit_at = None
             self._focus_walk()
@@ -373,6 +349,7 @@ draws :func:`hidden_step` in place of a step predict mode holds back.
         if edit is None:
             self.say(f"{event.name} stays {value_text(event.value)}: nothing changed.")
             return
+        self.recomputed()  # the panels forget the old walk's nudge and check
         shown = tx.num if tx.num(edit.old) != tx.num(edit.new) else value_text  # 10 digits may not tell them apart
         out = s.graph.output
         self.say(f"{edit.label}: {shown(edit.old)} → {shown(edit.new)}. Everything recomputed;"
@@ -416,8 +393,9 @@ draws :func:`hidden_step` in place of a step predict mode holds back.
                 self._close_editor()
                 changes.append(f"{editing} is no longer an element written in the file, so its edit is closed")
         if self._guessing():
-            self.query_one(GuessField).close()
+            self.query_one(InputEditor).close()
             self._focus_walk()
+        self.replace_session(s)  # the tree and the picture are built again for the new graph
         self.say(f"Reloaded {new.source}: {'; '.join(changes) if changes else 'nothing in the graph changed'}.")
 
     async def action_quit(self) -> None:
@@ -438,6 +416,7 @@ draws :func:`hidden_step` in place of a step predict mode holds back.
         except ValueError as err:
             self.say(f"d: {err}.")
             return
+        self.recomputed()
         name, index, change = step.largest
         out = s.graph.output
         self.say(f"Descent step {step.number} with α = {tx.num(step.alpha)}: "
