@@ -122,6 +122,19 @@ async def test_bad_text_is_refused_and_nothing_changes(text, says):
         assert not app.query_one(InputEditor).display
 
 
+async def test_e_on_an_input_opened_from_the_tree_edits_its_element_under_the_cursor():
+    app = app_for(LOGISTIC)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n", "n")
+        app.session.browse("X")
+        app.redraw()
+        await pilot.press("down", "right", "right", "e")
+        assert field_value(app) == "2"  # X[1,2]
+        await submit_text(app, pilot, "-3")
+        assert app.session.inputs["X"][1, 2] == -3 and app.session.position == 2
+        assert message_of(app).startswith("X[1,2]: 2 → -3. Everything recomputed; J ")
+
+
 async def test_an_unchanged_commit_stays():
     app = app_for(LOGISTIC)
     async with app.run_test(size=SIZE) as pilot:

@@ -174,7 +174,7 @@ class TensorActions(App):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Key("e", "edit", "Edit", section=FILE, show=False, help="edit one element (the cursor's, on a backward step into an input)"),
+        Key("e", "edit", "Edit", section=FILE, show=False, help="edit one element: the cursor's in an input's matrix, else the one you name (w[1,0])"),
         Key("w", "save", "Save", section=FILE, show=False, help="save the edited elements into the file, every other byte kept"),
         Key("d", "descend", "Descend", section=DESCENT, show=False, help="p := p − α ∂J/∂p on every parameter (params:)"),
         Key("minus", "alpha_down", "α÷2", show=False, section=DESCENT, help="α ÷ 2 / α × 2"),
@@ -293,8 +293,8 @@ class TensorActions(App):
         first = next((i for i in written if i.name in s.graph.params), written[0])  # a parameter, if one is written
         suggestion = element_label(first.name, (0, 0) if first.value.ndim else ())
         names = ", ".join(f"{i.name} ({te.shape_text(i.shape)})" for i in s.graph.inputs)
-        self.push_screen(ElementScreen(f"The cursor is on no input's element (on a backward step into an input it "
-                                       f"is). Inputs: {names}.", suggestion), self._element_chosen)
+        self.push_screen(ElementScreen(f"The cursor is on no input's element (it is on a backward step into an "
+                                       f"input, or on an input opened from the tree). Inputs: {names}.", suggestion), self._element_chosen)
 
     def _element_chosen(self, text: str | None) -> None:
         if text is None:
