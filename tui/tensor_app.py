@@ -35,6 +35,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
+from textual.css.query import NoMatches
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -487,7 +488,10 @@ class TensorApp(TensorActions, App):
     @on(Tree.NodeHighlighted)
     def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:
         ref = event.node.data
-        tree = self.query_one(TensorTree)
+        try:
+            tree = self.query_one(TensorTree)
+        except NoMatches:  # a reload's rebuild highlighted a line as the app was closing: nothing to show
+            return
         if ref is not None and ref.name is not None and (self.view == "tree" or self.focused is tree):
             self.session.selected = ref.name
         self.query_one("#detail", TextView).show_text(tree.detail())
