@@ -24,7 +24,7 @@ from engine import expr as ex
 from engine import tensor_expr as te
 from engine import tensor_ops as to
 from engine.errors import GraphError
-from engine.graph import ALPHA_MAX, ALPHA_MIN, NodeSource, _dependency_order, check_name, did_you_mean
+from engine.graph import ALPHA_MAX, ALPHA_MIN, NamedGraph, NodeSource, _dependency_order, check_name, did_you_mean
 
 FLAT_HINT = "write [[1], [2]] for a column or [[1, 2]] for a row"
 MAX_ELEMENTS = 10_000_000
@@ -73,7 +73,7 @@ class TensorNode:
 
 
 @dataclass(frozen=True)
-class TensorGraph:
+class TensorGraph(NamedGraph):
     """A checked tensor graph: every shape fits, the output is a number or 1×1."""
 
     inputs: tuple[TensorInput, ...]
@@ -86,32 +86,6 @@ class TensorGraph:
     shapes: dict = field(default_factory=dict, compare=False, repr=False)
     tensor = True
     """Tells a tensor graph from a scalar one (``getattr(graph, "tensor", False)``)."""
-
-    @cached_property
-    def input_by_name(self) -> dict[str, TensorInput]:
-        return {i.name: i for i in self.inputs}
-
-    @cached_property
-    def node_by_name(self) -> dict[str, TensorNode]:
-        return {n.name: n for n in self.nodes}
-
-    @cached_property
-    def names(self) -> tuple[str, ...]:
-        return tuple(i.name for i in self.inputs) + tuple(n.name for n in self.nodes)
-
-    @cached_property
-    def needed(self) -> frozenset[str]:
-        seen, stack = {self.output}, [self.output]
-        while stack:
-            node = self.node_by_name.get(stack.pop())
-            for operand in node.operands if node is not None else ():
-                if operand not in seen:
-                    seen.add(operand)
-                    stack.append(operand)
-        return frozenset(seen)
-
-    def is_input(self, name: str) -> bool:
-        return name in self.input_by_name
 
     @cached_property
     def forward_texts(self) -> tuple[str, ...]:
