@@ -230,7 +230,8 @@ def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:
         for name, value in inputs.items():
             values_in[tape.slot[name]] = float(value)
     v = tape.forward(values_in)
-    g = tape.backward(v)
+    total = sum(v)
+    g = tape.backward(v, finite=total - total == 0.0)
     names = graph.names
     # a copy of a dict of the names then the values put in: 2-3× quicker than a new dict
     # (no resizing, no new table of keys), the same dict
@@ -238,7 +239,6 @@ def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:
     values.update(zip(names, v))
     grads = tape.names_dict.copy()
     grads.update(zip(names, g))
-    total = sum(v)
     warnings = _warnings(graph, tape, values, v) if total - total != 0.0 else []
     return Walk(graph, values, grads, ForwardSteps(graph, tape, v), BackwardSteps(graph, tape, v, g),
                 tuple(warnings), v)

@@ -482,20 +482,35 @@ class Tape:
         run(self.local_code, v)
         return v
 
-    def backward(self, v: list[float]) -> list[float]:
+    def backward(self, v: list[float], *, finite: bool = True) -> list[float]:
         """∂output/∂slot for every input and node: the chain rule edge by edge.
 
         A local derivative that is a selected zero (relu's step(a) at a ≤ 0) stops
         the gradient by selection: its contribution is 0 even when the upstream
         gradient is inf or nan (see :meth:`contribution`).
+
+        That check costs a test per edge, and matters only where a product is nan. So
+        the edges are first summed without it (unless ``finite`` is False: the caller
+        saw inf or nan among the slots ``v``, and the check will be needed): if every
+        gradient comes out finite, no product was inf or nan (an inf or nan added to a
+        gradient stays there: inf + x is inf or nan, nan + x is nan), the check would
+        never have fired, and these are its sums, bit for bit. Otherwise the careful loop
+        runs from the start.
         """
-        g = [0.0] * self.n_names
-        g[self.output_slot] = 1.0
+        n, out = self.n_names, self.output_slot
+        g = [0.0] * n
+        g[out] = 1.0
         gates = self.gates
-        if not gates:  # no selector anywhere (no relu, say): nothing to check per edge
+        if not gates or finite:
             for child, parent, local in self.edges:
                 g[parent] += g[child] * v[local]
-            return g
+            if not gates:  # no selector anywhere (no relu, say): nothing to check
+                return g
+            total = sum(g)
+            if total - total == 0.0:
+                return g
+            g = [0.0] * n
+            g[out] = 1.0
         for child, parent, local in self.edges:
             p = g[child] * v[local]
             if p != p and local in gates and v[gates[local]] == 0.0:
