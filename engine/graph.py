@@ -91,7 +91,8 @@ class Node:
 
 class NamedGraph:
     """What a scalar :class:`Graph` and a :class:`~engine.tensor_graph.TensorGraph` both answer from
-    their ``inputs``, ``nodes`` (each with ``name``; nodes with ``operands``) and ``output``."""
+    their ``inputs``, ``nodes`` (each with ``name``; nodes with ``operands``) and ``output`` (the
+    picture's layout and the tree ask either kind of graph)."""
 
     @cached_property
     def input_by_name(self) -> dict:
@@ -124,30 +125,6 @@ class NamedGraph:
     def is_input(self, name: str) -> bool:
         return name in self.input_by_name
 
-
-@dataclass(frozen=True)
-class Graph(NamedGraph):
-    """A checked graph. Build it with :func:`build_graph`.
-
-    Attributes:
-        inputs: The inputs, in file order.
-        nodes: The nodes, in dependency order (see :func:`build_graph`).
-        output: The name of the output node.
-        title: Optional title from the file.
-        description: Optional description from the file.
-        params: Inputs marked as parameters, which gradient descent trains.
-        alpha: The learning rate the file asks for, if any.
-    """
-
-    inputs: tuple[Input, ...]
-    nodes: tuple[Node, ...]
-    output: str
-    title: str | None = None
-    description: str | None = None
-    params: tuple[str, ...] = ()
-    alpha: float | None = None
-    _cache: dict = field(default_factory=dict, compare=False, repr=False)
-
     @cached_property
     def position(self) -> dict[str, int]:
         """Each node's index in dependency order."""
@@ -172,6 +149,30 @@ class Graph(NamedGraph):
                     seen.add(consumer)
                     stack.append(consumer)
         return tuple(sorted(seen, key=self.position.__getitem__))
+
+
+@dataclass(frozen=True)
+class Graph(NamedGraph):
+    """A checked graph. Build it with :func:`build_graph`.
+
+    Attributes:
+        inputs: The inputs, in file order.
+        nodes: The nodes, in dependency order (see :func:`build_graph`).
+        output: The name of the output node.
+        title: Optional title from the file.
+        description: Optional description from the file.
+        params: Inputs marked as parameters, which gradient descent trains.
+        alpha: The learning rate the file asks for, if any.
+    """
+
+    inputs: tuple[Input, ...]
+    nodes: tuple[Node, ...]
+    output: str
+    title: str | None = None
+    description: str | None = None
+    params: tuple[str, ...] = ()
+    alpha: float | None = None
+    _cache: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -194,7 +194,7 @@ def to_trace(walk: TensorWalk, checks: dict[str, GradientCheck], source: str) ->
             if c.rel_error is None:
                 add(f"  {name}: skipped ({c.reason})")
             else:
-                add(f"  {name}: {tx.small(c.rel_error)}   {c.status}")
+                add(f"  {name}: {tx.small(c.rel_error)}   {c.status}" + (f": {c.reason}" if c.reason else ""))
     if walk.warnings:
         add("")
         add("Warnings")
@@ -299,7 +299,8 @@ def to_markdown(walk: TensorWalk, checks: dict[str, GradientCheck], source: str)
                "look closer, above wrong.", "", "| input | h | relative error | |", "| --- | --- | --- | --- |"]
         for name, c in checks.items():
             rel = tx.small(c.rel_error) if c.rel_error is not None else f"skipped ({c.reason})"
-            md.append(f"| ${tex_name(name)}$ | {tx.num(c.h)} | {rel} | {c.status} |")
+            verdict = c.status + (f": {c.reason}" if c.rel_error is not None and c.reason else "")
+            md.append(f"| ${tex_name(name)}$ | {tx.num(c.h)} | {rel} | {verdict.replace('|', chr(92) + '|')} |")
     if walk.warnings:
         md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]
     return "\n".join(md) + "\n"
