@@ -225,3 +225,47 @@ async def test_a_step_that_lengthens_the_detail_line_leaves_the_tree_alone(monke
         await pilot.pause()
         assert tree.size == size and builds == []
         assert "TextView" not in layouts, layouts
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("kind", ["lecture", "chain", "dag"])
+async def test_crossing_into_the_backward_pass_lays_nothing_out(monkeypatch, kind, size):
+    """After f, n crosses into the backward pass and p back: the step panel was sized for the steps on
+    both sides of the boundary when f got there, so no key there changes a panel's height (each change
+    laid the screen out again: two more frames a key, three where the tree scrolls; #12)."""
+    from tui_helpers import make_app
+
+    app = make_app(watch_file=False) if kind == "lecture" else app_of(kind, 5000)
+    async with app.run_test(size=size) as pilot:
+        session = app.session
+        await pilot.press("f")
+        await pilot.pause()
+        step = app.query_one("#step")
+        height = step.region.height
+        layouts = count_layouts(monkeypatch)
+        for key in ("n", "p", "n", "p", "n"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert step.region.height == height
+        assert session.position == session.n_forward + 1
+        assert "flows into" in app.query_one("#step StepPanel").render().plain  # the backward step is drawn
+        assert layouts == []
+
+
+def test_the_step_across_the_boundary_leaves_the_session_alone():
+    """The step panel measures the step on the other side of the pass boundary on a copy of the session."""
+    from tui.widgets.panels import across_the_boundary, step_text
+
+    session = DebugSession(load_bytes(generate("dag", 50).encode(), "(example dag)"))
+    session.set_predicting(True)
+    assert across_the_boundary(session) is None  # at the start
+    for position, other in ((session.n_forward, session.n_forward + 1), (session.n_forward + 1, session.n_forward)):
+        session._move(position)
+        before = dict(vars(session))
+        across = across_the_boundary(session)
+        assert across.position == other and across is not session
+        step_text(across)
+        assert {k: v for k, v in vars(session).items() if k != "_current"} == {
+            k: v for k, v in before.items() if k != "_current"}
+        assert session.position == position and session.pending is None
+    assert across_the_boundary(session).pending is None  # (back from the first backward step asks nothing)

@@ -33,7 +33,7 @@ from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef, step_node
 from tui.widgets.keyline import KeyLine, shown_keys
 from tui.widgets.picture import PictureView
-from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
+from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript, across_the_boundary
 
 # The help and "why" pages and engine.paths are imported when first
 # opened: the first frame does not need them, and every module costs startup time.
@@ -286,7 +286,7 @@ class CgtuiApp(App[None]):
         tree.redraw()
         if self.view == "picture":
             self.query_one(PictureView).redraw()
-        self.query_one("#detail", TextView).show_text(tree.detail())
+        self._show_detail()
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
         self.query_one(FdPanel).show(session, self.selected, self.full_digits)
@@ -422,7 +422,18 @@ class CgtuiApp(App[None]):
         # tree does when it has the keys)
         if ref is not None and ref.name is not None and (self.view == "tree" or self.focused is tree):
             self.selected = ref.name
-        self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The line under the cursor in full, under the tree. It keeps its height while the cursor stays
+        on a line (and, at the pass boundary, the height the line takes across it): a change of height
+        resizes the tree, and the screen is laid out and drawn again (three frames on a narrow screen,
+        where the output's line wraps once its gradient shows)."""
+        tree = self.query_one(GraphTree)
+        across = across_the_boundary(self.session)
+        self.query_one("#detail", TextView).show_tallest(
+            tree.detail(), (self.session, self.session.graph, tree.cursor_node),
+            also=[tree.detail(across)] if across is not None else [])
 
     # ------------------------------------------------------------------ the views
 

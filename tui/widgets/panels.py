@@ -6,6 +6,8 @@ Each is handed the session and draws from it; none holds state of its own.
 from __future__ import annotations
 
 import bisect
+import copy
+from collections.abc import Iterable
 from functools import partial
 
 from rich.text import Text
@@ -43,6 +45,33 @@ class TextView(Static):
     def __init__(self, text: Text | None = None, **kwargs) -> None:
         super().__init__(text if text is not None else "", **kwargs)
         self._text = text
+        self._tallest: tuple[object, int, int] = (None, 0, 0)
+        """For :meth:`show_tallest`: (the key, the width, the most lines a text of that key took)."""
+
+    def show_tallest(self, text: Text, key: object, also: Iterable[Text] = ()) -> None:
+        """Show ``text`` ending in blank lines, as tall as the tallest text shown with the same ``key``
+        at this width so far, and as the texts ``also`` (measured, not shown).
+
+        A view whose text grows by a line and shrinks back (a step, then the next) then keeps its
+        height, and the screen is not laid out again: a change of height costs two more frames, three
+        where the tree scrolls (Textual draws it and its scrollbar once more).
+        """
+        width = self.content_size.width
+        if width:
+            lines = self._lines(text, width)
+            seen, seen_width, tallest = self._tallest
+            if seen != key or seen_width != width:
+                tallest = 0
+            tallest = max(tallest, lines, *(self._lines(other, width) for other in also))
+            self._tallest = (key, width, tallest)
+            if tallest > lines:
+                text = text.copy()
+                text.append("\n" * (tallest - lines))
+        self.show_text(text)
+
+    def _lines(self, text: Text, width: int) -> int:
+        """How many lines ``text`` takes at ``width`` (wrapped as shown)."""
+        return visualize(self, text).get_height(self.styles, width)
 
     def show_text(self, text: Text) -> None:
         if same_text(self._text, text):
@@ -318,29 +347,32 @@ def transcript_length(session: DebugSession) -> int:
 class StepPanel(TextView):
     """The current step.
 
-    Within a pass the panel keeps the height of its tallest step so far (shorter steps end in
+    The panel keeps the height of its tallest step so far, in both passes (shorter steps end in
     blank lines): on a big graph long names wrap a step to 3 lines, the next to 4, and each change
-    of height laid the screen out again, for two more frames a step.
+    of height laid the screen out again. At the pass boundary (the forward pass done, and the first
+    backward step) it also measures the step across it, so that ``f`` then ``n`` and ``p`` back
+    and forth there keep one height.
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._tallest: tuple[object, int, int] = (None, 0, 0)
-        """(the session and pass, the width, the most lines a step of it took)."""
-
     def show(self, session: DebugSession) -> None:
-        text = step_text(session)
-        width = self.content_size.width
-        if width:
-            lines = visualize(self, text).get_height(self.styles, width)
-            key = (session, session.position > session.n_forward)
-            seen, seen_width, tallest = self._tallest
-            if seen != key or seen_width != width:
-                tallest = 0
-            self._tallest = (key, width, max(tallest, lines))
-            if tallest > lines:
-                text.append("\n" * (tallest - lines))
-        self.show_text(text)
+        across = across_the_boundary(session)
+        self.show_tallest(step_text(session), (session, session.graph),
+                          also=[step_text(across)] if across is not None else [])
+
+
+def across_the_boundary(session: DebugSession) -> DebugSession | None:
+    """At the end of the forward pass, the session one step on; at the first backward step, one
+    step back; elsewhere None. A shallow copy moved with its own step()/back(): this session is
+    not changed (a move only rebinds the copy's attributes)."""
+    nf = session.n_forward
+    if session.position not in (nf, nf + 1) or session.total == nf:
+        return None
+    other = copy.copy(session)
+    if session.position == nf:
+        other.step()
+    else:
+        other.back()
+    return other
 
 
 class FdPanel(TextView):
@@ -381,8 +413,13 @@ class FdPanel(TextView):
                 self._worker = self.run_worker(partial(self._compute, session, name), thread=True, exclusive=True,
                                                group="fd")
             return
-        width = self.content_size.width or 80
-        self.show_text(fd_text(session, name, width=max(width, 20), full=self.full))
+        width = max(self.content_size.width or 80, 20)
+        # at the pass boundary, as tall as the text across it (the output's gradient appears with the
+        # first backward step): n and p there keep the panel's height, and the screen is not laid out
+        across = across_the_boundary(session)
+        self.show_tallest(fd_text(session, name, width=width, full=self.full),
+                          (session, session.graph, name, session.h, self.full) if across is not None else object(),
+                          also=[fd_text(across, name, width=width, full=self.full)] if across is not None else [])
 
     def _compute(self, session: DebugSession, name: str) -> None:
         """In a worker thread: fill the session's cache, then draw on the UI thread."""
