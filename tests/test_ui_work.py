@@ -269,3 +269,38 @@ def test_the_step_across_the_boundary_leaves_the_session_alone():
             k: v for k, v in before.items() if k != "_current"}
         assert session.position == position and session.pending is None
     assert across_the_boundary(session).pending is None  # (back from the first backward step asks nothing)
+
+
+@pytest.mark.parametrize("kind", ["chain", "dag"])
+async def test_the_first_steps_from_the_start_lay_nothing_out(monkeypatch, kind):
+    """The step panel's first text (the inputs, taller than a step on a graph of many inputs) is
+    measured once the panel has a width, so the first n and p keep its height (each laid the screen
+    out again: the first two keys of every graph took 50-130 ms in tmux; #12)."""
+    app = app_of(kind, 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        layouts = count_layouts(monkeypatch)
+        await pilot.press("n", "p", "n", "p")
+        await pilot.pause()
+        assert app.session.position == 0
+        assert "Inputs: " in app.query_one("#step StepPanel").render().plain
+        assert layouts == []
+
+
+async def test_a_big_graph_s_backward_index_is_built_and_frozen_on_opening():
+    """The tape's edges by parent (what each backward step reads) are built before the graph is frozen:
+    built by the first step into the backward pass, they were walked by every full collection after."""
+    import gc
+
+    from engine.tape import tape_of
+
+    app = app_of("dag", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tape = tape_of(app.session.graph)
+        index, by_name = vars(tape).get("edges_of_parent"), vars(tape).get("edges_of_name")
+        assert index is not None and by_name is not None
+        tracked = {id(o) for o in gc.get_objects()}  # what a collection walks (frozen objects are left out)
+        assert id(index) not in tracked and id(by_name) not in tracked
+        await pilot.press("f", "n")
+        assert tape.edges_of_parent is index and tape.edges_of_name is by_name

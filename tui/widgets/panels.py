@@ -47,6 +47,10 @@ class TextView(Static):
         self._text = text
         self._tallest: tuple[object, int, int] = (None, 0, 0)
         """For :meth:`show_tallest`: (the key, the width, the most lines a text of that key took)."""
+        self._measured: dict[tuple[str, int], int] = {}
+        """Lines of the last texts measured, by their characters and the width."""
+        self._shown_lines: tuple[int, int] | None = None
+        """(the width, the lines) of the text shown, when known."""
 
     def show_tallest(self, text: Text, key: object, also: Iterable[Text] = ()) -> None:
         """Show ``text`` ending in blank lines, as tall as the tallest text shown with the same ``key``
@@ -57,23 +61,33 @@ class TextView(Static):
         where the tree scrolls (Textual draws it and its scrollbar once more).
         """
         width = self.content_size.width
-        if width:
-            lines = self._lines(text, width)
-            seen, seen_width, tallest = self._tallest
-            if seen != key or seen_width != width:
-                tallest = 0
-            tallest = max(tallest, lines, *(self._lines(other, width) for other in also))
-            self._tallest = (key, width, tallest)
-            if tallest > lines:
-                text = text.copy()
-                text.append("\n" * (tallest - lines))
-        self.show_text(text)
+        if not width:
+            self.show_text(text)
+            return
+        lines = self._lines(text, width)
+        seen, seen_width, tallest = self._tallest
+        if seen != key or seen_width != width:
+            tallest = 0
+        tallest = max(tallest, lines, *(self._lines(other, width) for other in also))
+        self._tallest = (key, width, tallest)
+        if tallest > lines:
+            text = text.copy()
+            text.append("\n" * (tallest - lines))
+        self.show_text(text, lines=tallest)
 
     def _lines(self, text: Text, width: int) -> int:
-        """How many lines ``text`` takes at ``width`` (wrapped as shown)."""
-        return visualize(self, text).get_height(self.styles, width)
+        """How many lines ``text`` takes at ``width`` (wrapped as shown; 1-2 ms for a long text, so the
+        last few are kept: at the pass boundary each step's text is measured as shown and as across)."""
+        key = (text.plain, width)
+        found = self._measured.get(key)
+        if found is None:
+            if len(self._measured) >= 8:
+                self._measured.clear()
+            found = self._measured[key] = visualize(self, text).get_height(self.styles, width)
+        return found
 
-    def show_text(self, text: Text) -> None:
+    def show_text(self, text: Text, lines: int | None = None) -> None:
+        """Show ``text``; ``lines``: how many lines it takes at the present width, if known."""
         if same_text(self._text, text):
             return
         self._text = text
@@ -81,6 +95,10 @@ class TextView(Static):
         # work: only when the text's height changes. (A repaint clears the cached height, so a
         # later layout measures the new text.)
         width = self.content_size.width
+        shown, self._shown_lines = self._shown_lines, (width, lines) if lines is not None else None
+        if lines is not None and shown == (width, lines):
+            self.update(text, layout=False)  # as many lines as the text before it: the same height
+            return
         before = self._height(width)
         self.update(text, layout=False)
         after = self._height(width)
@@ -354,10 +372,20 @@ class StepPanel(TextView):
     and forth there keep one height.
     """
 
+    _session: DebugSession | None = None
+
     def show(self, session: DebugSession) -> None:
+        self._session = session
         across = across_the_boundary(session)
         self.show_tallest(step_text(session), (session, session.graph),
                           also=[step_text(across)] if across is not None else [])
+
+    def on_resize(self) -> None:
+        # The first show comes before the first layout, with no width to measure at: measured now,
+        # the start's text (the inputs, often taller than a step) counts for the tallest, and the
+        # first n and p do not change the panel's height (each laid the screen out: 50-130 ms).
+        if self._session is not None:
+            self.show(self._session)
 
 
 def across_the_boundary(session: DebugSession) -> DebugSession | None:
