@@ -304,3 +304,29 @@ async def test_a_big_graph_s_backward_index_is_built_and_frozen_on_opening():
         assert id(index) not in tracked and id(by_name) not in tracked
         await pilot.press("f", "n")
         assert tape.edges_of_parent is index and tape.edges_of_name is by_name
+
+
+async def test_a_step_writes_out_one_transcript_line(monkeypatch):
+    """A step moves every transcript line on screen up by one: only the new line is written out
+    (15 forward steps of a long expression were written out again on every key; #12)."""
+    from tui.widgets import panels
+
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        real, written = panels.transcript_line, []
+
+        def counted(session, line):
+            written.append(line)
+            return real(session, line)
+
+        monkeypatch.setattr(panels, "transcript_line", counted)
+        for key in ("n", "n", "p"):
+            await pilot.press(key)
+            await pilot.pause()
+        transcript = app.query_one("#transcript")
+        assert transcript.size.height > 10
+        nf = app.session.n_forward
+        assert written == [nf, nf + 1, nf + 2], written  # the heading, two backward steps; nothing on p
+        assert "∂n4999/∂n4998 = " in transcript.render_line(transcript.size.height - 1).text

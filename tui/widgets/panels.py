@@ -10,10 +10,11 @@ import copy
 from collections.abc import Iterable
 from functools import partial
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.css.scalar import Unit
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.visual import visualize
@@ -472,6 +473,8 @@ class Transcript(Widget, can_focus=False):
         self._lines = 0
         self._back = 0
         """How many lines the mouse wheel has looked back from the latest."""
+        self._strips: dict[int, Strip] = {}
+        """Lines drawn, by their number (see :meth:`render_line`)."""
 
     def show(self, session: DebugSession) -> None:
         # Always drawn again (no layout: only the lines on screen): the count alone does not
@@ -497,17 +500,41 @@ class Transcript(Widget, can_focus=False):
             self._back = max(0, self._back - 2)
             self.refresh()
 
+    _drawn: tuple = ()
+    """What the lines in ``_strips`` were drawn from: the session, its walk and notation, the width
+    and the style."""
+
+    _style = Style()
+    """The widget's style, worked out once per drawing of its lines (:meth:`render_lines`)."""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._style = self.rich_style  # (~0.3 ms: it walks the ancestors' styles)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         line = self._top() + y
         session = self._session
         if session is None or line >= self._lines:
-            return Strip.blank(width, self.rich_style)
-        text = transcript_line(session, line) if transcript_length(session) else Text("Nothing yet.", MUTED)
+            return Strip.blank(width, self._style)
+        if not transcript_length(session):
+            return self._strip(Text("Nothing yet.", MUTED), width)
+        # A step moves every line on screen up by one: each line is drawn once (a forward step
+        # of a long expression takes ~0.4 ms to write out) and kept while what it shows stands.
+        drawn = (session, session.walk, session.notation, width, self._style)
+        if len(drawn) != len(self._drawn) or any(a is not b for a, b in zip(drawn[:3], self._drawn)) \
+                or drawn[3:] != self._drawn[3:] or len(self._strips) > 4 * self.size.height:
+            self._drawn, self._strips = drawn, {}
+        strip = self._strips.get(line)
+        if strip is None:
+            strip = self._strips[line] = self._strip(transcript_line(session, line), width)
+        return strip
+
+    def _strip(self, text: Text, width: int) -> Strip:
         if text.cell_len > width:
             text.truncate(width, overflow="ellipsis")
         segments = list(text.render(self.app.console))
-        return Strip(segments, text.cell_len).extend_cell_length(width).apply_style(self.rich_style)
+        return Strip(segments, text.cell_len).extend_cell_length(width).apply_style(self._style)
 
 
 class TooSmall(Static):
