@@ -7,6 +7,7 @@ width on a resize that only changed its height.
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import pytest
@@ -261,12 +262,16 @@ def test_the_step_across_the_boundary_leaves_the_session_alone():
     assert across_the_boundary(session) is None  # at the start
     for position, other in ((session.n_forward, session.n_forward + 1), (session.n_forward + 1, session.n_forward)):
         session._move(position)
-        before = dict(vars(session))
+
+        def state() -> dict:  # every attribute, and a copy of each container (a change in place shows)
+            return {k: copy.copy(v) if isinstance(v, (dict, set, list)) else v
+                    for k, v in vars(session).items() if k != "_current"}
+
+        before = state()
         across = across_the_boundary(session)
         assert across.position == other and across is not session
         step_text(across)
-        assert {k: v for k, v in vars(session).items() if k != "_current"} == {
-            k: v for k, v in before.items() if k != "_current"}
+        assert state() == before
         assert session.position == position and session.pending is None
     assert across_the_boundary(session).pending is None  # (back from the first backward step asks nothing)
 
@@ -330,3 +335,33 @@ async def test_a_step_writes_out_one_transcript_line(monkeypatch):
         nf = app.session.n_forward
         assert written == [nf, nf + 1, nf + 2], written  # the heading, two backward steps; nothing on p
         assert "∂n4999/∂n4998 = " in transcript.render_line(transcript.size.height - 1).text
+
+
+async def test_the_finite_difference_panel_keeps_its_height_while_it_nudges(monkeypatch):
+    """On a big graph a move onto a variable not nudged yet shows "nudging …" until the worker ends:
+    under the words the panel keeps its height (it shrank to one line, and grew back with the
+    estimates: the screen laid out twice, and the frames of the first layout fell into the next key)."""
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await settle(pilot, app)
+        panel = app.query_one(FdPanel)
+        assert "one-sided estimate" in panel.render().plain
+        height = panel.region.height
+        gate, real = threading.Event(), app.session.fd
+
+        def held(name):
+            if name == "x":
+                assert gate.wait(30)
+            return real(name)
+
+        monkeypatch.setattr(app.session, "fd", held)
+        layouts = count_layouts(monkeypatch)
+        app.select("x")
+        await pilot.pause()
+        assert panel.render().plain.startswith("nudging x by h = 0.001 …")
+        assert panel.region.height == height
+        assert "FdPanel" not in layouts, layouts
+        gate.set()
+        await settle(pilot, app)
+        assert "one-sided estimate" in panel.render().plain

@@ -570,7 +570,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
         t = time.perf_counter()
         app.tm.keys(app.name, "F9")
         app.wait_event("fd-start", t, name)
-        app.settle()
+        drawn(t)  # as before the step with the worker
         without.append(app.press(key))
         first_without.append(app.first)
         release()

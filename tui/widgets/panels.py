@@ -53,9 +53,9 @@ class TextView(Static):
         self._shown_lines: tuple[int, int] | None = None
         """(the width, the lines) of the text shown, when known."""
 
-    def show_tallest(self, text: Text, key: object, also: Iterable[Text] = ()) -> None:
+    def show_tallest(self, text: Text, key: object, also: Iterable[Text] = (), at_least: int = 0) -> None:
         """Show ``text`` ending in blank lines, as tall as the tallest text shown with the same ``key``
-        at this width so far, and as the texts ``also`` (measured, not shown).
+        at this width so far, as the texts ``also`` (measured, not shown), and ``at_least`` lines.
 
         A view whose text grows by a line and shrinks back (a step, then the next) then keeps its
         height, and the screen is not laid out again: a change of height costs two more frames, three
@@ -69,7 +69,7 @@ class TextView(Static):
         seen, seen_width, tallest = self._tallest
         if seen != key or seen_width != width:
             tallest = 0
-        tallest = max(tallest, lines, *(self._lines(other, width) for other in also))
+        tallest = max(tallest, lines, at_least, *(self._lines(other, width) for other in also))
         self._tallest = (key, width, tallest)
         if tallest > lines:
             text = text.copy()
@@ -433,7 +433,12 @@ class FdPanel(TextView):
             return
         session, name = self._showing
         if name is not None and not session.fd_ready(name) and len(session.graph.names) > self.INLINE_LIMIT:
-            self.show_text(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED))
+            # as tall as the panel is (blank lines under the words): a move onto a variable not nudged
+            # yet does not lay the screen out twice, once for this line and once for the estimates
+            width = self.content_size.width
+            shown = self._shown_lines[1] if self._shown_lines is not None and self._shown_lines[0] == width else 0
+            self.show_tallest(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED),
+                              (session, name, "nudging"), at_least=shown)
             # every redraw meanwhile (a step, a resize) comes here again: the nudge under way
             # draws when it ends, and a second one would only share the interpreter with it
             nudge = (session, name, session.h, id(session.walk))
