@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult, ScreenStackError
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.css.query import NoMatches
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Input, Tree
 from textual.worker import Worker, get_current_worker
@@ -97,6 +98,8 @@ class CgtuiApp(App[None]):
     VIEWS = ("tree", "picture")
     # from 36 lines the finite-difference panel may take more of the column (the chain in nudges)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough"), (36, "-tall")]
+    SAVE_HINT: ClassVar[str] = "w saves"
+    """How the quit prompt says to keep unsaved edits (a browser session downloads them)."""
 
     # The one key table: the key line shows each description, the help page each help line
     # (grouped by section); a key added here is on both. GraphTree.BINDINGS adds the tree's keys.
@@ -482,16 +485,18 @@ class CgtuiApp(App[None]):
     @on(InputEditor.ValueEdited)
     @on(InputEditor.Refused)
     @on(InputEditor.Cancelled)
-    def _editor_answered(self, event: InputEditor.ValueEdited | InputEditor.Refused | InputEditor.Cancelled) -> None:
+    @on(InputEditor.Guessed)
+    @on(InputEditor.GuessRefused)
+    @on(InputEditor.GuessCancelled)
+    def _editor_answered(self, event: Message) -> None:
         """Take the editor's answer, then the keys typed after it (held meanwhile)."""
         {InputEditor.ValueEdited: self._value_edited, InputEditor.Refused: self._value_refused,
-         InputEditor.Cancelled: self._edit_cancelled}[type(event)](event)
+         InputEditor.Cancelled: self._edit_cancelled, InputEditor.Guessed: self._guess_committed,
+         InputEditor.GuessRefused: self._guess_refused, InputEditor.GuessCancelled: self._guess_cancelled,
+         }[type(event)](event)
         self._release_keys()
 
     def _value_edited(self, event: InputEditor.ValueEdited) -> None:
-        if event.guess:
-            self._guessed(event.value)
-            return
         if self._vanished(event.name):
             return
         old = self.session.inputs[event.name]
@@ -578,21 +583,24 @@ class CgtuiApp(App[None]):
                  + (f" {out} = {tx.num(self.session.value(out))}." if self.session.value_shown(out) else ""))
 
     def _value_refused(self, event: InputEditor.Refused) -> None:
-        if event.guess:
-            self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
-            return
         if self._vanished(event.name):
             return
         self.say(f"{event.reason}; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
 
     def _edit_cancelled(self, event: InputEditor.Cancelled) -> None:
-        if event.guess:
-            self._guessed(None)
-            return
         if self._vanished(event.name):
             return
         self._close_editor()
         self.say(f"Edit cancelled; {event.name} stays {tx.num(self.session.inputs[event.name])}.")
+
+    def _guess_committed(self, event: InputEditor.Guessed) -> None:
+        self._guessed(event.value)
+
+    def _guess_refused(self, event: InputEditor.GuessRefused) -> None:
+        self.say(f"{event.reason}; type your guess again, or esc to see the answer.")
+
+    def _guess_cancelled(self, event: InputEditor.GuessCancelled) -> None:
+        self._guessed(None)
 
     def _vanished(self, name: str) -> bool:
         """Whether the input an editor message names is gone (the file was reloaded meanwhile); if so, say so.
@@ -602,7 +610,7 @@ class CgtuiApp(App[None]):
         """
         if name in self.session.inputs:
             return False
-        if self._editing() and not self._editor.guessing:
+        if self._editing() and self._editor.name_edited is not None:
             self._close_editor()
         self.say(f"{name} is no longer an input (the file was reloaded): nothing was changed.")
         return True
@@ -1088,7 +1096,7 @@ class CgtuiApp(App[None]):
         if self.session.unsaved and not self._quit_armed:
             edits = ", ".join(f"{n} = {tx.num(v)}" for n, v in self.session.inputs.items()
                               if v != self.session.saved_inputs.get(n))
-            self.say(f"Unsaved edits ({edits}): q again quits without saving them, w saves.")
+            self.say(f"Unsaved edits ({edits}): q again quits without saving them, {self.SAVE_HINT}.")
             self._quit_armed = True
             return
         self.exit()
@@ -1109,7 +1117,7 @@ class CgtuiApp(App[None]):
         while len(self.screen_stack) > 1 and getattr(self.screen, "SHOWS_THE_WALK", False):
             self.pop_screen()  # "why" and the h sweep explain the old graph's numbers
         here = self.selected
-        editing = self._editor.name_edited if self._editing() and not self._editor.guessing else None
+        editing = self._editor.name_edited if self._editing() else None
         changes = self.session.replace_graph(new)
         tree.build()
         if editing is not None and editing not in self.session.inputs:
