@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,14 @@ from paths import LECTURE
 # 100 × 30 window. Textual's headless Pilot tests give their size explicitly.
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
+
+# An environment with PYTHONDONTWRITEBYTECODE=1 (this project's shared machine has it) made every
+# run compile everything again: each xdist worker rewrote and compiled all ~60 test modules (~3 s
+# of CPU a worker), and each of the ~100 cgtui processes the tests start compiled engine/ and tui/
+# (~0.1 s each). The suite keeps the bytecode (in __pycache__/, ignored by git): loaded here, before
+# the workers and the subprocesses start, this reaches them all.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 # On CI the property tests replay the same examples every run (a red CI blocks a landing, so it
 # must not hinge on a lucky draw); a developer's run explores new ones each time.

@@ -150,12 +150,21 @@ def server(tmp_path, request):
             process.wait()
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="module")
+def chromium():
+    """One Chromium for the module's browser tests (a launch costs about a second of CPU)."""
     with playwright.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The module's Chromium; the pages a test opened (each in its own context) are closed after it."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
 
 
 def open_page(browser, url: str, downloads: bool = False, first: str = "cgtui"):
@@ -201,6 +210,7 @@ async def test_a_session_that_cannot_start_says_so_on_the_page(server):
 
 
 @needs_chromium
+@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_three_ns_in_a_browser_show_j_33(server, browser, tmp_path):
     url, _, process = server
     page = open_page(browser, url)
@@ -221,6 +231,7 @@ def test_three_ns_in_a_browser_show_j_33(server, browser, tmp_path):
 
 
 @needs_chromium
+@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_each_visitor_has_their_own_session_and_a_url_opens_a_state(server, browser):
     url, _, process = server
     first = open_page(browser, url)
@@ -239,6 +250,7 @@ def test_each_visitor_has_their_own_session_and_a_url_opens_a_state(server, brow
 
 
 @needs_chromium
+@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_w_downloads_the_edited_file_and_the_servers_file_stays(server, browser, tmp_path):
     url, graph, _ = server
     before = graph.read_bytes()
@@ -256,6 +268,7 @@ def test_w_downloads_the_edited_file_and_the_servers_file_stays(server, browser,
 
 
 @needs_chromium
+@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_an_edit_to_the_servers_file_reaches_an_open_session(server, browser):
     url, graph, _ = server
     page = open_page(browser, url)
@@ -266,6 +279,7 @@ def test_an_edit_to_the_servers_file_reaches_an_open_session(server, browser):
 
 
 @needs_chromium
+@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 @pytest.mark.serve_args("--max-sessions", "1")
 def test_a_full_server_says_so_and_starts_no_process(server, browser):
     url, _, process = server
@@ -278,6 +292,7 @@ def test_a_full_server_says_so_and_starts_no_process(server, browser):
 
 
 @needs_chromium
+@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_ctrl_c_stops_the_server_and_every_session(server, browser):
     url, _, process = server
     pages = [open_page(browser, url) for _ in range(2)]
@@ -295,6 +310,7 @@ def test_ctrl_c_stops_the_server_and_every_session(server, browser):
 
 
 @needs_chromium
+@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_q_ends_the_session_and_restart_opens_the_same_url_again(server, browser):
     url, _, process = server
     page = open_page(browser, url + "?step=2")
