@@ -33,6 +33,34 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+ONE_WORKER = ("tests/test_serve.py",)
+"""Modules whose tests one worker runs, in order: the browser tests share one Chromium (a launch
+costs about a second of CPU). pytest-xdist's own ``--dist loadgroup`` cannot do it with pytest 9.2
+(its ``xdist_group`` suffix is written to a node id pytest no longer reads: pytest-xdist#1386)."""
+
+EARLY = ("tests/test_monkey.py", "tests/test_stateful.py", "tests/test_terminal.py")
+"""Modules whose tests start first: each is one long test (10-20 s under load) that would otherwise
+start last and end the run alone."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests first (:data:`EARLY`); every worker sorts its identical collection alike."""
+    items.sort(key=lambda item: not item.nodeid.startswith(EARLY))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Load scheduling, one test at a time, except that each :data:`ONE_WORKER` module is one unit of
+    work (pytest-xdist queues the largest unit first, so it starts at once)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return Scheduling(config, log)
+
+
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """``-n auto``: two workers a CPU. A Pilot test spends most of its time waiting for the app
     to go idle after each key (about half its wall time is CPU time), so two of them share a core."""

@@ -210,7 +210,6 @@ async def test_a_session_that_cannot_start_says_so_on_the_page(server):
 
 
 @needs_chromium
-@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_three_ns_in_a_browser_show_j_33(server, browser, tmp_path):
     url, _, process = server
     page = open_page(browser, url)
@@ -231,7 +230,6 @@ def test_three_ns_in_a_browser_show_j_33(server, browser, tmp_path):
 
 
 @needs_chromium
-@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_each_visitor_has_their_own_session_and_a_url_opens_a_state(server, browser):
     url, _, process = server
     first = open_page(browser, url)
@@ -250,7 +248,6 @@ def test_each_visitor_has_their_own_session_and_a_url_opens_a_state(server, brow
 
 
 @needs_chromium
-@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_w_downloads_the_edited_file_and_the_servers_file_stays(server, browser, tmp_path):
     url, graph, _ = server
     before = graph.read_bytes()
@@ -268,7 +265,6 @@ def test_w_downloads_the_edited_file_and_the_servers_file_stays(server, browser,
 
 
 @needs_chromium
-@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_an_edit_to_the_servers_file_reaches_an_open_session(server, browser):
     url, graph, _ = server
     page = open_page(browser, url)
@@ -279,7 +275,6 @@ def test_an_edit_to_the_servers_file_reaches_an_open_session(server, browser):
 
 
 @needs_chromium
-@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 @pytest.mark.serve_args("--max-sessions", "1")
 def test_a_full_server_says_so_and_starts_no_process(server, browser):
     url, _, process = server
@@ -292,7 +287,6 @@ def test_a_full_server_says_so_and_starts_no_process(server, browser):
 
 
 @needs_chromium
-@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_ctrl_c_stops_the_server_and_every_session(server, browser):
     url, _, process = server
     pages = [open_page(browser, url) for _ in range(2)]
@@ -310,7 +304,6 @@ def test_ctrl_c_stops_the_server_and_every_session(server, browser):
 
 
 @needs_chromium
-@pytest.mark.xdist_group("browser")  # one worker runs them all, with one Chromium
 def test_q_ends_the_session_and_restart_opens_the_same_url_again(server, browser):
     url, _, process = server
     page = open_page(browser, url + "?step=2")
