@@ -89,8 +89,70 @@ class Node:
         return ex.to_text(self.expr)
 
 
+class NamedGraph:
+    """What a scalar :class:`Graph` and a :class:`~engine.tensor_graph.TensorGraph` both answer from
+    their ``inputs``, ``nodes`` (each with ``name``; nodes with ``operands``) and ``output`` (the
+    picture's layout and the tree ask either kind of graph)."""
+
+    @cached_property
+    def input_by_name(self) -> dict:
+        return {i.name: i for i in self.inputs}
+
+    @cached_property
+    def node_by_name(self) -> dict:
+        return {n.name: n for n in self.nodes}
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """Every input then every node, inputs in file order, nodes in dependency order."""
+        return tuple(i.name for i in self.inputs) + tuple(n.name for n in self.nodes)
+
+    @cached_property
+    def needed(self) -> frozenset[str]:
+        """The output and every name it depends on."""
+        seen = {self.output}
+        stack = [self.output]
+        while stack:
+            node = self.node_by_name.get(stack.pop())
+            if node is None:
+                continue
+            for operand in node.operands:
+                if operand not in seen:
+                    seen.add(operand)
+                    stack.append(operand)
+        return frozenset(seen)
+
+    def is_input(self, name: str) -> bool:
+        return name in self.input_by_name
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Each node's index in dependency order."""
+        return {n.name: k for k, n in enumerate(self.nodes)}
+
+    @cached_property
+    def consumers(self) -> dict[str, tuple[str, ...]]:
+        """For each name, the nodes that use it, in dependency order."""
+        out: dict[str, list[str]] = {name: [] for name in self.names}
+        for node in self.nodes:
+            for operand in node.operands:
+                out[operand].append(node.name)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def downstream(self, name: str) -> tuple[str, ...]:
+        """Nodes whose value depends on ``name`` (not ``name`` itself), in dependency order."""
+        seen: set[str] = set()
+        stack = [name]
+        while stack:
+            for consumer in self.consumers[stack.pop()]:
+                if consumer not in seen:
+                    seen.add(consumer)
+                    stack.append(consumer)
+        return tuple(sorted(seen, key=self.position.__getitem__))
+
+
 @dataclass(frozen=True)
-class Graph:
+class Graph(NamedGraph):
     """A checked graph. Build it with :func:`build_graph`.
 
     Attributes:
@@ -111,62 +173,6 @@ class Graph:
     params: tuple[str, ...] = ()
     alpha: float | None = None
     _cache: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @cached_property
-    def input_by_name(self) -> dict[str, Input]:
-        return {i.name: i for i in self.inputs}
-
-    @cached_property
-    def node_by_name(self) -> dict[str, Node]:
-        return {n.name: n for n in self.nodes}
-
-    @cached_property
-    def position(self) -> dict[str, int]:
-        """Each node's index in dependency order."""
-        return {n.name: k for k, n in enumerate(self.nodes)}
-
-    @cached_property
-    def names(self) -> tuple[str, ...]:
-        """Every input then every node, inputs in file order, nodes in dependency order."""
-        return tuple(i.name for i in self.inputs) + tuple(n.name for n in self.nodes)
-
-    @cached_property
-    def consumers(self) -> dict[str, tuple[str, ...]]:
-        """For each name, the nodes that use it, in dependency order."""
-        out: dict[str, list[str]] = {name: [] for name in self.names}
-        for node in self.nodes:
-            for operand in node.operands:
-                out[operand].append(node.name)
-        return {k: tuple(v) for k, v in out.items()}
-
-    @cached_property
-    def needed(self) -> frozenset[str]:
-        """The output and every name it depends on."""
-        seen = {self.output}
-        stack = [self.output]
-        while stack:
-            node = self.node_by_name.get(stack.pop())
-            if node is None:
-                continue
-            for operand in node.operands:
-                if operand not in seen:
-                    seen.add(operand)
-                    stack.append(operand)
-        return frozenset(seen)
-
-    def downstream(self, name: str) -> tuple[str, ...]:
-        """Nodes whose value depends on ``name`` (not ``name`` itself), in dependency order."""
-        seen: set[str] = set()
-        stack = [name]
-        while stack:
-            for consumer in self.consumers[stack.pop()]:
-                if consumer not in seen:
-                    seen.add(consumer)
-                    stack.append(consumer)
-        return tuple(sorted(seen, key=self.position.__getitem__))
-
-    def is_input(self, name: str) -> bool:
-        return name in self.input_by_name
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import functools
 import json
 import math
 import re
+from typing import Callable
 
 from engine import ops
 from engine import text as tx
@@ -236,7 +237,7 @@ def to_trace(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: str
         add("")
         add("Warnings")
         for w in walk.warnings:
-            add(f"  ! {w}")
+            add(f"  ! {tx.warning_text(w, notation)}")
     return "\n".join(lines)
 
 
@@ -302,7 +303,17 @@ def _factor(x: float) -> str:
     return rf"\left({text}\right)" if level == _MINUS else text
 
 
-def latex(tree, values=None, times: str = r" \cdot ") -> str:
+def tex_wrap(text: str) -> str:
+    r"""``\left(text\right)``."""
+    return rf"\left({text}\right)"
+
+
+TexPart = Callable[[object], tuple[str, int]]
+"""The TeX of an expression and how tightly it binds (``_SUM`` … ``_ATOM``)."""
+
+
+def latex(tree, values=None, times: str = r" \cdot ",
+          extra: Callable[[object, TexPart, Callable[..., str]], tuple[str, int] | None] | None = None) -> str:
     r"""An expression in LaTeX math: ``b \cdot c``, ``\frac{x}{y}``, ``x^{2}``, ``\sqrt{x}``.
 
     Brackets go wherever TeX would read it otherwise: around a power's base unless it
@@ -312,12 +323,14 @@ def latex(tree, values=None, times: str = r" \cdot ") -> str:
 
     Args:
         values: Numbers to write in place of names (the forward step's substitution).
-        times: The multiplication sign.
+        times: The multiplication sign (``*``); ``@``, which only tensor formulas have, is written
+            as juxtaposition, its right operand bracketed unless it binds tighter than a product.
+        extra: The TeX of the expression kinds this function does not know (the tensor formulas'
+            transposes, reductions, gradients), given ``(e, go, operand)``; None for the others.
     """
     from engine import expr as ex
 
-    def wrap(text: str) -> str:
-        return rf"\left({text}\right)"
+    wrap = tex_wrap
 
     def go(e) -> tuple[str, int]:
         """The TeX of ``e`` and how tightly it binds."""
@@ -334,14 +347,17 @@ def latex(tree, values=None, times: str = r" \cdot ") -> str:
             if e.func == "abs":
                 return rf"\left|{arg}\right|", _ATOM
             return rf"{_LATEX_FUNCS[e.func]}{wrap(arg)}", _POWER
+        if extra is not None and (found := extra(e, go, operand)) is not None:
+            return found
         if isinstance(e, ex.Neg):
             return "-" + operand(e.operand, _POWER), _MINUS
         if e.op == "/":
             return rf"\frac{{{go(e.left)[0]}}}{{{go(e.right)[0]}}}", _PRODUCT
         if e.op == "**":
             return f"{operand(e.left, _ATOM)}^{{{go(e.right)[0]}}}", _POWER
-        if e.op == "*":
-            return operand(e.left, _PRODUCT, lead=True) + times + operand(e.right, _PRODUCT), _PRODUCT
+        if e.op in ("*", "@"):
+            sign = times if e.op == "*" else " "
+            return operand(e.left, _PRODUCT, lead=True) + sign + operand(e.right, _PRODUCT + (e.op == "@")), _PRODUCT
         right = operand(e.right, _PRODUCT if e.op == "-" else _SUM)
         return f"{operand(e.left, _SUM, lead=True)} {e.op} {right}", _SUM
 
@@ -490,5 +506,5 @@ def to_markdown(walk: Walk, fds: dict[str, FiniteDifference], h: float, source: 
             md += [f"### ${tex_name(name)}$", "", *chain_markdown(c, notation), ""]
         md.pop()
     if walk.warnings:
-        md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]
+        md += ["", "## Warnings", ""] + [f"- {tx.warning_text(w, notation)}" for w in walk.warnings]
     return "\n".join(md) + "\n"

@@ -20,7 +20,7 @@ from engine.quiz import Answer, Score, answer_of, asks
 from engine.steps import BackwardStep, ForwardStep, Walk, compute
 from engine.tape import tape_of
 from engine.nudge_chain import NudgeChain, nudge_chain
-from engine.text import NOTATIONS, Notation, d, num
+from engine.text import NOTATIONS, Notation, d, num, warning_text
 
 H_MIN = 1e-12
 H_MAX = 1.0
@@ -383,7 +383,8 @@ class DebugSession:
         output from the start of the backward pass.
         """
         cached = getattr(self, "_sites", None)
-        if cached is not None and cached[0] is self.walk:
+        notation = self.notation
+        if cached is not None and cached[0] is self.walk and cached[3] == notation:
             return cached[1]
         graph, walk = self.graph, self.walk
         names = graph.names
@@ -396,12 +397,14 @@ class DebugSession:
             elif m := _LOCAL_WARNING.match(text):
                 edge = next((k for k in self._steps_of_parent.get(m[3], ()) if names[tape.edges[k][0]] == m[2]), None)
                 if edge is not None:
-                    site = WarningSite(m[3], text, m[1], self.n_forward + edge + 1)
+                    site = WarningSite(m[3], warning_text(text, notation),
+                                       warning_text(f"local derivative {m[1]}", notation)[len("local derivative "):],
+                                       self.n_forward + edge + 1)
             sites.append(site)
         by_name: dict[str, list[WarningSite]] = {}
         for site in sites:
             by_name.setdefault(site.name, []).append(site)
-        self._sites = (walk, tuple(sites), by_name)
+        self._sites = (walk, tuple(sites), by_name, notation)
         return self._sites[1]
 
     def warnings_at(self, name: str) -> list[WarningSite]:

@@ -24,7 +24,8 @@ from engine import expr as ex
 from engine import tensor_expr as te
 from engine import tensor_ops as to
 from engine.errors import GraphError
-from engine.graph import ALPHA_MAX, ALPHA_MIN, NodeSource, _dependency_order, check_name, did_you_mean
+from engine.finite_diff import EPS
+from engine.graph import ALPHA_MAX, ALPHA_MIN, NamedGraph, NodeSource, _dependency_order, check_name, did_you_mean
 
 FLAT_HINT = "write [[1], [2]] for a column or [[1, 2]] for a row"
 MAX_ELEMENTS = 10_000_000
@@ -73,7 +74,7 @@ class TensorNode:
 
 
 @dataclass(frozen=True)
-class TensorGraph:
+class TensorGraph(NamedGraph):
     """A checked tensor graph: every shape fits, the output is a number or 1×1."""
 
     inputs: tuple[TensorInput, ...]
@@ -86,32 +87,6 @@ class TensorGraph:
     shapes: dict = field(default_factory=dict, compare=False, repr=False)
     tensor = True
     """Tells a tensor graph from a scalar one (``getattr(graph, "tensor", False)``)."""
-
-    @cached_property
-    def input_by_name(self) -> dict[str, TensorInput]:
-        return {i.name: i for i in self.inputs}
-
-    @cached_property
-    def node_by_name(self) -> dict[str, TensorNode]:
-        return {n.name: n for n in self.nodes}
-
-    @cached_property
-    def names(self) -> tuple[str, ...]:
-        return tuple(i.name for i in self.inputs) + tuple(n.name for n in self.nodes)
-
-    @cached_property
-    def needed(self) -> frozenset[str]:
-        seen, stack = {self.output}, [self.output]
-        while stack:
-            node = self.node_by_name.get(stack.pop())
-            for operand in node.operands if node is not None else ():
-                if operand not in seen:
-                    seen.add(operand)
-                    stack.append(operand)
-        return frozenset(seen)
-
-    def is_input(self, name: str) -> bool:
-        return name in self.input_by_name
 
     @cached_property
     def forward_texts(self) -> tuple[str, ...]:
@@ -507,6 +482,18 @@ class GradientCheck:
     reason: str | None = None
 
 
+def rounding_floor(j: float, step: float) -> float:
+    """How far a central difference can be off by rounding alone: ``J(x ± h)`` are each within a few
+    units in the last place of ``|J|`` (four, as the scalar engine allows), divided by the step taken."""
+    return 4 * EPS * j / abs(step) if step else math.inf
+
+
+def within_rounding(diff: float, floor: float, h: float, what: str = "|central − backprop|") -> str:
+    """The words for a difference that rounding alone explains."""
+    return (f"within rounding: {what} = {diff:.1e} is below what rounding J(x ± h) alone can give"
+            f" ({floor:.1e}); backprop agrees as far as h = {h:g} can tell; a larger h tells more")
+
+
 def check_status(rel: float | None) -> str:
     if rel is None:
         return "skipped"
@@ -527,6 +514,8 @@ def gradient_check(walk: TensorWalk, name: str, h: float = TENSOR_H, limit: int 
     if x.size > limit:
         return GradientCheck(name, h, None, grad, None, "skipped", f"{x.size:,} elements (the check stops at {limit:,})")
     approx = np.zeros(x.shape)
+    floors = np.zeros(x.size)
+    j0 = abs(float(np.asarray(base[graph.output]).reshape(())))
     flat, out = x.reshape(-1), approx.reshape(-1)
     for k in range(flat.size):
         keep = flat[k]
@@ -538,10 +527,13 @@ def gradient_check(walk: TensorWalk, name: str, h: float = TENSOR_H, limit: int 
         minus = output_value(graph, {**base, name: x}, moved)
         flat[k] = keep
         out[k] = (plus - minus) / (up_h + down_h)
+        floors[k] = rounding_floor(max(j0, abs(plus), abs(minus)), up_h + down_h)
     top = float(np.linalg.norm(approx - grad))
     bottom = float(np.linalg.norm(approx) + np.linalg.norm(grad))
     rel = 0.0 if bottom == 0 and top == 0 else (top / bottom if bottom else math.inf)
-    return GradientCheck(name, h, approx, grad, rel, check_status(rel))
+    status, floor = check_status(rel), float(np.linalg.norm(floors))
+    reason = within_rounding(top, floor, h, "‖g_approx − g‖₂") if status in ("look closer", "wrong") and top <= floor else None
+    return GradientCheck(name, h, approx, grad, rel, status, reason)
 
 
 # --------------------------------------------------------------------------- gradient descent
@@ -618,6 +610,8 @@ class ElementNudge:
     rel_error: float
     status: str
     trail: tuple[Moved, ...]
+    reason: str | None = None
+    """Why a difference beyond "great" says nothing about backprop: it is within the estimate's rounding."""
 
 
 def nudge_element(walk: TensorWalk, name: str, i: int = 0, j: int = 0, h: float = TENSOR_H) -> ElementNudge:
@@ -653,6 +647,9 @@ def nudge_element(walk: TensorWalk, name: str, i: int = 0, j: int = 0, h: float 
     grad = float(np.asarray(walk.grads[name])[index])
     top, bottom = abs(central - grad), max(abs(central), abs(grad))
     rel = 0.0 if top == 0 else (top / bottom if bottom else math.inf)
+    status = check_status(rel)
+    floor = rounding_floor(max(abs(j0), abs(jp), abs(jm)), up - down)
+    reason = within_rounding(top, floor, h) if status in ("look closer", "wrong") and top <= floor else None
     trail = []
     for node in graph.nodes:
         if node.name in moved:
@@ -660,7 +657,7 @@ def nudge_element(walk: TensorWalk, name: str, i: int = 0, j: int = 0, h: float 
             count = int(np.count_nonzero(change))
             if count:
                 trail.append(Moved(node.name, count, int(change.size), float(change.max())))
-    return ElementNudge(name, index, h, forward, central, grad, rel, check_status(rel), tuple(trail))
+    return ElementNudge(name, index, h, forward, central, grad, rel, status, tuple(trail), reason)
 
 
 TRAIL_SHOWN = 4

@@ -194,7 +194,7 @@ def to_trace(walk: TensorWalk, checks: dict[str, GradientCheck], source: str) ->
             if c.rel_error is None:
                 add(f"  {name}: skipped ({c.reason})")
             else:
-                add(f"  {name}: {tx.small(c.rel_error)}   {c.status}")
+                add(f"  {name}: {tx.small(c.rel_error)}   {c.status}" + (f": {c.reason}" if c.reason else ""))
     if walk.warnings:
         add("")
         add("Warnings")
@@ -229,43 +229,18 @@ def tex_shape(shape: te.Shape) -> str:
 
 
 def tensor_latex(tree, out: str) -> str:
-    r"""A tensor expression or VJP formula in TeX: ``X \left(\frac{\partial J}{\partial Z}\right)^{T}``."""
-    from engine import expr as ex
-    from engine import ops
-    from engine.report import tex_name
+    r"""A tensor expression or VJP formula in TeX: ``X \left(\frac{\partial J}{\partial Z}\right)^{T}``.
 
-    def wrap(text: str) -> str:
-        return rf"\left({text}\right)"
+    :func:`engine.report.latex` writes it, elementwise products as ``\odot``; this adds the kinds
+    only tensor formulas have.
+    """
+    from engine.report import latex, tex_name, tex_wrap
 
-    def grad(name: str) -> str:
-        return rf"\frac{{\partial {tex_name(out)}}}{{\partial {tex_name(name)}}}"
-
-    def operand(e, need: int, lead: bool = False) -> str:
-        text, level = go(e)
-        if level < need and not (lead and level == _MINUS and need <= _MINUS):
-            return wrap(text)
-        if level == _MINUS and not lead:
-            return wrap(text)
-        return text
-
-    def go(e) -> tuple[str, int]:
-        if isinstance(e, ex.Num):
-            from engine.report import _tex_number
-
-            return _tex_number(ex.number_text(e.value))
-        if isinstance(e, (ex.Name, ex.Const)):
-            return tex_name(e.id), _ATOM
+    def extra(e, go, operand) -> tuple[str, int] | None:
         if isinstance(e, te.Grad):
-            return grad(e.name), _ATOM
-        if isinstance(e, ex.Call):
-            arg = go(e.arg)[0]
-            if e.func == "sqrt":
-                return rf"\sqrt{{{arg}}}", _ATOM
-            if e.func == "abs":
-                return rf"\left|{arg}\right|", _ATOM
-            return rf"{ops.OPS[e.func].latex}{wrap(arg)}", _POWER
+            return rf"\frac{{\partial {tex_name(out)}}}{{\partial {tex_name(e.name)}}}", _ATOM
         if isinstance(e, te.Transpose):
-            base = wrap(go(e.arg)[0]) if isinstance(e.arg, te.Grad) else operand(e.arg, _ATOM)
+            base = tex_wrap(go(e.arg)[0]) if isinstance(e.arg, te.Grad) else operand(e.arg, _ATOM)
             return f"{base}^{{T}}", _POWER
         if isinstance(e, (te.Reduce, te.Unbroadcast)):
             if isinstance(e, te.Reduce):
@@ -276,19 +251,9 @@ def tensor_latex(tree, out: str) -> str:
             return rf"\operatorname{{{func}}}\left({go(e.arg)[0]}{how}\right)", _POWER
         if isinstance(e, te.Spread):
             return rf"{operand(e.arg, _PRODUCT, lead=True)} \cdot \mathbf{{1}}_{{{tex_shape(e.shape)}}}", _PRODUCT
-        if isinstance(e, ex.Neg):
-            return "-" + operand(e.operand, _POWER), _MINUS
-        if e.op == "/":
-            return rf"\frac{{{go(e.left)[0]}}}{{{go(e.right)[0]}}}", _PRODUCT
-        if e.op == "**":
-            return f"{operand(e.left, _ATOM)}^{{{go(e.right)[0]}}}", _POWER
-        if e.op in ("*", "@"):
-            sym = r" \odot " if e.op == "*" else " "
-            return operand(e.left, _PRODUCT, lead=True) + sym + operand(e.right, _PRODUCT + (e.op == "@")), _PRODUCT
-        right = operand(e.right, _PRODUCT if e.op == "-" else _SUM)
-        return f"{operand(e.left, _SUM, lead=True)} {e.op} {right}", _SUM
+        return None
 
-    return go(tree)[0]
+    return latex(tree, times=r" \odot ", extra=extra)
 
 
 def to_markdown(walk: TensorWalk, checks: dict[str, GradientCheck], source: str) -> str:
@@ -334,7 +299,8 @@ def to_markdown(walk: TensorWalk, checks: dict[str, GradientCheck], source: str)
                "look closer, above wrong.", "", "| input | h | relative error | |", "| --- | --- | --- | --- |"]
         for name, c in checks.items():
             rel = tx.small(c.rel_error) if c.rel_error is not None else f"skipped ({c.reason})"
-            md.append(f"| ${tex_name(name)}$ | {tx.num(c.h)} | {rel} | {c.status} |")
+            verdict = c.status + (f": {c.reason}" if c.rel_error is not None and c.reason else "")
+            md.append(f"| ${tex_name(name)}$ | {tx.num(c.h)} | {rel} | {verdict.replace('|', chr(92) + '|')} |")
     if walk.warnings:
         md += ["", "## Warnings", ""] + [f"- {w}" for w in walk.warnings]
     return "\n".join(md) + "\n"

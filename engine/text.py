@@ -124,6 +124,16 @@ def d(top: str, bottom: str, notation: Notation = PARTIAL) -> str:
     return f"d{top}/d{bottom}"
 
 
+_LOCAL_DERIVATIVE = re.compile(r"local derivative ∂(\w+)/∂(\w+) = ")
+
+
+def warning_text(warning: str, notation: Notation = PARTIAL) -> str:
+    """A walk's warning with its local derivative written in ``notation`` (``dv/db`` for ``∂v/∂b``)."""
+    if notation.style == "partial":
+        return warning
+    return _LOCAL_DERIVATIVE.sub(lambda m: f"local derivative {d(m[1], m[2], notation)} = ", warning, count=1)
+
+
 def notation_reminder(notation: Notation) -> str | None:
     """The one line that says what ``dv`` means, in code notation (None otherwise)."""
     if notation.style != "code" or notation.output is None:

@@ -103,6 +103,15 @@ async def test_w_without_a_browser_writes_nothing(lecture_copy):
     assert lecture_copy.read_bytes() == before
 
 
+async def test_quitting_with_unsaved_edits_says_w_downloads_them(lecture_copy):
+    app, _ = make_app(lecture_copy)
+    async with app.run_test() as pilot:
+        app.session.set_input("a", 7.0)
+        await pilot.press("q")
+        assert "q again quits without saving them, w downloads them." in message(app)
+        assert app.is_running
+
+
 async def test_an_edit_to_the_servers_file_reaches_the_session(lecture_copy):
     app, _ = make_app(lecture_copy, "step=3")
     async with app.run_test() as pilot:

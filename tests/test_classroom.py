@@ -149,6 +149,18 @@ def test_headless_outputs_follow_the_notation(capsys):
     assert err.startswith("cgtui: ") and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_warnings_follow_the_notation_in_trace_and_handout(capsys):
+    # sqrt at 0: its local derivative 1/(2 sqrt(a)) is inf; the warning names it in the chosen notation
+    args = ["-e", "J = 3 * sqrt(a)", "--set", "a=0"]
+    assert run([*args, "--trace", "--notation", "d"]) == 0
+    out = capsys.readouterr().out
+    assert "! local derivative du/da = 1 / (2 * sqrt(a)) is inf at a = 0" in out and "∂" not in out
+    assert run([*args, "--markdown", "--notation", "d"]) == 0
+    assert "- local derivative du/da = 1 / (2 * sqrt(a)) is inf" in capsys.readouterr().out
+    assert run([*args, "--json", "--notation", "d"]) == 0  # JSON keeps the walk's own words
+    assert "local derivative ∂u/∂a = " in capsys.readouterr().out
+
+
 def test_the_trace_has_the_chain_under_each_estimate():
     walk = compute(load_path(LECTURE).graph)
     text = to_trace(walk, finite_differences(walk, "all", 1e-3), 1e-3, "lecture.yaml")

@@ -134,3 +134,36 @@ def test_nudging_one_element(logistic):
     assert x.central == pytest.approx(logistic.grads["X"][0, 2], rel=1e-7)
     with pytest.raises(IndexError):
         nudge_element(logistic, "w", 2, 0)
+
+
+def test_a_difference_within_rounding_is_said_so(two_layer):
+    """b1's gradients are ~1e-4 and J ~0.69: at h = 1e-6 the central difference's rounding alone
+    (4ε|J|/2h ≈ 3e-10) is a relative 1e-6 of the element, so the band says "look closer"; the
+    reason says the difference is no more than rounding can give, with both numbers."""
+    from engine.finite_diff import EPS
+    from engine.tensor_graph import nudge_element
+
+    n = nudge_element(two_layer, "b1", 0, 0)
+    J = float(two_layer.values["J"].reshape(()))
+    floor = 4 * EPS * J / (2 * n.h)
+    assert n.status == "look closer" and abs(n.central - n.grad) <= floor * 1.01
+    assert n.reason is not None and n.reason.startswith("within rounding: |central − backprop| = ")
+    assert f"({floor:.1e})" in n.reason
+    check = gradient_check(two_layer, "Y")  # labels: tiny gradients, the same rounding
+    assert check.status == "look closer" and check.reason.startswith("within rounding: ‖g_approx − g‖₂ = ")
+    # a larger h: rounding a hundred times smaller, truncation still far below: great, no excuse needed
+    wide = nudge_element(two_layer, "b1", 0, 0, h=1e-4)
+    assert wide.status == "great" and wide.reason is None
+
+
+def test_a_wrong_gradient_gets_no_rounding_excuse(two_layer):
+    from dataclasses import replace
+
+    from engine.tensor_graph import nudge_element
+
+    grads = dict(two_layer.grads)
+    grads["b1"] = grads["b1"] * 1.001  # off by 0.1 %: far beyond rounding
+    wrong = replace(two_layer, grads=grads)
+    n = nudge_element(wrong, "b1", 0, 0)
+    assert n.status == "look closer" and n.reason is None
+    assert gradient_check(wrong, "b1").reason is None

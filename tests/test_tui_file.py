@@ -53,7 +53,7 @@ async def test_quitting_with_unsaved_edits_asks_first(lecture_copy):
         await edit(app, pilot, "b", "4")
         await pilot.press("q")
         assert app.is_running
-        assert "Unsaved edits (b = 4)" in message_of(app)
+        assert "Unsaved edits (b = 4): q again quits without saving them, w saves." in message_of(app)
         await pilot.press("n")  # anything else disarms
         await pilot.press("q")
         assert app.is_running

@@ -91,6 +91,10 @@ async def test_a_local_derivative_warning_shows_on_the_gradient_it_spoils():
         line = tree_line(app, "x")
         assert "⚠" in line and "∂u/∂x" in line, line
         assert warning in message(app)
+        await pilot.press("o")  # the notation d: the warning beside x follows it
+        line = tree_line(app, "x")
+        assert "⚠" in line and "du/dx" in line and "∂" not in line, line
+        assert app.session.warnings_at("x")[0].text.startswith("local derivative du/dx = ")
 
 
 def test_every_warning_is_placed_at_the_step_that_reveals_it():

@@ -97,6 +97,8 @@ class CgtuiApp(App[None]):
     VIEWS = ("tree", "picture")
     # from 36 lines the finite-difference panel may take more of the column (the chain in nudges)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (MIN_HEIGHT, "-tall-enough"), (36, "-tall")]
+    SAVE_HINT: ClassVar[str] = "w saves"
+    """How the quit prompt says to keep unsaved edits (a browser session downloads them)."""
 
     # The one key table: the key line shows each description, the help page each help line
     # (grouped by section); a key added here is on both. GraphTree.BINDINGS adds the tree's keys.
@@ -1077,7 +1079,7 @@ class CgtuiApp(App[None]):
         if self.session.unsaved and not self._quit_armed:
             edits = ", ".join(f"{n} = {tx.num(v)}" for n, v in self.session.inputs.items()
                               if v != self.session.saved_inputs.get(n))
-            self.say(f"Unsaved edits ({edits}): q again quits without saving them, w saves.")
+            self.say(f"Unsaved edits ({edits}): q again quits without saving them, {self.SAVE_HINT}.")
             self._quit_armed = True
             return
         self.exit()

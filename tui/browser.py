@@ -86,6 +86,7 @@ class BrowserApp(CgtuiApp):
         Key("w", "save", "Download", section="Inputs and the file",
             help="download the graph file with your input values (nothing is written on the server)"),
     ]
+    SAVE_HINT = "w downloads them"
 
     def __init__(self, session: DebugSession, share: Share | None = None, **kwargs) -> None:
         """

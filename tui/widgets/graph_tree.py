@@ -25,7 +25,6 @@ from textual.widgets.tree import TreeNode
 from engine import text as tx
 from engine.safe import printable
 from engine.session import DebugSession
-from engine.steps import BackwardStep, ForwardStep
 from tui.keys import Key
 from tui.widgets.styles import GRAD, VALUE
 
@@ -317,7 +316,7 @@ class GraphTree(Tree[NodeRef]):
         if not self.following or where == self._followed:
             return
         self._followed = where
-        name = step_node(session)
+        name = self.step_name()
         if name is not None:
             self.select_name(name)
 
@@ -414,7 +413,7 @@ class GraphTree(Tree[NodeRef]):
         if ref is not None and ref.name is not None and ref.see_above:
             self.select_name(ref.name)
             return
-        name = step_node(self.session)
+        name = self.step_name()
         if name is not None:
             self.select_name(name)
 
@@ -464,6 +463,14 @@ class GraphTree(Tree[NodeRef]):
 
     # ------------------------------------------------------------------ labels
 
+    def line_label(self, ref: NodeRef, width: int) -> Text:
+        """A name's line, at most ``width`` columns (the tensor app's tree writes shapes instead)."""
+        return node_label(self.session, ref, width)
+
+    def step_name(self) -> str | None:
+        """The node the current step is about (``.``, ``j`` and follow mode go there)."""
+        return step_node(self.session)
+
     def _label(self, node: TreeNode[NodeRef]) -> Text:
         """The label of a line as the session now has it, before the cursor's style."""
         ref = node.data
@@ -474,7 +481,7 @@ class GraphTree(Tree[NodeRef]):
             own = self.primary.get(ref.name)
             label = reference_label(ref.name, hidden=own is None or own.line < 0)
         else:
-            label = node_label(self.session, ref, max(width - 2 * bool(self._lit), 0))
+            label = self.line_label(ref, max(width - 2 * bool(self._lit), 0))
         if node.id in self._lit:
             at = 2 + label.plain.find(ref.name)  # after any ● ↓ ■ mark
             label = Text.assemble(("» ", LIT), label)
@@ -503,7 +510,7 @@ class GraphTree(Tree[NodeRef]):
         ref = node.data if node is not None else None
         if ref is None or ref.name is None:
             return Text(ref.heading if ref is not None else "")
-        label = node_label(self.session, NodeRef(ref.name, depth=1, continues=ref.continues), 10**6)
+        label = self.line_label(NodeRef(ref.name, depth=1, continues=ref.continues), 10**6)
         if ref.name in self.session.breakpoints and not label.plain.startswith(BREAK_MARK):
             label.append("   ")
             label.append(BREAK_MARK + "breakpoint", Style(bold=True))
@@ -520,14 +527,20 @@ def _same(a: Text, b: Text) -> bool:
     return a.plain == b.plain and a.style == b.style and a.spans == b.spans
 
 
+def step_roles(step) -> tuple[str | None, str | None]:
+    """The node a step evaluates or whose gradient it changes, and, for a backward step, the node
+    whose gradient flows from (a scalar step or a tensor one: every backward step has a child)."""
+    if step is None:
+        return None, None
+    child = getattr(step, "child", None)
+    if child is not None:
+        return step.parent, child
+    return step.node, None
+
+
 def step_node(session: DebugSession) -> str | None:
     """The node the current step is about: the one it evaluates, or the one whose gradient it changes."""
-    step = session.current
-    if isinstance(step, ForwardStep):
-        return step.node
-    if isinstance(step, BackwardStep):
-        return step.parent
-    return None
+    return step_roles(session.current)[0]
 
 
 STEP_MARK = "● "
@@ -540,24 +553,21 @@ BREAK_MARK = "■ "
 
 def _marker(session: DebugSession, name: str) -> str:
     """The one mark before a name: the step's role if it has one, else its breakpoint."""
-    step = session.current
-    if isinstance(step, ForwardStep) and step.node == name:
+    node, flows_from = step_roles(session.current)
+    if name == node:
         return STEP_MARK
-    if isinstance(step, BackwardStep):
-        if step.parent == name:
-            return STEP_MARK
-        if step.child == name:
-            return FLOW_MARK
+    if name == flows_from:
+        return FLOW_MARK
     return BREAK_MARK if name in session.breakpoints else ""
 
 
-def _number(text: Text, value: float, style: Style, change, changed: bool) -> None:
+def _number(text: Text, value: float, style: Style, change, changed: bool, number=tx.num) -> None:
     if change is not None:
-        text.append(tx.num(change.old), style)
+        text.append(number(change.old), style)
         text.append(" → ")
-        text.append(tx.num(change.new), style + CHANGED)
+        text.append(number(change.new), style + CHANGED)
     else:
-        text.append(tx.num(value), style + CHANGED if changed else style)
+        text.append(number(value), style + CHANGED if changed else style)
 
 
 def reference_label(name: str, *, hidden: bool, below: bool = False) -> Text:
@@ -577,12 +587,18 @@ def reference_label(name: str, *, hidden: bool, below: bool = False) -> Text:
     return Text.assemble(("↪ ", ""), (name, NAME), (where, MUTED))
 
 
-def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
+def node_label(session: DebugSession, ref: NodeRef, width: int, *, number=tx.num, expression=None,
+               shape=None) -> Text:
     """One line as the lecture writes it: mark, name, expression, value, then the gradient
     (``● v = a + u = 11   ∂J/∂v = 3``), shortened to fit.
 
     The numbers are never shortened: when the line is too narrow, the expression
     loses characters first (ending in …), then disappears.
+
+    Args:
+        number: How a value or gradient is written (the tensor tree: a matrix's summary).
+        expression: A node's expression as the line writes it (default: as the lecture does).
+        shape: What follows the name (the tensor tree: `` (1×5)``), or None for nothing.
     """
     name = ref.name
     assert name is not None
@@ -593,10 +609,12 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
     head = Text()
     head.append(_marker(session, name), Style(bold=True))
     head.append(name, NAME)
+    if shape is not None:
+        head.append(shape(name))
     head.append(" = ")
     value = Text()
     if session.value_shown(name):
-        _number(value, session.value(name), VALUE, session.value_changes.get(name), name in new_values)
+        _number(value, session.value(name), VALUE, session.value_changes.get(name), name in new_values, number)
     else:
         value.append("?")
     rest = Text()
@@ -605,7 +623,7 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
         rest.append("   ")
         rest.append(tx.d(graph.output, name, session.notation), GRAD)
         rest.append(" = ")
-        _number(rest, grad.value, GRAD, session.grad_changes.get(name), name in new_grads)
+        _number(rest, grad.value, GRAD, session.grad_changes.get(name), name in new_grads, number)
         if grad.of > 1:
             rest.append(f" ({grad.arrived} of {grad.of}{'' if grad.complete else ', so far'})")
     fixed = head.cell_len + value.cell_len + rest.cell_len
@@ -620,7 +638,7 @@ def node_label(session: DebugSession, ref: NodeRef, width: int) -> Text:
         fixed += 3 + len(warning)
     node = graph.node_by_name.get(name)
     if node is not None:
-        expr = tx.pretty(node.expr)
+        expr = tx.pretty(node.expr) if expression is None else expression(node)
         room = width - fixed - 3  # " = " after it
         if room >= 4:
             if len(expr) > room:

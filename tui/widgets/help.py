@@ -32,19 +32,24 @@ NOTES: dict[str, tuple[tuple[str, str], ...]] = {
 """What is not a key: the tree's marks, the command line. Listed before the section's keys."""
 
 
-def help_sections(*bindings: list) -> list[tuple[str, list[tuple[str, str]]]]:
+def help_sections(*bindings: list, notes: dict | None = None,
+                  sections: tuple[str, ...] = SECTIONS) -> list[tuple[str, list[tuple[str, str]]]]:
     """Each section's title and rows (a mark or keys, what it means), from the bindings and NOTES.
 
     Args:
         bindings: The ``BINDINGS`` lists to describe, the app's first (see :func:`tui.keys.help_rows`).
+        notes: What is not a key, by section (default :data:`NOTES`, the scalar app's).
+        sections: The headings' order.
     """
+    notes = NOTES if notes is None else notes
     rows = help_rows(*bindings)
-    order = [s for s in SECTIONS if s in rows or s in NOTES] + [s for s in rows if s not in SECTIONS]
-    return [(title, [*NOTES.get(title, ()), *(("  ".join(keys), what) for keys, what in rows.get(title, ()))])
+    order = [s for s in sections if s in rows or s in notes] + [s for s in rows if s not in sections]
+    return [(title, [*notes.get(title, ()), *(("  ".join(keys), what) for keys, what in rows.get(title, ()))])
             for title in order]
 
 
-def help_table(*bindings: list, notation: tx.Notation = tx.PARTIAL, columns: int = 1, width: int = 120) -> Group | Table:
+def help_table(*bindings: list, notation: tx.Notation = tx.PARTIAL, columns: int = 1, width: int = 120,
+               notes: dict | None = None, sections: tuple[str, ...] = SECTIONS) -> Group | Table:
     """Each group's title, then its keys beside what they do (one key column for all groups).
 
     Derivatives are written in ``notation`` (the line of ``o`` itself names all three). With
@@ -52,7 +57,7 @@ def help_table(*bindings: list, notation: tx.Notation = tx.PARTIAL, columns: int
     about equal height, lines wrapped, so the whole page fits on a screen of 40 lines.
     """
     out = notation.output or "J"
-    sections = help_sections(*bindings)
+    sections = help_sections(*bindings, notes=notes, sections=sections)
     key_width = max(len(key) for _, rows in sections for key, _ in rows)
     parts = []
     for group, rows in sections:
@@ -84,12 +89,16 @@ class HelpScreen(PageScreen):
     WIDE = 110
     """From this many columns the page is set in two columns."""
 
-    def __init__(self, *bindings: list, notation: tx.Notation = tx.PARTIAL, width: int = 80) -> None:
+    def __init__(self, *bindings: list, notation: tx.Notation = tx.PARTIAL, width: int = 80,
+                 notes: dict | None = None, sections: tuple[str, ...] = SECTIONS) -> None:
         """
         Args:
             bindings: The ``BINDINGS`` lists whose keys the page lists, the app's first.
             notation: How derivatives are written (``o``).
             width: The terminal's width: two columns from :attr:`WIDE` on.
+            notes: What is not a key, by section (default: the scalar app's tree marks).
+            sections: The headings' order.
         """
         columns = 2 if width >= self.WIDE else 1
-        super().__init__("cgtui keys", help_table(*bindings, notation=notation, columns=columns, width=width), "?")
+        super().__init__("cgtui keys", help_table(*bindings, notation=notation, columns=columns, width=width,
+                                                  notes=notes, sections=sections), "?")

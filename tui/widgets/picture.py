@@ -33,7 +33,7 @@ from engine import text as tx
 from engine.layout import Item, Layout, layout
 from engine.safe import printable
 from engine.session import DebugSession
-from engine.steps import BackwardStep, ForwardStep
+from tui.widgets.graph_tree import step_roles
 from tui.widgets.styles import GRAD, VALUE
 
 BOX_TEXT_MAX = 24
@@ -206,14 +206,26 @@ class PictureView(Widget, can_focus=True):
             self._ask(self.lay.items[self.lay.reading[0]].name)
 
     def action_jump(self) -> None:
-        step = self.session.current
-        if isinstance(step, ForwardStep):
-            self._ask(step.node)
-        elif isinstance(step, BackwardStep):
-            self._ask(step.parent)
+        name, _ = step_roles(self.session.current)
+        if name is not None:
+            self._ask(name)
 
     def _ask(self, name: str) -> None:
         self.app.select(name)  # the app owns the selection; at once, not by a message: in a burst (↓ ↓ e) each key acts on the name the one before chose
+
+    # ------------------------------------------------------------------ what a box says
+
+    def number(self, value) -> str:
+        """A value or gradient as its box shows it (the tensor picture writes a matrix's summary)."""
+        return tx.num(value)
+
+    def input_label(self, name: str) -> str:
+        """An input's line, ``a = 5`` (the tensor picture adds the shape)."""
+        return f"{name} = {self.number(self.session.value(name))}"
+
+    def box_text(self, item: Item) -> str:
+        """A node's line inside its box (the tensor picture adds the shape)."""
+        return box_text(item, self.session.graph)
 
     # ------------------------------------------------------------------ drawing
 
@@ -265,16 +277,16 @@ class PictureView(Widget, can_focus=True):
             item = lay.items[i]
             if item.kind in ("input", "node"):
                 name = item.name
-                grad = f"{tx.d(out, name)} = {tx.num(walk.grads.get(name, 0.0))}"
+                grad = f"{tx.d(out, name)} = {self.number(walk.grads.get(name, 0.0))}"
                 fan_in = len(graph.consumers.get(name, ()))
                 if fan_in > 1:
                     grad += f" ({fan_in} of {fan_in})"
-                value = tx.num(walk.values[name])
+                value = self.number(walk.values[name])
                 if item.kind == "input":
-                    w = max(len(f"{name} = {value}") + 3, len(grad) + (3 if name in warned else 1))
+                    w = max(len(self.input_label(name)) + 3, len(grad) + (3 if name in warned else 1))
                 else:
                     # a blank after the gradient, before the next channel's lines (the last column has none)
-                    w = max(len(box_text(item, graph)) + 2, len(value) + 6, len(grad) + (k + 1 < len(lay.columns)))
+                    w = max(len(self.box_text(item)) + 2, len(value) + 6, len(grad) + (k + 1 < len(lay.columns)))
             elif item.kind in ("from", "to"):
                 w = len(stub_label(item)) + 3
             else:
@@ -339,12 +351,11 @@ class PictureView(Widget, can_focus=True):
         styles: list[list[Style | None]] = [[None] * width for _ in range(rows)]
         masks: dict[tuple[int, int], list[int]] = {}  # (x, y) -> [light arms, heavy arms]
 
-        step = session.current
-        node_lit = step.node if isinstance(step, ForwardStep) else step.parent if isinstance(step, BackwardStep) else None
+        node_lit, flows_from = step_roles(session.current)
         edge_lit: set[tuple[int, int]] = set()
         lit_items: set[int] = set()
-        if isinstance(step, BackwardStep) and session.pending is None:
-            for a, b in lay.route(step.parent, step.child):
+        if flows_from is not None and session.pending is None:
+            for a, b in lay.route(node_lit, flows_from):
                 edge_lit.add((a, b))
                 lit_items.add(a)  # the line out of the source (or out of a pass item on the way)
         cursor = self._cursor()
@@ -398,7 +409,7 @@ class PictureView(Widget, can_focus=True):
                 name = item.name
                 if item.kind == "input":
                     lit = name == node_lit
-                    label = f"{name} = {tx.num(session.value(name))}"
+                    label = self.input_label(name)
                     change = session.value_changes.get(name)
                     if change is not None and len(label) + len(tx.num(change.old)) + 3 <= w - 3:
                         label = f"{name} = {tx.num(change.old)} → {tx.num(change.new)}"  # an edit, until the next step
@@ -411,7 +422,7 @@ class PictureView(Widget, can_focus=True):
                     self._grad(put, x0 + 1, item.top + 1, name, out, name in new_grads, w - 1)
                 elif item.kind == "node":
                     lit = name == node_lit
-                    text = box_text(item, graph)
+                    text = self.box_text(item)
                     bw = len(text)
                     tl, hz, tr, vt, bl, br, tee = CURRENT_BOX if lit else BOX
                     frame = LIT if lit else LINE
@@ -422,7 +433,7 @@ class PictureView(Widget, can_focus=True):
                     if session.value_shown(name):
                         change = session.value_changes.get(name)
                         value_style = VALUE + (CHANGED if name in new_values or change is not None else Style())
-                        value = tx.num(session.value(name))
+                        value = self.number(session.value(name))
                         if change is not None and at + len(value) + len(tx.num(change.old)) + 5 <= x0 + w:
                             put(at, item.top, f"{tx.num(change.old)} → ", VALUE)  # an edit, until the next step
                             at += len(tx.num(change.old)) + 3
@@ -482,7 +493,7 @@ class PictureView(Widget, can_focus=True):
         grad = self.session.grad(name)
         if grad is None:
             return
-        text = f"{tx.d(out, name)} = {tx.num(grad.value)}"
+        text = f"{tx.d(out, name)} = {self.number(grad.value)}"
         if not grad.complete:
             text += f" ({grad.arrived} of {grad.of})"
         change = self.session.grad_changes.get(name)
