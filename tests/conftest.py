@@ -38,7 +38,8 @@ ONE_WORKER = ("tests/test_serve.py",)
 costs about a second of CPU). pytest-xdist's own ``--dist loadgroup`` cannot do it with pytest 9.2
 (its ``xdist_group`` suffix is written to a node id pytest no longer reads: pytest-xdist#1386)."""
 
-EARLY = ("tests/test_monkey.py", "tests/test_stateful.py", "tests/test_terminal.py")
+EARLY = ("tests/test_monkey.py", "tests/test_stateful.py", "tests/test_tensor_app.py::test_random_keys",
+         "tests/test_terminal.py")
 """Modules whose tests start first: each is one long test (10-20 s under load) that would otherwise
 start last and end the run alone."""
 

@@ -1,8 +1,9 @@
 """How long the random tests run: a short run in the suite, the full one in a soak.
 
 ``CGTUI_SOAK=N`` (``.ci/run`` sets 40) runs every property test at its full number of examples
-(and, in tests/test_stateful.py and tests/test_monkey.py, N random runs of the app). Without it
-each property test runs a quarter of them, so that ``pytest`` stays quick to work with.
+(and, in tests/test_stateful.py and tests/test_monkey.py, N random runs of the app; in
+tests/test_tensor_app.py, 250 random keys a graph instead of 60). Without it each property test
+runs a quarter of them, so that ``pytest`` stays quick to work with.
 (Plain Python, importable by engine tests without loading Textual.)
 """
 
