@@ -8,6 +8,7 @@ own operands are held fixed and only what depends on it is evaluated again.
 from __future__ import annotations
 
 import math
+import weakref
 from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -123,33 +124,40 @@ def path_to_output(walk: Walk, var: str) -> tuple[str, ...]:
     return tuple(nodes[k].name for k in tape.path(tape.slot[var]))
 
 
-def _nudged(walk: Walk, var: str, x: float, code: list) -> list[float]:
-    """The tape's slots with ``var`` set to ``x`` and everything after it on the path run again."""
-    tape = tape_of(walk.graph)
-    v = list(walk.slots)
-    v[tape.slot[var]] = x
+def _nudged(base, var_slot: int, x: float, code) -> list[float]:
+    """A copy of the slots ``base`` with slot ``var_slot`` set to ``x`` and ``code`` (the path's
+    instructions) run again.
+
+    ``base`` is the walk's slots (a list), or in the helper process the same numbers as an
+    ``array('d')``, and the copy is of the same kind: the same floats either way (every slot
+    holds a float, and an array stores each one's 64 bits), but an array's copy is one block
+    of 8 bytes a slot that goes back to the system when freed, where a list's is a float
+    object per slot that leaves the heap fragmented (on the 100k chain 19 MiB a copy).
+    """
+    v = base[:]
+    v[var_slot] = x
     run(code, v)
     return v
 
 
-def _kink(walk: Walk, code: list, states: tuple[list[float], ...]) -> str | None:
-    """The first node on the path whose relu or abs argument, moved by the nudge, touches or crosses 0."""
-    tape = tape_of(walk.graph)
+def _kink(tape, code, states: tuple) -> int | str | None:
+    """The first node on the path whose relu or abs argument, moved by the nudge, touches or
+    crosses 0: its slot (or "?" if no node writes there), or None."""
     for op, out, a, _ in code:
         if op in KINK_OPS:
             c = KINK_OPS[op]
             args = [v[a] for v in states]
             moved = not (args[0] == args[1] == args[2])
             if moved and (any(x == c for x in args) or min(args) < c < max(args)):
-                return _owner(walk, tape, out)
+                return _owner(tape, out)
     return None
 
 
-def _owner(walk: Walk, tape, out: int) -> str:
-    """The node whose instructions write slot ``out``."""
+def _owner(tape, out: int) -> int | str:
+    """The slot of the node whose instructions write slot ``out`` ("?" if none)."""
     for k, (start, end) in enumerate(tape.node_code):
         if any(ins[1] == out for ins in tape.code[start:end]):
-            return walk.graph.nodes[k].name
+            return tape.n_inputs + k
     return "?"
 
 
@@ -185,16 +193,24 @@ def _lost(var: str, x: float, h: float) -> str | None:
 
 def central_estimate(walk: Walk, var: str, h: float) -> float:
     """The central estimate alone, one nudge at a time (nan when the nudge is lost)."""
-    graph = walk.graph
-    out = graph.output
-    path = path_to_output(walk, var)
-    if not (var == out or out in path):
+    tape = tape_of(walk.graph)
+    var_slot = tape.slot[var]
+    ks = tape.path(var_slot)
+    return _central_at(tape, walk.slots, var_slot, walk.values[var], h, tape.node_instructions(ks), _moves(tape, var_slot, ks))
+
+
+def _moves(tape, var_slot: int, ks: list[int]) -> bool:
+    """Whether a nudge of ``var_slot``, whose path is the nodes ``ks``, reaches the output."""
+    out = tape.output_slot
+    return var_slot == out or (out - tape.n_inputs) in ks
+
+
+def _central_at(tape, base, var_slot: int, x: float, h: float, code, moves: bool) -> float:
+    if not moves:
         return 0.0
-    tape = tape_of(graph)
-    code = tape.node_instructions(graph.position[n] for n in path)
-    x = walk.values[var]
-    out_plus = _nudged(walk, var, x + h, code)[tape.slot[out]]
-    out_minus = _nudged(walk, var, x - h, code)[tape.slot[out]]
+    out = tape.output_slot
+    out_plus = _nudged(base, var_slot, x + h, code)[out]
+    out_minus = _nudged(base, var_slot, x - h, code)[out]
     step = (x + h) - (x - h)
     return div(out_plus - out_minus, step) if step else math.nan
 
@@ -222,12 +238,12 @@ def _reason(grad: float, central: float, at_smaller_h: float, at_larger_h: float
     return WRONG
 
 
-def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: float, kink: str | None,
-            explain: bool = True) -> FiniteDifference:
-    x = walk.values[var]
+def _result(var: str, h: float, x: float, out_before: float, grad: float, trail, out_plus: float,
+            out_minus: float, kink, central_at: Callable[[float], float] | None = None) -> FiniteDifference:
+    """The record of a nudge of ``var`` (value ``x``; the output ``out_before``, its gradient
+    ``grad``) from the outputs it gave; ``central_at(h)`` re-estimates at another h to say why
+    a suspect estimate is off (None: no reason given)."""
     x_plus, x_minus = x + h, x - h
-    out_before = walk.values[walk.graph.output]
-    grad = walk.grads[var]
     # a lost nudge comes first (its 0 / 0 is no overflow), unless the output or the
     # gradient is not finite at the point itself: then no h would help
     lost = _lost(var, x, h) if isfinite(out_before) and isfinite(grad) else None
@@ -239,7 +255,9 @@ def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: f
     kink = kink if all(isfinite(v) for v in (grad, forward, central, out_before, out_plus, out_minus)) else None
     floor = rounding_floor(out_before, out_plus, out_minus, x_plus - x_minus)
     status = _status(grad, forward, central, (out_before, out_plus, out_minus), kink, floor)
-    reason = suspect_reason(walk, var, h, central) if status == "suspect" and explain else None
+    reason = None
+    if status == "suspect" and central_at is not None:
+        reason = _reason(grad, central, central_at(h / 10), central_at(h * 10))
     return FiniteDifference(var, h, trail, out_before, out_plus, out_minus, forward, central, grad,
                             rel_error(grad, forward), rel_error(grad, central), status,
                             kink if status == "kink" else None, reason)
@@ -248,20 +266,33 @@ def _result(walk: Walk, var: str, h: float, trail, out_plus: float, out_minus: f
 def finite_difference(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:
     """Nudge ``var`` by ±h and compare the output's change with the backprop gradient."""
     graph = walk.graph
-    out = graph.output
-    x = walk.values[var]
-    path = path_to_output(walk, var)
+    names = graph.names
     tape = tape_of(graph)
-    code = tape.node_instructions(graph.position[n] for n in path)
-    plus = _nudged(walk, var, x + h, code)
-    minus = _nudged(walk, var, x - h, code)
-    moves = var == out or out in path
-    out_plus = plus[tape.slot[out]] if moves else walk.values[out]
-    out_minus = minus[tape.slot[out]] if moves else walk.values[out]
-    slots = array("i", map(tape.slot.__getitem__, path))
-    trail = ArrayTrail(graph.names, var, x, x + h, slots, array("d", map(walk.slots.__getitem__, slots)),
+    return _nudge(tape, walk.slots, var, tape.slot[var], walk.values[var], h, walk.values[graph.output],
+                  walk.grads[var], names, names.__getitem__)
+
+
+def _nudge(tape, base, var: str, var_slot: int, x: float, h: float, out_before: float, grad: float, names,
+           name_of: Callable[[int], str | int]) -> FiniteDifference:
+    """:func:`finite_difference` from the tape and the walk's slots ``base`` alone (what the
+    helper process holds: :func:`_serve`); ``name_of`` names the kink's node by its slot."""
+    ks = tape.path(var_slot)
+    code = tape.node_instructions(ks)
+    plus = _nudged(base, var_slot, x + h, code)
+    minus = _nudged(base, var_slot, x - h, code)
+    moves = _moves(tape, var_slot, ks)
+    out = tape.output_slot
+    out_plus = plus[out] if moves else out_before
+    out_minus = minus[out] if moves else out_before
+    n_inputs = tape.n_inputs
+    slots = array("i", [n_inputs + k for k in ks])
+    trail = ArrayTrail(names, var, x, x + h, slots, array("d", map(base.__getitem__, slots)),
                        array("d", map(plus.__getitem__, slots)))
-    return _result(walk, var, h, trail, out_plus, out_minus, _kink(walk, code, (minus, walk.slots, plus)))
+    kink = _kink(tape, code, (minus, base, plus))
+    if isinstance(kink, int):
+        kink = name_of(kink)
+    return _result(var, h, x, out_before, grad, trail, out_plus, out_minus, kink,
+                   lambda other: _central_at(tape, base, var_slot, x, other, code, moves))
 
 
 CHILD_MIN = 5_000
@@ -272,7 +303,8 @@ HELPER_MIN = 20_000
 
 
 def helper_of(graph, create: bool = True) -> forked.Helper | None:
-    """The graph's helper process (forked on first use, kept with the graph), or None without fork."""
+    """The graph's helper process (started on first use, kept with the graph), or None where
+    there can be none (or none could be started)."""
     if not forked.AVAILABLE:
         return None
     helper = graph._cache.get("helper")
@@ -281,20 +313,22 @@ def helper_of(graph, create: bool = True) -> forked.Helper | None:
     if not create:
         return None
     try:
-        helper = graph._cache["helper"] = forked.Helper(graph, _serve, _helper_setup)
+        helper = graph._cache["helper"] = forked.Helper("engine.finite_diff:_serve", "engine.finite_diff:_helper_setup")
     except OSError:
         return None
     return helper
 
 
 def prepare_aside(graph) -> None:
-    """Fork a big graph's helper process now (a session does, on opening it), if it has none."""
+    """Start a big graph's helper process now (a session does, on opening it), if it has none:
+    it imports the engine while the first screen is drawn, and is sent the tape at the first nudge."""
     if len(graph.nodes) >= HELPER_MIN:
         helper_of(graph)
 
 
 def close_aside(graph) -> None:
-    """Stop the graph's helper process, if it has one (a session does, when it replaces the graph)."""
+    """Stop the graph's helper process, if it has one (a session does, when it replaces the graph
+    or closes)."""
     helper = graph._cache.pop("helper", None)
     if helper is not None:
         helper.close()
@@ -307,42 +341,113 @@ def _helper_setup() -> None:
     tape.pause_between_chunks(forked.wait_while_parent_runs)
 
 
-_served: list = [None, None]
-"""In a helper process: the input values of the last walk, and the walk."""
+def _flat_tape(tape) -> dict:
+    """What a helper needs of the tape to nudge (:func:`_nudge`): its flat columns, and the
+    opcode tables they were compiled with. No Python object per node or instruction: ~8 MiB
+    on the 100k chain, pickled as byte strings."""
+    return {
+        "ops": tuple(sorted(_FUNC_OPS.items())), "kinks": tuple(sorted(KINK_OPS.items())),
+        "n_inputs": tape.n_inputs, "n_names": tape.n_names, "output_slot": tape.output_slot,
+        "code": tape.code.cols, "node_code": tape.node_code.cols,
+        "args_flat": tape.args_flat, "arg_ends": tape.arg_ends, "needed_mask": bytes(tape.needed_mask),
+    }
 
 
-def _serve(graph, request) -> FiniteDifference | None:
-    """In a helper process: the nudge asked for, from a walk with the parent's input values."""
-    from engine.steps import compute
+def _tape_from_flat(flat: dict):
+    """In a helper: a :class:`engine.tape.Tape` holding only what :func:`_flat_tape` sent (its
+    :meth:`~engine.tape.Tape.path` and :meth:`~engine.tape.Tape.node_instructions` work on it),
+    or None when this process numbers its operations otherwise (then the parent nudges itself)."""
+    from engine.tape import Rows, Tape
 
-    inputs, out_value, var, h = request
-    if _served[0] != inputs:
-        _served[:] = [None, compute(graph, dict(zip((i.name for i in graph.inputs), inputs)))]
-        _served[0] = inputs
-    walk = _served[1]
-    if not forked.same_float(walk.values[graph.output], out_value):
-        return None  # not the parent's walk: the parent computes it itself
-    return finite_difference(walk, var, h)
+    if flat["ops"] != tuple(sorted(_FUNC_OPS.items())) or flat["kinks"] != tuple(sorted(KINK_OPS.items())):
+        return None
+    tape = Tape.__new__(Tape)
+    tape.graph = None
+    for key in ("n_inputs", "n_names", "output_slot", "args_flat", "arg_ends", "needed_mask"):
+        setattr(tape, key, flat[key])
+    tape.code, tape.node_code = Rows(0), Rows(0)
+    tape.code.cols, tape.node_code.cols = flat["code"], flat["node_code"]
+    return tape
+
+
+_held: dict = {}
+"""In a helper process: the tape (``"tape"``), and the slots of the last walk sent with their number (``"walk"``)."""
+
+
+def _serve(request) -> FiniteDifference | str | None:
+    """In a helper process: the nudge asked for, from the tape and the walk's slots sent with
+    this request or an earlier one. "refused" when this process cannot compute that tape;
+    None when it does not hold what the request needs (then the parent nudges itself)."""
+    flat, walk_no, slots, var, var_slot, x, h, out_before, grad = request
+    if flat is not None:
+        _held["tape"] = _tape_from_flat(flat)
+        if _held["tape"] is None:
+            return "refused"
+    if slots is not None:
+        _held["walk"] = (walk_no, slots)
+    tape, held = _held.get("tape"), _held.get("walk")
+    if tape is None or held is None or held[0] != walk_no:
+        return None
+    return _nudge(tape, held[1], var, var_slot, x, h, out_before, grad, None, int)
+
+
+def _ask_helper(helper: forked.Helper, walk: Walk, var: str, h: float) -> FiniteDifference | None:
+    """:func:`finite_difference` as the helper computes it, or None if it did not.
+
+    The helper is sent the tape once and each walk's slots once (as one ``array('d')``: the
+    same floats); :attr:`forked.Helper.memo` says what it holds."""
+    graph = walk.graph
+    tape = tape_of(graph)
+    with helper.lock:
+        memo = helper.memo
+        if memo.get("refused"):
+            return None
+        flat = None if memo.get("tape") else _flat_tape(tape)
+        sent = memo.get("walk")
+        if sent is not None and sent[0]() is walk:
+            walk_no, slots = sent[1], None
+        else:
+            walk_no, slots = memo.get("walks", 0) + 1, array("d", walk.slots)
+        found = helper.ask((flat, walk_no, slots, var, tape.slot[var], walk.values[var], h,
+                            walk.values[graph.output], walk.grads[var]))
+        if found == "refused":
+            memo["refused"] = True
+            return None
+        if not isinstance(found, FiniteDifference):
+            return None
+        memo["tape"] = True
+        memo["walk"], memo["walks"] = (weakref.ref(walk), walk_no), walk_no
+        if isinstance(found.trail, ArrayTrail):
+            last = memo.get("trail")
+            last = None if last is None else last()
+            if last is not None:
+                found.trail.share(last)
+            memo["trail"] = weakref.ref(found.trail)
+    return found
 
 
 def finite_difference_aside(walk: Walk, var: str, h: float = DEFAULT_H) -> FiniteDifference:
     """:func:`finite_difference`, computed by the graph's helper process when the nudge is long.
 
-    The same record, bit for bit. For a caller in a worker thread: the helper does not
-    hold this interpreter's lock, so the UI thread's frames do not wait for the nudge (it
-    runs on the other core), and this process never holds the nudge's copies of the slots.
+    The same record, bit for bit (the same code on the same floats). For a caller in a worker
+    thread: the helper does not hold this interpreter's lock, so the UI thread's frames do not
+    wait for the nudge (it runs on the other core), and this process never holds the nudge's
+    copies of the slots.
     """
     graph = walk.graph
     if len(graph.nodes) - 1 - graph.position.get(var, -1) < CHILD_MIN:  # (an upper bound of its path, at once)
         return finite_difference(walk, var, h)
     helper = helper_of(graph, create=len(graph.nodes) >= HELPER_MIN)  # (a smaller graph's nudge is short)
-    values = walk.values
-    found = None if helper is None else helper.ask(
-        (tuple(values[i.name] for i in graph.inputs), values[graph.output], var, h))
+    found = None
+    if helper is not None and walk.slots is not None:
+        found = _ask_helper(helper, walk, var, h)
     if found is None:
         return finite_difference(walk, var, h)
+    names = graph.names
     if isinstance(found.trail, ArrayTrail):
-        found.trail.attach(graph.names)
+        found.trail.attach(names)
+    if isinstance(found.kink, int):  # (the helper names the kink's node by its slot)
+        found = replace(found, kink=names[found.kink])
     return found
 
 
@@ -351,10 +456,10 @@ class ArrayTrail(Sequence):
 
     Through a 100,000-node chain a trail has 100,000 entries: as :class:`TrailEntry`
     objects they took ~10 MiB and as long to make; here 2 MiB, and a pickle of it
-    (from a forked child) is three byte strings.
+    (from the helper process) is three arrays sent as they are.
     """
 
-    __slots__ = ("_names", "_var", "_x", "_x_plus", "_slots", "_before", "_after")
+    __slots__ = ("_names", "_var", "_x", "_x_plus", "_slots", "_before", "_after", "__weakref__")
 
     def __init__(self, names: tuple[str, ...] | None, var: str, x: float, x_plus: float, slots: array,
                  before: array, after: array) -> None:
@@ -366,6 +471,16 @@ class ArrayTrail(Sequence):
         """
         self._names, self._var, self._x, self._x_plus = names, var, x, x_plus
         self._slots, self._before, self._after = slots, before, after
+
+    def share(self, other: ArrayTrail) -> None:
+        """Hold ``other``'s arrays of slots and of values before the nudge where they are the
+        same as this trail's (a nudge of the same variable of the same walk by another h has
+        the same path and the same values before it): each such pair is then held once."""
+        for mine, theirs in (("_slots", other._slots), ("_before", other._before)):
+            here = getattr(self, mine)
+            if here is not theirs and here.typecode == theirs.typecode and len(here) == len(theirs) \
+                    and memoryview(here).cast("B") == memoryview(theirs).cast("B"):
+                setattr(self, mine, theirs)
 
     def attach(self, names: tuple[str, ...]) -> None:
         """Give back the names a pickle left out (the receiving process has the graph)."""
@@ -569,7 +684,8 @@ def _batched(walk: Walk, names: list[str], h: float) -> dict[str, FiniteDifferen
         out_plus, out_minus = _pair(out, j)
         kink = graph.nodes[kink_at[j]].name if j in kink_at else None
         trail = trails.trail(j)
-        results[name] = _result(walk, name, h, trail, out_plus, out_minus, kink, explain=False)
+        results[name] = _result(name, h, walk.values[name], walk.values[graph.output], walk.grads[name], trail,
+                                out_plus, out_minus, kink)
     # why the suspect ones are off: every re-estimate in one more pass (as suspect_reason does one at a time)
     suspects = [name for name, fd in results.items() if fd.status == "suspect"]
     if suspects:

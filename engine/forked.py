@@ -1,39 +1,45 @@
-"""A forked helper process that nudges one graph's variables, so the app's process does not.
+"""A helper process that nudges one graph's variables, so the app's process does not.
 
 Why: a pure-Python nudge through a 100,000-node graph in a worker thread holds the GIL
-for most of its 0.3-0.5 s, and the UI thread's frames wait for it (6 ms became 21-37
+for most of its 0.3-0.9 s, and the UI thread's frames wait for it (6 ms became 21-37
 ms). A child process has its own interpreter and runs on the other core; the calling
 thread waits in ``read()``, which releases the GIL.
 
-Why one child per graph, forked once, and not a fork per nudge: after a fork every page
-of the parent's heap is shared copy-on-write, and CPython writes to every object it
-reads (reference counts), so each frame drawn while a child lives copies the pages it
-touches (measured: a 14 ms frame took 100-150 ms next to a child that only slept). A
-child that stays pays that once; a fork per nudge paid it on every nudge.
+Why a fresh interpreter (``python -c``, started with :mod:`subprocess`) and not a fork of
+the app: a forked child shares the app's heap copy-on-write, but CPython writes to every
+object it touches (reference counts, the collector's links), so each page either process
+touched after the fork became a copy: on the 100k chain the forked helper ended with ~120
+MiB of its own (PSS) beside the app's ~215, and frames drawn next to it paid for the copies.
+A fresh interpreter shares nothing to unshare: it holds what it is sent (the tape's flat
+``array`` columns and the walk's slots as one ``array('d')``, ~10 MiB on the 100k chain),
+the interpreter and the engine's modules (~12 MiB), and the nudge's copies while it runs.
+Nothing of it is inherited, so it starts the same with or without threads in the app.
 
-The child is forked with the graph and its tape (:class:`DebugSession` does it on
-opening a big graph, before the app starts any thread) and runs at the lowest priority
-(:data:`NICE`); each request sends the input values of the walk to nudge, and the child
-walks the graph again when they changed (the same code on the same numbers: the same
-floats) and checks the output against the parent's before it answers. Anything that
-goes wrong (no fork on this platform, a dead child, a different output) makes the
-caller compute the nudge itself.
+The child runs at the lowest priority (:data:`NICE`) in a session of its own (no signal
+from the terminal reaches it), writes nothing to the terminal, and ends when the app closes
+its pipe, exits or dies. Anything that goes wrong (no process can be started, a dead child,
+a refused request) makes the caller compute the nudge itself.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import pickle
 import signal
 import struct
+import subprocess
+import sys
 import threading
 import time
 import weakref
-from typing import Any, Callable
+from array import array
+from typing import Any
 
-AVAILABLE = hasattr(os, "fork")
-"""Whether this platform can fork (POSIX); elsewhere there is no helper and callers compute in-process."""
+AVAILABLE = os.name == "posix"
+"""Whether a helper can be started here (POSIX: pipes, ``/proc``, ``nice``); elsewhere there is
+no helper and callers compute in-process."""
 
 NICE = 19
 """The helper's scheduling priority, the lowest: it uses an idle core at full speed, but where
@@ -41,46 +47,66 @@ the cores are busy (a shared machine, or the app drawing on both) the app's own 
 first and the nudge waits."""
 
 _LENGTH = struct.Struct("<Q")
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The folder holding the ``engine`` package, put first on the child's ``PYTHONPATH``."""
+_BOOT = "import engine.forked as f; f._child_main()"
 
 
 class Helper:
-    """A child process holding ``graph`` (inherited at the fork) that answers ``serve(graph, request)``.
+    """A child process answering ``serve(request)``, ``serve`` a function named ``"module:name"``
+    that the child imports (it inherits nothing: each request carries what it needs, or what
+    an earlier one left in the child).
 
     Thread-safe: one request at a time (a second caller waits for the first answer).
+    :attr:`lock` lets a caller hold the helper across a check of :attr:`memo` and a request.
     """
 
-    def __init__(self, graph, serve: Callable[[Any, Any], Any], setup: Callable[[], None] | None = None) -> None:
+    def __init__(self, serve: str, setup: str | None = None) -> None:
         """
         Args:
-            serve: ``serve(graph, request)``: the answer, in the child.
-            setup: Called once in the child before it serves.
+            serve: ``"module:function"``; ``function(request)`` is the answer, in the child.
+            setup: ``"module:function"`` called once in the child before it serves, or None.
+
+        Raises:
+            OSError: no process could be started.
         """
-        self.graph = graph
         to_child, child_in = os.pipe()[::-1]  # (write end for us, read end for the child)
         child_out, from_child = os.pipe()[::-1]
-        pid = os.fork()
-        if pid == 0:  # the child
-            os.close(to_child)
-            os.close(from_child)
-            _child(graph, serve, setup, child_in, child_out)
+        if not sys.executable:
+            raise OSError("no Python interpreter to start")
+        env = dict(os.environ)
+        # a big block (a copy of the slots) goes back to the system when freed: glibc's default
+        # raises its threshold for that as blocks are freed, and then keeps them in the heap
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(1 << 17))
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (_ROOT, env.get("PYTHONPATH")) if p)
+        try:
+            proc = subprocess.Popen([sys.executable, "-c", _BOOT, serve, setup or ""], stdin=child_in,
+                                    stdout=child_out, stderr=subprocess.DEVNULL, close_fds=True,
+                                    start_new_session=True, env=env, cwd=_ROOT)
+        except BaseException:
+            for fd in (to_child, child_in, child_out, from_child):
+                os.close(fd)
+            raise
         os.close(child_in)
         os.close(child_out)
-        self.pid = pid
+        self.pid = proc.pid
         self._to, self._from = to_child, from_child
-        self._lock = threading.Lock()
+        self.lock = threading.RLock()
+        self.memo: dict[str, Any] = {}
+        """The caller's notes about what the child holds (kept with it, and gone with it)."""
         self._dead = False
-        self._finalizer = weakref.finalize(self, _stop, pid, to_child, from_child)
+        self._finalizer = weakref.finalize(self, _stop, proc, to_child, from_child)
 
     def ask(self, request: Any) -> Any:
         """The child's answer to ``request``, or None if it failed (or is gone)."""
-        with self._lock:
+        with self.lock:
             if self._dead:
                 return None
             try:
                 _send(self._to, request)
                 return _receive(self._from)
-            except (OSError, EOFError, pickle.UnpicklingError):
-                self._dead = True
+            except Exception:  # (a pipe broken, or half a message: the next one could not be read right)
+                self.close()
                 return None
 
     @property
@@ -93,22 +119,64 @@ class Helper:
         self._finalizer()
 
 
-def _stop(pid: int, *fds: int) -> None:
+def _stop(proc: subprocess.Popen, *fds: int) -> None:
     for fd in fds:
         try:
             os.close(fd)
         except OSError:
             pass
     try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        proc.kill()
+        proc.wait()
     except OSError:
         pass
 
 
+class _Pickler(pickle.Pickler):
+    """Pickles every ``array.array`` out of band (:func:`_send`)."""
+
+    def __init__(self, file) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.arrays: list[array] = []
+
+    def persistent_id(self, obj):
+        if type(obj) is array:
+            self.arrays.append(obj)
+            return len(self.arrays) - 1
+        return None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file, arrays: list[array]) -> None:
+        super().__init__(file)
+        self.arrays = arrays
+
+    def persistent_load(self, pid):
+        return self.arrays[pid]
+
+
+_ARRAY = struct.Struct("<cQ")
+
+
 def _send(fd: int, obj: Any) -> None:
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    view = memoryview(_LENGTH.pack(len(data)) + data)
+    """Write ``obj``: its pickle's length, each ``array.array`` in it by typecode and size, the
+    pickle without them, then their bytes, written from the arrays themselves (on the 100k
+    chain the tape's columns and the walk's slots are ~12 MiB: no copy of them is made here,
+    and :func:`_receive` reads them straight into new arrays)."""
+    out = io.BytesIO()
+    pickler = _Pickler(out)
+    pickler.dump(obj)
+    arrays = pickler.arrays
+    head = [_LENGTH.pack(out.tell()), _LENGTH.pack(len(arrays))]
+    head += [_ARRAY.pack(a.typecode.encode(), len(a) * a.itemsize) for a in arrays]
+    _write_all(fd, b"".join(head))
+    _write_all(fd, out.getbuffer())
+    for a in arrays:
+        _write_all(fd, a)
+
+
+def _write_all(fd: int, data) -> None:
+    view = memoryview(data).cast("B")
     while view:
         view = view[os.write(fd, view):]
 
@@ -124,41 +192,63 @@ def _read_exactly(fd: int, n: int) -> bytes:
     return b"".join(chunks)
 
 
+def _read_into(fd: int, a: array) -> None:
+    view = memoryview(a).cast("B")
+    while view:
+        n = os.readv(fd, [view])
+        if not n:
+            raise EOFError
+        view = view[n:]
+
+
 def _receive(fd: int) -> Any:
-    (n,) = _LENGTH.unpack(_read_exactly(fd, _LENGTH.size))
-    return pickle.loads(_read_exactly(fd, n))
+    n, count = struct.unpack("<QQ", _read_exactly(fd, 2 * _LENGTH.size))
+    shapes = [_ARRAY.unpack(_read_exactly(fd, _ARRAY.size)) for _ in range(count)]
+    data = _read_exactly(fd, n)
+    arrays = []
+    for typecode, nbytes in shapes:
+        a = array(typecode.decode())
+        if nbytes:
+            a = array(a.typecode, [0]) * (nbytes // a.itemsize)
+            _read_into(fd, a)
+        arrays.append(a)
+    return _Unpickler(io.BytesIO(data), arrays).load()
 
 
-def _child(graph, serve, setup, fd_in: int, fd_out: int) -> None:
-    """The child's loop: answer requests until the parent closes the pipe; never returns.
-
-    No finalizer of an inherited object may run here (the collector is off), nothing is
-    written to the terminal, and the exit skips atexit handlers and inherited buffers.
-    """
+def _child_main() -> None:
+    """The child's loop (``python -c``, see :class:`Helper`): answer requests read from stdin on
+    stdout until the parent closes the pipe; never returns."""
     code = 0
     try:
-        import gc
+        import importlib
 
-        gc.disable()
+        fd_in, fd_out = 0, os.dup(1)
+        os.dup2(2, 1)  # stdout carries answers only: anything printed goes where stderr goes (nowhere)
         try:  # background work: where cores are scarce, the app's own threads come first
             os.nice(NICE)
         except OSError:
             pass
-        try:  # a terminal resize or ctrl+c must not reach the parent's event loop through an inherited wakeup fd
-            signal.set_wakeup_fd(-1)
+        try:  # (a session of its own already keeps the terminal's signals away)
             for sig in (signal.SIGWINCH, signal.SIGINT, signal.SIGTSTP):
                 signal.signal(sig, signal.SIG_IGN)
         except (ValueError, OSError, AttributeError):
             pass
-        if setup is not None:
-            setup()
+
+        def named(spec: str):
+            module, _, name = spec.partition(":")
+            return getattr(importlib.import_module(module), name)
+
+        serve_spec, setup_spec = sys.argv[1], sys.argv[2]
+        serve = named(serve_spec)
+        if setup_spec:
+            named(setup_spec)()
         while True:
             try:
                 request = _receive(fd_in)
             except EOFError:
                 break
             try:
-                answer = serve(graph, request)
+                answer = serve(request)
             except BaseException:
                 answer = None
             _send(fd_out, answer)
@@ -180,13 +270,20 @@ def _running(task_dir: str) -> bool:
     return False
 
 
+_PARENT = [os.getppid()]
+"""The parent this process started with (in a helper: the app)."""
+
+
 def wait_while_parent_runs(limit: float = 0.05) -> None:
     """In a child: wait while a thread of the parent (the app's UI thread, its writer) is
     running or waiting for a core, up to ``limit`` seconds, so that a frame being drawn has the cores.
 
     Reads the threads' states in ``/proc`` (~15 µs each); where there is none, returns at once.
     """
-    task_dir = f"/proc/{os.getppid()}/task"
+    parent = os.getppid()
+    if parent != _PARENT[0]:  # the app is gone (this process was handed to another parent): nothing to do
+        os._exit(0)
+    task_dir = f"/proc/{parent}/task"
     deadline = None
     while True:
         try:

@@ -564,6 +564,10 @@ def with_inputs(loaded: LoadedGraph, values: dict[str, float]) -> str:
     Only the characters of the values that changed are touched: comments, key
     order, quoting and every other byte stay as they were.
     """
+    if getattr(loaded.graph, "tensor", False):  # matrices: each changed element where it stands
+        from engine.tensor_session import with_tensor_inputs
+
+        return with_tensor_inputs(loaded, values)
     text = loaded.text
     edits = []
     for i in loaded.graph.inputs:

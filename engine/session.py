@@ -145,8 +145,8 @@ class DebugSession:
         self.h = h
         self.position = 0
         self.walk: Walk = compute(self.graph, self.inputs)
-        # a big graph's nudges get their own process, forked now: before the app starts any
-        # thread, and while the copy-on-write pages it leaves shared cost no frame anything
+        # a big graph's nudges get their own process, started now: it imports the engine while
+        # the first screen is drawn (it shares nothing with this one; see engine.forked)
         prepare_aside(self.graph)
         self.value_changes: dict[str, Change] = {}
         """Revealed values that the last edit changed (cleared by the next move)."""
@@ -173,6 +173,11 @@ class DebugSession:
         self.notation_style = "partial"
         """How derivatives are written: one of :data:`engine.text.NOTATIONS` (see :attr:`notation`)."""
         self._chain_cache: dict[tuple[str, float, int], NudgeChain] = {}
+
+    def close(self) -> None:
+        """Stop the helper process a big graph's nudges run in (:mod:`engine.forked`), now rather than
+        at exit. The session stays usable: a later long nudge starts a new helper."""
+        close_aside(self.graph)
 
     # ------------------------------------------------------------------ shape
 
@@ -706,8 +711,24 @@ class DebugSession:
         if found is None:
             found = finite_difference_aside(walk, name, h)
             if walk is self.walk:
-                self._fd_cache[key] = found
+                self._file_fd(key, found)
         return found
+
+    FD_CACHE_ENTRIES = 1_000_000
+    """The nudges :meth:`fd` keeps hold trails of at most this many entries together (the latest is
+    always kept; the oldest go first): on a 100,000-node graph a trail of every later node is ~1 MiB,
+    and a cursor moved over a hundred variables would otherwise keep a hundred of them."""
+
+    def _file_fd(self, key: tuple[str, float, int], found: FiniteDifference) -> None:
+        cache = self._fd_cache
+        cache[key] = found
+        held = [(k, len(fd.trail)) for k, fd in list(cache.items())]  # (a copy: workers file theirs meanwhile)
+        total = sum(n for _, n in held)
+        for k, n in held[:-1]:
+            if total <= self.FD_CACHE_ENTRIES:
+                break
+            if cache.pop(k, None) is not None:
+                total -= n
 
 
     # ------------------------------------------------------------------ notation, the chain in nudges

@@ -14,6 +14,9 @@ step from each, and each step says how many of its contributions have arrived.
 from __future__ import annotations
 
 import bisect
+import math
+from itertools import accumulate, chain, compress
+from operator import and_, not_, sub
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Mapping
@@ -227,37 +230,59 @@ def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:
         for name, value in inputs.items():
             values_in[tape.slot[name]] = float(value)
     v = tape.forward(values_in)
-    g = tape.backward(v)
-    names = graph.names
-    n = len(names)
-    values = dict(zip(names, v[:n]))
-    grads = dict(zip(names, g))
     total = sum(v)
+    g = tape.backward(v, finite=total - total == 0.0)
+    names = graph.names
+    # a copy of a dict of the names then the values put in: 2-3× quicker than a new dict
+    # (no resizing, no new table of keys), the same dict
+    values = tape.names_dict.copy()
+    values.update(zip(names, v))
+    grads = tape.names_dict.copy()
+    grads.update(zip(names, g))
     warnings = _warnings(graph, tape, values, v) if total - total != 0.0 else []
     return Walk(graph, values, grads, ForwardSteps(graph, tape, v), BackwardSteps(graph, tape, v, g),
                 tuple(warnings), v)
 
 
 def _warnings(graph: Graph, tape: Tape, values: dict[str, float], v: list[float]) -> list[str]:
-    """Where non-finite numbers start: a node or a local derivative whose operands are finite."""
+    """Where non-finite numbers start: a node or a local derivative whose operands are finite.
+
+    Found without a Python loop over the nodes or the edges (a graph that overflows
+    somewhere carries inf through most of what follows: the 100,000-node DAG has 64,000
+    non-finite slots, and 25 places where one starts): one flag per slot, then a count
+    of non-finite operands per node from a running sum; only the places found are
+    looked at one by one, in the order the steps take them.
+    """
     warnings = []
-    for node in graph.nodes:
-        value = values[node.name]
-        if not isfinite(value) and all(isfinite(values[o]) for o in node.operands):
-            causes: list[str] = []
-            ex.evaluate(node.expr, values, causes)
-            why = causes[0] if causes else "overflow"
-            warnings.append(f"node {node.name!r} is {_num(value)}: {why}")
+    finite = bytes(map(math.isfinite, v))  # 1 per finite slot
+    n_inputs, n_names = tape.n_inputs, tape.n_names
+    args, arg_ends = tape.args_flat, tape.arg_ends
+    # running count of non-finite operands over every node's operands, one after the other
+    bad_before = [0, *accumulate(map(not_, map(finite.__getitem__, args)))]
+    bad_operands = map(sub, map(bad_before.__getitem__, arg_ends),
+                       map(bad_before.__getitem__, chain((0,), arg_ends)))
+    starts = compress(range(n_names - n_inputs),
+                      map(and_, map(not_, finite[n_inputs:n_names]), map(not_, bad_operands)))
+    nodes = graph.nodes
+    for k in starts:
+        node = nodes[k]
+        value = v[n_inputs + k]
+        causes: list[str] = []
+        ex.evaluate(node.expr, values, causes)
+        why = causes[0] if causes else "overflow"
+        warnings.append(f"node {node.name!r} is {_num(value)}: {why}")
     names = graph.names
-    for k, (child, parent, local_slot) in enumerate(tape.edges):
+    child_col, parent_col, local_col = tape.edges.cols
+    fin = finite.__getitem__
+    for k in compress(range(len(local_col)), map(and_, map(fin, child_col), map(not_, map(fin, local_col)))):
+        child, parent, local_slot = child_col[k], parent_col[k], local_col[k]
         local = v[local_slot]
-        if not isfinite(local) and isfinite(v[child]):
-            tree = tape.local_tree(k)
-            causes = []
-            ex.evaluate(tree, values, causes)
-            why = f": {causes[0]}" if causes else ""
-            warnings.append(
-                f"local derivative ∂{names[child]}/∂{names[parent]} = {ex.to_text(tree)} is {_num(local)}"
-                f" at {names[parent]} = {_num(values[names[parent]])}{why}"
-            )
+        tree = tape.local_tree(k)
+        causes = []
+        ex.evaluate(tree, values, causes)
+        why = f": {causes[0]}" if causes else ""
+        warnings.append(
+            f"local derivative ∂{names[child]}/∂{names[parent]} = {ex.to_text(tree)} is {_num(local)}"
+            f" at {names[parent]} = {_num(values[names[parent]])}{why}"
+        )
     return warnings

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 
 from engine import expr as ex
 from engine import ops
@@ -81,7 +81,9 @@ def run(code: list[tuple[int, int, int, int]], v: list[float]) -> None:
 def _run(code, v: list[float]) -> None:
     funcs = _FUNC_IMPL
     for op, o, a, b in code:
-        if op == MUL:
+        if op >= FIRST_FUNC:  # functions first: in graphs of neurons every other instruction is one
+            v[o] = funcs[op](v[a])
+        elif op == MUL:
             v[o] = v[a] * v[b]
         elif op == ADD:
             v[o] = v[a] + v[b]
@@ -94,13 +96,16 @@ def _run(code, v: list[float]) -> None:
             v[o] = v[a] / y if y else _div(v[a], y)
         elif op == NEG:
             v[o] = -v[a]
-        elif op == POW:
-            v[o] = _pow(v[a], v[b])
+        elif op == POW:  # ops.pow_, its common case inline (a float ** a float that is a float)
+            x = v[a]
+            try:
+                y = x ** v[b]
+            except (ZeroDivisionError, OverflowError):
+                y = None
+            v[o] = y if y.__class__ is float else _pow(x, v[b])
         elif op == ZEROIF:
             if v[a] == 0.0:
                 v[o] = 0.0
-        else:
-            v[o] = funcs[op](v[a])
 
 
 # --------------------------------------------------------------------------- templates
@@ -295,7 +300,7 @@ class Tape:
         self.graph = graph
         names = graph.names
         self.n_names = n_names = len(names)
-        self.slot = slot = {name: k for k, name in enumerate(names)}
+        self.slot = slot = dict(zip(names, range(n_names)))
         self.n_inputs = n_inputs = len(graph.inputs)
         consts: dict = {}  # value (nan as "nan") -> its slot
         const_values: list[tuple[int, float]] = []
@@ -357,10 +362,10 @@ class Tape:
             add_code(em.get_code(env))
         self._found = found_of_node
         self.code = _rows(c_op, c_flat, 3)
-        ends = array("i", accumulate(len(f[1].ops) for f in found_of_node))
+        ends = array("i", accumulate(map(len, map(attrgetter("ops"), map(itemgetter(1), found_of_node)))))
         self.node_code = Rows(0)  # (start, end) into code, per node in order
         self.node_code.cols = (array("i", [0]) + ends[:-1] if ends else array("i"), ends)
-        arg_ends = list(accumulate(len(node.operands) for node in nodes))
+        arg_ends = list(accumulate(map(len, map(attrgetter("operands"), nodes))))
 
         # the local derivatives of every edge the output depends on, in backward-step order;
         # what the output depends on is marked on the way down (graph.needed, by slot)
@@ -434,6 +439,11 @@ class Tape:
         return out
 
     @cached_property
+    def names_dict(self) -> dict[str, None]:
+        """Every name, in order, to None: copied and filled, the quickest way to a dict by name."""
+        return dict.fromkeys(self.graph.names)
+
+    @cached_property
     def shape_of_node(self) -> list[_Shape]:
         """Each node's shape, in order."""
         return [f[0] for f in self._found]
@@ -472,16 +482,35 @@ class Tape:
         run(self.local_code, v)
         return v
 
-    def backward(self, v: list[float]) -> list[float]:
+    def backward(self, v: list[float], *, finite: bool = True) -> list[float]:
         """∂output/∂slot for every input and node: the chain rule edge by edge.
 
         A local derivative that is a selected zero (relu's step(a) at a ≤ 0) stops
         the gradient by selection: its contribution is 0 even when the upstream
         gradient is inf or nan (see :meth:`contribution`).
+
+        That check costs a test per edge, and matters only where a product is nan. So
+        the edges are first summed without it (unless ``finite`` is False: the caller
+        saw inf or nan among the slots ``v``, and the check will be needed): if every
+        gradient comes out finite, no product was inf or nan (an inf or nan added to a
+        gradient stays there: inf + x is inf or nan, nan + x is nan), the check would
+        never have fired, and these are its sums, bit for bit. Otherwise the careful loop
+        runs from the start.
         """
-        g = [0.0] * self.n_names
-        g[self.output_slot] = 1.0
+        n, out = self.n_names, self.output_slot
+        g = [0.0] * n
+        g[out] = 1.0
         gates = self.gates
+        if not gates or finite:
+            for child, parent, local in self.edges:
+                g[parent] += g[child] * v[local]
+            if not gates:  # no selector anywhere (no relu, say): nothing to check
+                return g
+            total = sum(g)
+            if total - total == 0.0:
+                return g
+            g = [0.0] * n
+            g[out] = 1.0
         for child, parent, local in self.edges:
             p = g[child] * v[local]
             if p != p and local in gates and v[gates[local]] == 0.0:

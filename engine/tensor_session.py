@@ -14,20 +14,168 @@ the learner looks at:
 
 It also answers, for the tree and the picture, what the scalar session answers: which value and
 which gradient the walk has shown so far (:meth:`value_shown`, :meth:`grad`).
+
+What the learner does to it (tui/tensor_actions.py): editing one element (:meth:`set_element`), a new
+version of the file (:meth:`replace_graph`), gradient descent (:meth:`descend`), predict mode
+(:meth:`guess`).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
+from engine import expr as ex
+from engine import tensor_expr as te
+from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
+from engine.graphfile import LoadedGraph, SaveError, value_text
+from engine.quiz import Score
 from engine import text as tx
-from engine.graphfile import LoadedGraph
 from engine.tensor_graph import (TENSOR_H, ElementNudge, GradientCheck, TensorBackwardStep, TensorForwardStep,
-                                 compute_tensor, gradient_check, nudge_element)
+                                 TensorGraph, compute_tensor, descent_step, gradient_check, nudge_element, with_element)
+from engine.tensor_quiz import element_right, parse_shape, shape_right
 from engine.tensor_zoom import Zoom, zoom
+from engine.text import d, num, parse_number
+
+Index = tuple[int, int] | tuple[()]
+"""An element of an input: ``(i, j)`` in a matrix, ``()`` for a number."""
+
+
+def element_label(name: str, index: Index) -> str:
+    """``w[1,0]``, or ``b`` for a number."""
+    return f"{name}[{index[0]},{index[1]}]" if index else name
+
+
+_ELEMENT = re.compile(r"\s*(\w+)\s*(?:\[\s*(\d+)\s*,\s*(\d+)\s*\])?\s*\Z")
+
+
+def parse_element(graph: TensorGraph, text: str) -> tuple[str, Index]:
+    """``w[1,0]`` → ``("w", (1, 0))``; ``b`` → ``("b", ())`` for a number (or ``(0, 0)`` for a 1×1 matrix).
+
+    Raises:
+        ValueError: not an input's element, in one line saying how to write one.
+    """
+    m = _ELEMENT.match(text)
+    example = next((element_label(i.name, (0, 0) if i.value.ndim else ()) for i in graph.inputs), "w[0,0]")
+    if m is None:
+        raise ValueError(f"{text.strip()!r} is not an element: write the input's name and [row,column],"
+                         f" such as {example}")
+    name = m.group(1)
+    if name not in graph.input_by_name:
+        inputs = ", ".join(i.name for i in graph.inputs)
+        what = "a node" if name in graph.node_by_name else "not defined"
+        raise ValueError(f"{name!r} is {what}: only inputs can be edited ({inputs})")
+    value = graph.input_by_name[name].value
+    if m.group(2) is None:
+        if value.ndim == 0:
+            return name, ()
+        if value.shape == (1, 1):
+            return name, (0, 0)
+        raise ValueError(f"{name} is {te.shape_text(value.shape)}: say which element, such as {name}[0,0]")
+    i, j = int(m.group(2)), int(m.group(3))
+    if value.ndim == 0:
+        if (i, j) != (0, 0):
+            raise ValueError(f"{name} is a number: write {name}")
+        return name, ()
+    if not (i < value.shape[0] and j < value.shape[1]):
+        raise ValueError(f"[{i},{j}] is outside {name} ({te.shape_text(value.shape)}): rows 0 to {value.shape[0] - 1},"
+                         f" columns 0 to {value.shape[1] - 1}")
+    return name, (i, j)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    """The same numbers bit for bit (0 and -0 differ; so would two NaNs of another kind)."""
+    return a.shape == b.shape and np.asarray(a, dtype=float).tobytes() == np.asarray(b, dtype=float).tobytes()
+
+
+def with_tensor_inputs(loaded: LoadedGraph, values: Mapping[str, np.ndarray]) -> str:
+    """The file's text with every element that differs from the file's written where it stands
+    (:func:`~engine.tensor_graph.with_element`); every other byte stays.
+
+    Raises:
+        SaveError: a generated input (``{randn: …}``) changed: its numbers have no place in the file.
+    """
+    graph = loaded.graph
+    edits: list[tuple[int, str, Index, float]] = []
+    generated = []
+    for item in graph.inputs:
+        new = np.asarray(values.get(item.name, item.value), dtype=float)
+        if _same(new, item.value):
+            continue
+        if item.generated is not None:
+            generated.append(f"{item.name} ({item.generated})")
+            continue
+        if new.ndim == 0:
+            edits.append((item.span[0], item.name, (), float(new)))
+            continue
+        old = np.asarray(item.value, dtype=float)
+        for i, j in zip(*np.nonzero((new != old) | (np.signbit(new) != np.signbit(old)))):
+            edits.append((item.element_spans[i][j][0], item.name, (int(i), int(j)), float(new[i, j])))
+    if generated:
+        raise SaveError(f"{', '.join(generated)} {'is' if len(generated) == 1 else 'are'} generated in the file, so "
+                        "new values have no place there: replace the generator with rows to save them")
+    text = loaded.text
+    for _, name, index, value in sorted(edits, key=lambda e: e[0], reverse=True):  # the last first: spans stay true
+        if index:
+            text = with_element(text, graph, name, *index, value)
+        else:
+            start, end = graph.input_by_name[name].span
+            text = text[:start] + value_text(value) + text[end:]
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class ElementEdit:
+    """One element changed with ``e``: its old and new value, and the output before and after."""
+
+    name: str
+    index: Index
+    old: float
+    new: float
+    before: float
+    after: float
+
+    @property
+    def label(self) -> str:
+        return element_label(self.name, self.index)
+
+
+@dataclass(frozen=True, slots=True)
+class DescentStep:
+    """One step of gradient descent taken with ``d``.
+
+    Attributes:
+        number: Which step of this run (1 for the first since the graph or an input last changed).
+        largest: The element that moved most, as (name, index, its change).
+    """
+
+    number: int
+    alpha: float
+    params: tuple[str, ...]
+    before: float
+    after: float
+    largest: tuple[str, Index, float]
+
+
+@dataclass(frozen=True, slots=True)
+class TensorAnswer:
+    """A guess at a hidden step, as judged.
+
+    Attributes:
+        kind: "shape", "element", or None (shown without a guess).
+        right: Whether the guess was right (False when not guessed).
+        text: The verdict with the answer, in one line.
+    """
+
+    position: int
+    kind: str | None
+    guess: str | None
+    right: bool
+    text: str
 
 SUMMARY_ELEMENTS = 3
 """A matrix of up to this many elements is written out in full in a summary; larger ones as first … last."""
@@ -80,8 +228,6 @@ class TensorSession:
         selected: The name on the tree cursor's line.
     """
 
-    pending = None
-    """No number is hidden for a guess here (the picture asks, as of a scalar session)."""
     notation = tx.PARTIAL
     breakpoints: frozenset[str] = frozenset()
     value_changes: dict = {}
@@ -91,7 +237,22 @@ class TensorSession:
         self.loaded = loaded
         self.graph = loaded.graph
         self.h = h
-        self.walk = compute_tensor(self.graph, inputs)
+        self.inputs: dict[str, np.ndarray] = {i.name: i.value for i in self.graph.inputs}
+        """Every input's value now (edits and descent steps replace an array, never change one in place)."""
+        self.inputs.update({k: np.asarray(v, dtype=float) for k, v in (inputs or {}).items()})
+        self.saved_inputs: dict[str, np.ndarray] = dict(self.inputs)
+        """The values as opened or last saved (``--set`` values count as edits only once saved)."""
+        self.walk = compute_tensor(self.graph, self.inputs)
+        self.alpha = self.graph.alpha or DEFAULT_ALPHA
+        """The learning rate of :meth:`descend`."""
+        self.descent: list[float] = []
+        """The output before the first descent step, then after each one (an edit or a reload starts anew)."""
+        self.predicting = False
+        """Predict mode: a step taken with :meth:`next` hides its result until :meth:`guess`."""
+        self.pending: int | None = None
+        """The position whose result is hidden, waiting for a guess."""
+        self.answers: dict[int, TensorAnswer] = {}
+        """Guesses since predict mode was turned on, by position."""
         self.position = 0
         self.cursor = (0, 0)
         self.zoomed = False
@@ -144,7 +305,7 @@ class TensorSession:
         if self.graph.is_input(name):
             return True
         nf = self.n_forward
-        done = min(self.position, nf)
+        done = min(self.revealed, nf)
         return any(st.node == name for st in self.walk.forward_steps[:done])
 
     def value(self, name: str) -> np.ndarray:
@@ -153,7 +314,7 @@ class TensorSession:
     def grad(self, name: str) -> GradShown | None:
         """The gradient of ``name`` as far as the backward pass has come (None before its first contribution)."""
         nf = self.n_forward
-        taken = self.position - nf
+        taken = self.revealed - nf
         if taken <= 0:
             return None
         if name == self.graph.output:
@@ -218,11 +379,16 @@ class TensorSession:
     def go(self, position: int) -> None:
         self.position = max(0, min(self.total, position))
         self.browsing = None
+        self.pending = None
         self._reset_view()
         self._clamp()
 
     def next(self) -> None:
+        """The next step; in predict mode its result stays hidden until :meth:`guess`."""
+        before = self.position
         self.go(self.position + 1)
+        if self.predicting and self.position != before and self.position not in self.answers and asks(self.step):
+            self.pending = self.position
 
     def back(self) -> None:
         self.go(self.position - 1)
@@ -276,8 +442,11 @@ class TensorSession:
 
     def fd_target(self) -> tuple[str, int, int] | None:
         """The input element the finite-difference panel nudges: the cursor's element of an input's
-        matrix (a backward step into an input, or an input browsed from the tree), else None."""
+        matrix (a backward step into an input, or an input browsed from the tree), else None (and
+        while predict mode hides the step: the nudge would give it away)."""
         s = self.step
+        if self.pending is not None:
+            return None
         if self.browsing is not None:
             name = self.browsing
         elif isinstance(s, TensorBackwardStep):
@@ -326,3 +495,311 @@ class TensorSession:
         if c is None or self.check_walk is not self.walk or c.name != self.check_target() or c.h != self.h:
             return None
         return c
+
+    # ------------------------------------------------------------------ editing one element
+
+    def value_of(self, name: str, index: Index) -> float:
+        return float(self.inputs[name][index])
+
+    def edit_target(self) -> tuple[str, Index] | None:
+        """The input element under the cursor (:meth:`fd_target`: on a backward step into an input, or an input
+        opened from the tree)."""
+        target = self.fd_target()
+        if target is None:
+            return None
+        name = target[0]
+        return name, (tuple(target[1:]) if self.inputs[name].ndim else ())
+
+    def editable(self, name: str) -> None:
+        """Raise ValueError, saying why, if ``name``'s elements cannot be edited (it is generated)."""
+        item = self.graph.input_by_name[name]
+        if item.generated is not None:
+            rows, cols = item.shape
+            raise ValueError(f"{name} is generated in the file ({item.generated}): its elements are not written there."
+                             f" Replace the generator with rows ({name}: [[…], …], {rows}×{cols}) to edit one")
+
+    def set_element(self, name: str, index: Index, value: float) -> ElementEdit | None:
+        """Give one element a new value and walk again, keeping the position; None when it is the same float.
+
+        Raises:
+            KeyError: ``name`` is not an input.
+            ValueError: the input is generated, or ``value`` is not finite.
+            IndexError: ``index`` is outside the input.
+        """
+        if name not in self.graph.input_by_name:
+            raise KeyError(name)
+        self.editable(name)
+        value = float(value)
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} is not a finite number")
+        array = self.inputs[name]
+        if len(index) != array.ndim or any(not 0 <= k < n for k, n in zip(index, array.shape)):
+            raise IndexError(f"{element_label(name, index)} is outside {name} ({te.shape_text(array.shape)})")
+        old = float(array[index])
+        if old == value and math.copysign(1.0, old) == math.copysign(1.0, value):
+            return None
+        new = np.array(array, dtype=float)
+        new[index] = value
+        before = self.output_value
+        self._walk_again({**self.inputs, name: new})
+        self.descent = []
+        self.answers = {}  # the numbers guessed are not the numbers any more
+        return ElementEdit(name, index, old, value, before, self.output_value)
+
+    @property
+    def output_value(self) -> float:
+        return float(np.asarray(self.walk.values[self.graph.output]).reshape(()))
+
+    def _walk_again(self, inputs: dict[str, np.ndarray]) -> None:
+        self.inputs = inputs
+        self.walk = compute_tensor(self.graph, inputs)
+        self.nudge = None
+        self._clamp()
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether an input differs from the values as opened or last saved."""
+        return any(not _same(v, self.saved_inputs[n]) for n, v in self.inputs.items())
+
+    def unsaved_names(self) -> list[str]:
+        return [n for n, v in self.inputs.items() if not _same(v, self.saved_inputs[n])]
+
+    @property
+    def edited(self) -> dict[str, np.ndarray]:
+        """The inputs whose value differs from the file's."""
+        return {n: v for n, v in self.inputs.items() if not _same(v, self.graph.input_by_name[n].value)}
+
+    # ------------------------------------------------------------------ a new version of the file
+
+    def _step_key(self, walk, position: int) -> tuple | None:
+        nf = len(walk.forward_steps)
+        if position == 0:
+            return None
+        if position <= nf:
+            return ("forward", walk.forward_steps[position - 1].node)
+        st = walk.backward_steps[position - 1 - nf]
+        same = sum(1 for b in walk.backward_steps[: st.index] if (b.child, b.parent) == (st.child, st.parent))
+        return ("backward", st.child, st.parent, same)
+
+    def replace_graph(self, loaded: LoadedGraph, *, saved: bool = False) -> list[str]:
+        """Switch to a new version of the graph file (reloaded, or just saved).
+
+        Inputs edited here keep their values where an input of that name and shape is still there;
+        the step shown stays where the new walk has it (the same node, or the same edge), else the
+        position is kept as far as the new walk goes.
+
+        Returns:
+            What changed, one short phrase each.
+        """
+        old_graph, old_walk = self.graph, self.walk
+        key = self._step_key(old_walk, self.position)
+        edited = self.edited
+        self.loaded = loaded
+        self.graph = graph = loaded.graph
+        kept = {n: v for n, v in edited.items() if n in graph.input_by_name and graph.shapes[n] == v.shape}
+        self.inputs = {i.name: kept.get(i.name, i.value) for i in graph.inputs}
+        if saved:
+            self.saved_inputs = dict(self.inputs)
+        else:
+            self.saved_inputs = {i.name: self.saved_inputs[i.name] if i.name in kept else i.value for i in graph.inputs}
+        self.walk = compute_tensor(graph, self.inputs)
+        position = min(self.position, self.total)
+        if key is not None:
+            position = next((k for k in range(1, self.total + 1) if self._step_key(self.walk, k) == key), position)
+        self.position = position
+        self.pending = None
+        self.nudge = None
+        if not saved:
+            self.answers = {}
+            self.descent = []
+        if graph.alpha != old_graph.alpha:
+            self.alpha = graph.alpha or DEFAULT_ALPHA
+        self._clamp()
+        return describe_tensor_changes(old_graph, graph)
+
+    # ------------------------------------------------------------------ gradient descent
+
+    def descend(self) -> DescentStep:
+        """One step of gradient descent on ``params:``, ``p := p − α ∂J/∂p``, then walk again (the position stays).
+
+        Raises:
+            ValueError: the graph has no params, or the step would make a number not finite (nothing changes).
+        """
+        graph = self.graph
+        if not graph.params:
+            raise ValueError("the graph marks no parameters: list inputs to train under params: in the file")
+        new = descent_step(self.walk, self.alpha)
+        bad = [p for p in graph.params if not np.isfinite(new[p]).all()]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} would not be finite (α = {self.alpha:g}); nothing changed: lower α with -")
+        walk = compute_tensor(graph, new)
+        after = float(np.asarray(walk.values[graph.output]).reshape(()))
+        before = self.output_value
+        if not math.isfinite(after):
+            raise ValueError(f"this step would make {graph.output} {after} (α = {self.alpha:g} overshoots);"
+                             " nothing changed: lower α with -")
+        largest = ("", (), -1.0)
+        for p in graph.params:
+            change = np.abs(new[p] - self.inputs[p])
+            k = int(np.argmax(change)) if change.ndim else 0
+            index = tuple(int(x) for x in np.unravel_index(k, change.shape)) if change.ndim else ()
+            if float(change[index]) > largest[2]:
+                largest = (p, index, float(change[index]))
+        self.inputs = {**self.inputs, **{p: new[p] for p in graph.params}}
+        self.walk = walk
+        self.nudge = None
+        self.answers = {}
+        if not self.descent or self.descent[-1] != before:
+            self.descent = [before]
+        self.descent.append(after)
+        return DescentStep(len(self.descent) - 1, self.alpha, graph.params, before, after, largest)
+
+    def scale_alpha(self, factor: float) -> bool:
+        """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""
+        from engine.session import scaled
+
+        new = scaled(self.alpha, factor, ALPHA_MIN, ALPHA_MAX)
+        if new is None:
+            return False
+        self.alpha = new
+        return True
+
+    # ------------------------------------------------------------------ predict mode
+
+    def set_predicting(self, on: bool) -> None:
+        """Predict mode on (with a fresh score) or off (showing a hidden result)."""
+        self.predicting = on
+        self.pending = None
+        if on:
+            self.answers = {}
+
+    @property
+    def revealed(self) -> int:
+        """How many steps show their results: all those taken, but one waiting for a guess."""
+        return self.position - 1 if self.pending is not None else self.position
+
+    def shape_shown(self, name: str) -> bool:
+        """Whether ``name``'s shape may show: always, but in predict mode a node's only once its step is revealed."""
+        if not self.predicting or self.graph.is_input(name):
+            return True
+        k = next((s.index for s in self.walk.forward_steps if s.node == name), None)
+        return k is None or k < self.revealed
+
+    def question(self) -> str:
+        """What the hidden step asks, in one line (empty when nothing is hidden)."""
+        s = self.step
+        if self.pending is None or s is None:
+            return ""
+        where = self._element_text(s)
+        if isinstance(s, TensorForwardStep):
+            operands = ", ".join(f"{o} ({te.shape_text(self.graph.shapes[o])})" for o in s.operands)
+            return f"{s.node} = {s.course} with {operands}: its shape (such as 2x3), or {where}?"
+        return f"{d(self.graph.output, s.parent)} += {s.formula}: this step's shape (such as 2x3), or {where}?"
+
+    def _element_text(self, s) -> str:
+        i, j = self.cursor
+        value = self.matrix
+        at = f"[{i},{j}]" if value is not None and value.ndim else ""
+        return f"{s.node}{at}" if isinstance(s, TensorForwardStep) else f"its element {at or '(a number)'}"
+
+    def guess(self, text: str | None) -> TensorAnswer:
+        """Judge a guess at the hidden step, a shape (``2x1``, ``(2×1)``) or the number under the cursor, and
+        show the step; None shows it unscored.
+
+        Raises:
+            ValueError: nothing is hidden, or the text is neither a shape nor a finite number (nothing changes).
+        """
+        if self.pending is None:
+            raise ValueError("no step is waiting for a guess")
+        s = self.step
+        out = self.graph.output
+        i, j = self.cursor
+        value = self.matrix
+        element = float(value[i, j]) if value.ndim else float(value)
+        name = s.node if isinstance(s, TensorForwardStep) else "this step"
+        at = f"[{i},{j}]" if value.ndim else ""
+        whole = (f"{s.node} = {s.course}   {s.shape_text}" if isinstance(s, TensorForwardStep)
+                 else f"{d(out, s.parent)} += {s.formula}   {s.shapes}")
+        shape = te.shape_text(tuple(value.shape))
+        if text is None:
+            answer = TensorAnswer(self.pending, None, None, False,
+                                  f"Not scored: {name} is {shape}, {name}{at} = {num(element)}. {whole}.")
+        else:
+            kind, right, said = self._judge(s, text, i, j)
+            if kind == "shape":
+                verdict = "Right" if right else f"Not quite: you said {said}"
+                answer = TensorAnswer(self.pending, kind, text, right, f"{verdict}{': ' if right else '; '}{name} is {shape}. {whole}.")
+            else:
+                verdict = (f"Right{'' if said == num(element) else f' (you said {said})'}" if right
+                           else f"Not quite: you said {said}")
+                answer = TensorAnswer(self.pending, kind, text, right,
+                                      f"{verdict}{': ' if right else '; '}{name}{at} = {num(element)}. {whole}.")
+        self.answers[self.pending] = answer
+        self.pending = None
+        return answer
+
+    def _judge(self, s, text: str, i: int, j: int) -> tuple[str, bool, str]:
+        kind, guess = read_guess(text)
+        if kind == "element":
+            return kind, element_right(s, i, j, guess), num(guess)
+        return kind, shape_right(s, text)[0], te.shape_text(guess)
+
+    def score(self, backward: bool) -> Score:
+        """The guesses of the forward pass, or of the backward pass."""
+        nf = len(self.walk.forward_steps)
+        mine = [a for k, a in self.answers.items() if (k > nf) == backward]
+        guessed = [a for a in mine if a.kind is not None]
+        return Score(sum(a.right for a in guessed), len(guessed), len(mine) - len(guessed))
+
+
+def read_guess(text: str) -> tuple[str, float | te.Shape]:
+    """A guess as typed: ``("element", 0.5)`` for a finite number, ``("shape", (2, 1))`` for a shape.
+
+    Raises:
+        ValueError: it is neither, in one line.
+    """
+    try:
+        return "element", parse_number(text)
+    except ValueError:
+        pass
+    try:
+        return "shape", parse_shape(text)
+    except ValueError:
+        raise ValueError(f"{text.strip()!r} is neither a shape (rows×columns, such as 2x3, or scalar) nor a finite"
+                         " number (such as 0.5)") from None
+
+
+def asks(step) -> bool:
+    """Whether a step is worth a guess: not a node that only names a number or another name (``u = x``)."""
+    return not (isinstance(step, TensorForwardStep) and isinstance(step.tree, (ex.Num, ex.Name, ex.Const)))
+
+
+def describe_tensor_changes(old: TensorGraph, new: TensorGraph) -> list[str]:
+    """What differs between two versions of a tensor graph, one short phrase each."""
+    changes = []
+    for what, before, after in (("inputs", old.input_by_name, new.input_by_name),
+                                ("nodes", old.node_by_name, new.node_by_name)):
+        added = [n for n in after if n not in before]
+        removed = [n for n in before if n not in after]
+        if added:
+            changes.append(f"{what} added: {', '.join(added)}")
+        if removed:
+            changes.append(f"{what} removed: {', '.join(removed)}")
+    reshaped = [f"{n} {te.shape_text(old.shapes[n])} → {te.shape_text(new.shapes[n])}" for n in new.names
+                if n in old.shapes and old.shapes[n] != new.shapes[n]]
+    if reshaped:
+        changes.append(f"shapes changed: {', '.join(reshaped)}")
+    rewritten = [n for n, node in new.node_by_name.items() if n in old.node_by_name and old.node_by_name[n].text != node.text]
+    if rewritten:
+        changes.append(f"expressions changed: {', '.join(rewritten)}")
+    revalued = [n for n, i in new.input_by_name.items() if n in old.input_by_name
+                and old.shapes[n] == new.shapes[n] and not _same(old.input_by_name[n].value, i.value)]
+    if revalued:
+        changes.append(f"values changed in the file: {', '.join(revalued)}")
+    if old.output != new.output:
+        changes.append(f"output: {old.output} → {new.output}")
+    if old.params != new.params:
+        changes.append(f"params: {', '.join(new.params) or 'none'}")
+    if old.alpha != new.alpha:
+        changes.append(f"alpha: {new.alpha if new.alpha is not None else 'not given'}")
+    return changes

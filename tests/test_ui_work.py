@@ -7,6 +7,7 @@ width on a resize that only changed its height.
 
 from __future__ import annotations
 
+import copy
 import threading
 
 import pytest
@@ -225,3 +226,142 @@ async def test_a_step_that_lengthens_the_detail_line_leaves_the_tree_alone(monke
         await pilot.pause()
         assert tree.size == size and builds == []
         assert "TextView" not in layouts, layouts
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+@pytest.mark.parametrize("kind", ["lecture", "chain", "dag"])
+async def test_crossing_into_the_backward_pass_lays_nothing_out(monkeypatch, kind, size):
+    """After f, n crosses into the backward pass and p back: the step panel was sized for the steps on
+    both sides of the boundary when f got there, so no key there changes a panel's height (each change
+    laid the screen out again: two more frames a key, three where the tree scrolls; #12)."""
+    from tui_helpers import make_app
+
+    app = make_app(watch_file=False) if kind == "lecture" else app_of(kind, 5000)
+    async with app.run_test(size=size) as pilot:
+        session = app.session
+        await pilot.press("f")
+        await pilot.pause()
+        step = app.query_one("#step")
+        height = step.region.height
+        layouts = count_layouts(monkeypatch)
+        for key in ("n", "p", "n", "p", "n"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert step.region.height == height
+        assert session.position == session.n_forward + 1
+        assert "flows into" in app.query_one("#step StepPanel").render().plain  # the backward step is drawn
+        assert layouts == []
+
+
+def test_the_step_across_the_boundary_leaves_the_session_alone():
+    """The step panel measures the step on the other side of the pass boundary on a copy of the session."""
+    from tui.widgets.panels import across_the_boundary, step_text
+
+    session = DebugSession(load_bytes(generate("dag", 50).encode(), "(example dag)"))
+    session.set_predicting(True)
+    assert across_the_boundary(session) is None  # at the start
+    for position, other in ((session.n_forward, session.n_forward + 1), (session.n_forward + 1, session.n_forward)):
+        session._move(position)
+
+        def state() -> dict:  # every attribute, and a copy of each container (a change in place shows)
+            return {k: copy.copy(v) if isinstance(v, (dict, set, list)) else v
+                    for k, v in vars(session).items() if k != "_current"}
+
+        before = state()
+        across = across_the_boundary(session)
+        assert across.position == other and across is not session
+        step_text(across)
+        assert state() == before
+        assert session.position == position and session.pending is None
+    assert across_the_boundary(session).pending is None  # (back from the first backward step asks nothing)
+
+
+@pytest.mark.parametrize("kind", ["chain", "dag"])
+async def test_the_first_steps_from_the_start_lay_nothing_out(monkeypatch, kind):
+    """The step panel's first text (the inputs, taller than a step on a graph of many inputs) is
+    measured once the panel has a width, so the first n and p keep its height (each laid the screen
+    out again: the first two keys of every graph took 50-130 ms in tmux; #12)."""
+    app = app_of(kind, 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        layouts = count_layouts(monkeypatch)
+        await pilot.press("n", "p", "n", "p")
+        await pilot.pause()
+        assert app.session.position == 0
+        assert "Inputs: " in app.query_one("#step StepPanel").render().plain
+        assert layouts == []
+
+
+async def test_a_big_graph_s_backward_index_is_built_and_frozen_on_opening():
+    """The tape's edges by parent (what each backward step reads) are built before the graph is frozen:
+    built by the first step into the backward pass, they were walked by every full collection after."""
+    import gc
+
+    from engine.tape import tape_of
+
+    app = app_of("dag", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        tape = tape_of(app.session.graph)
+        index, by_name = vars(tape).get("edges_of_parent"), vars(tape).get("edges_of_name")
+        assert index is not None and by_name is not None
+        tracked = {id(o) for o in gc.get_objects()}  # what a collection walks (frozen objects are left out)
+        assert id(index) not in tracked and id(by_name) not in tracked
+        await pilot.press("f", "n")
+        assert tape.edges_of_parent is index and tape.edges_of_name is by_name
+
+
+async def test_a_step_writes_out_one_transcript_line(monkeypatch):
+    """A step moves every transcript line on screen up by one: only the new line is written out
+    (15 forward steps of a long expression were written out again on every key; #12)."""
+    from tui.widgets import panels
+
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        real, written = panels.transcript_line, []
+
+        def counted(session, line):
+            written.append(line)
+            return real(session, line)
+
+        monkeypatch.setattr(panels, "transcript_line", counted)
+        for key in ("n", "n", "p"):
+            await pilot.press(key)
+            await pilot.pause()
+        transcript = app.query_one("#transcript")
+        assert transcript.size.height > 10
+        nf = app.session.n_forward
+        assert written == [nf, nf + 1, nf + 2], written  # the heading, two backward steps; nothing on p
+        assert "∂n4999/∂n4998 = " in transcript.render_line(transcript.size.height - 1).text
+
+
+async def test_the_finite_difference_panel_keeps_its_height_while_it_nudges(monkeypatch):
+    """On a big graph a move onto a variable not nudged yet shows "nudging …" until the worker ends:
+    under the words the panel keeps its height (it shrank to one line, and grew back with the
+    estimates: the screen laid out twice, and the frames of the first layout fell into the next key)."""
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await settle(pilot, app)
+        panel = app.query_one(FdPanel)
+        assert "one-sided estimate" in panel.render().plain
+        height = panel.region.height
+        gate, real = threading.Event(), app.session.fd
+
+        def held(name):
+            if name == "x":
+                assert gate.wait(30)
+            return real(name)
+
+        monkeypatch.setattr(app.session, "fd", held)
+        layouts = count_layouts(monkeypatch)
+        app.select("x")
+        await pilot.pause()
+        assert panel.render().plain.startswith("nudging x by h = 0.001 …")
+        assert panel.region.height == height
+        assert "FdPanel" not in layouts, layouts
+        gate.set()
+        await settle(pilot, app)
+        assert "one-sided estimate" in panel.render().plain

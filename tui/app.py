@@ -28,13 +28,14 @@ from engine import text as tx
 from engine.graphfile import LoadedGraph, same_float, value_text
 from engine.safe import printable
 from engine.session import ALPHA_MAX, ALPHA_MIN, H_MAX, H_MIN, DebugSession
+from engine.tape import tape_of
 from tui.keys import Key
 from tui.sync import FileSync
 from tui.widgets.editor import InputEditor
 from tui.widgets.graph_tree import GraphTree, NodeRef, step_node
 from tui.widgets.keyline import KeyLine, shown_keys
 from tui.widgets.picture import PictureView
-from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript
+from tui.widgets.panels import FdPanel, StepPanel, TextView, TooSmall, Transcript, across_the_boundary
 
 # The help and "why" pages and engine.paths are imported when first
 # opened: the first frame does not need them, and every module costs startup time.
@@ -267,6 +268,11 @@ class CgtuiApp(App[None]):
         long as the app, and a full collection walking them took 0.1–0.8 s at a random key on a
         100,000-node graph. (Small graphs are left alone: frozen objects are never collected.)"""
         if len(self.session.graph.names) > FdPanel.INLINE_LIMIT:
+            # the backward steps' indexes of edges by parent, built now to be frozen with the rest: the
+            # first steps into the backward pass built them (50-100 ms on a 100k graph, in a key), and
+            # every full collection after that walked their lists (47,000 on the 100k DAG: +20-60 ms)
+            tape = tape_of(self.session.graph)
+            tape.edges_of_parent, tape.edges_of_name  # noqa: B018 (cached properties: built here)
             gc.freeze()
 
     # ------------------------------------------------------------------ state down
@@ -289,7 +295,7 @@ class CgtuiApp(App[None]):
         tree.redraw()
         if self.view == "picture":
             self.query_one(PictureView).redraw()
-        self.query_one("#detail", TextView).show_text(tree.detail())
+        self._show_detail()
         self.query_one(StepPanel).show(session)
         self.query_one(Transcript).show(session)
         self.query_one(FdPanel).show(session, self.selected, self.full_digits)
@@ -425,7 +431,18 @@ class CgtuiApp(App[None]):
         # tree does when it has the keys)
         if ref is not None and ref.name is not None and (self.view == "tree" or self.focused is tree):
             self.selected = ref.name
-        self.query_one("#detail", TextView).show_text(self.query_one(GraphTree).detail())
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        """The line under the cursor in full, under the tree. It keeps its height while the cursor stays
+        on a line (and, at the pass boundary, the height the line takes across it): a change of height
+        resizes the tree, and the screen is laid out and drawn again (three frames on a narrow screen,
+        where the output's line wraps once its gradient shows)."""
+        tree = self.query_one(GraphTree)
+        across = across_the_boundary(self.session)
+        self.query_one("#detail", TextView).show_tallest(
+            tree.detail(), (self.session, self.session.graph, tree.cursor_node),
+            also=[tree.detail(across)] if across is not None else [])
 
     # ------------------------------------------------------------------ the views
 

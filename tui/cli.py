@@ -354,6 +354,8 @@ def _open_app(loaded, overrides: dict[str, float], h: float, notation: str = "pa
 
         traceback.print_exc()
         return after_app(app, crashed=True)
+    finally:
+        app.session.close()  # a big graph's helper process goes now, not at interpreter exit
     return after_app(app)
 
 

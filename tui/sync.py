@@ -119,7 +119,12 @@ class FileSync:
             return
         session.replace_graph(new, saved=True)
         self.stamp = disk_stamp(new.path) if new.path else None
-        app.say(f"Saved {', '.join(f'{n} = {tx.num(v)}' for n, v in session.inputs.items())} to {new.source}.")
+        app.say(self.saved_message(new))
+
+    def saved_message(self, new) -> str:
+        """What the message line says once ``new`` is written (the app's session already holds it)."""
+        inputs = self.app.session.inputs
+        return f"Saved {', '.join(f'{n} = {tx.num(v)}' for n, v in inputs.items())} to {new.source}."
 
     async def _conflict_chosen(self, choice: Choice | None) -> None:
         app = self.app
@@ -178,6 +183,12 @@ class FileSync:
             return None
         return self._job(self._reload(path, force), "reload")
 
+    def refusal_of(self, new) -> str | None:
+        """Why this app cannot show the file's new version, or None when it can."""
+        if getattr(new.graph, "tensor", False):  # vectors and matrices (#15) open in tui/tensor_app.py
+            return "is now a graph of vectors and matrices, which opens in its own app"
+        return None
+
     async def _reload(self, path: Path, force: bool) -> None:
         app = self.app
         session = app.session
@@ -202,10 +213,10 @@ class FileSync:
             return
         if path != session.loaded.path:
             return
-        if getattr(new.graph, "tensor", False):  # vectors and matrices (#15) open in tui/tensor_app.py
+        refused = self.refusal_of(new)
+        if refused:
             self.broken = True
-            app.say(f"cgtui: {session.source} is now a graph of vectors and matrices, which opens in its own app: "
-                    "quit and open it again (showing the last good version)")
+            app.say(f"cgtui: {session.source} {refused}: quit and open it again (showing the last good version)")
             return
         was_broken, self.broken = self.broken, False
         if new.text == session.loaded.text and not force:

@@ -35,6 +35,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
+from textual.css.query import NoMatches
 from textual.app import App, ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -45,6 +46,7 @@ from engine.tensor_graph import ElementNudge, GradientCheck
 from engine.tensor_session import TensorSession
 from engine.text import num
 from tui.keys import Key
+from tui.tensor_actions import TensorActions
 from tui.widgets.keyline import KeyLine, shown_keys
 from tui.widgets.panels import TextView, TooSmall
 from tui.widgets.tensor_views import MatrixPanel, TensorPicture, TensorTree, fd_text
@@ -69,7 +71,7 @@ SECTIONS = ("Stepping", "The matrix", "Understanding", "Finite differences", "In
             "Gradient descent (graphs with params:)", "The tree", "App")
 
 
-class TensorApp(App):
+class TensorApp(TensorActions, App):
     """Step through a tensor graph; see the module's docstring for the screen and the keys."""
 
     TITLE = "cgtui"
@@ -164,6 +166,7 @@ class TensorApp(App):
                     yield MatrixPanel(id="matrix")
                 with VerticalScroll(id="fd", can_focus=False):
                     yield TextView(id="fd-text")
+        yield from self.compose_actions()  # e w d g: the editor and the guess field (tui/tensor_actions.py)
         yield TextView(id="message")
         yield TooSmall(Text(f"The terminal is too small for cgtui:\nmake it at least"
                             f" {self.MIN_WIDTH} × {self.MIN_HEIGHT}.", style="bold"), id="too-small")
@@ -218,6 +221,7 @@ class TensorApp(App):
         message = self.query_one("#message", TextView)
         message.show_text(Text(self.message))
         message.display = bool(self.message)
+        self.show_actions()
         self._show_keys()
 
     def _show_keys(self) -> None:
@@ -292,6 +296,9 @@ class TensorApp(App):
         s = self.session
         if self.too_small and action != "quit":
             return False
+        acting = super().check_action(action, parameters)  # an open guess or edit holds the keys (tensor_actions)
+        if acting is not True:
+            return acting
         zoom_steps = s.zoomed and s.zoom() is not None and bool(s.zoom().terms)
         if action == "next":
             return True if zoom_steps or s.position < s.total else None
@@ -372,6 +379,9 @@ class TensorApp(App):
 
     def action_leave(self) -> None:
         s = self.session
+        if s.pending is not None:  # predict mode: esc shows the hidden result (tui/tensor_actions.py)
+            self.action_skip_guess()
+            return
         if s.zoomed:
             s.zoomed, s.term = False, None
         elif s.browsing is not None:
@@ -478,7 +488,10 @@ class TensorApp(App):
     @on(Tree.NodeHighlighted)
     def _cursor_moved(self, event: Tree.NodeHighlighted) -> None:
         ref = event.node.data
-        tree = self.query_one(TensorTree)
+        try:
+            tree = self.query_one(TensorTree)
+        except NoMatches:  # a reload's rebuild highlighted a line as the app was closing: nothing to show
+            return
         if ref is not None and ref.name is not None and (self.view == "tree" or self.focused is tree):
             self.session.selected = ref.name
         self.query_one("#detail", TextView).show_text(tree.detail())

@@ -523,11 +523,26 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def drawn(since: float, quiet: float = 0.03) -> None:
+        """Wait until the frames a key sent at ``since`` caused are out (none for ``quiet`` seconds)."""
+        deadline = time.perf_counter() + 5
+        while time.perf_counter() < deadline:
+            app.poll()
+            mine = [f for f in app.frames if f > since]
+            if mine and time.perf_counter() - mine[-1] >= quiet:
+                return
+            time.sleep(0.002)
+
     alone, worker_with, with_step, without, cpu_alone = [], [], [], [], []
     first_with, first_without = [], []
     skipped = 0
     for k in range(pairs):
-        key = "n" if k % 2 == 0 else "p"
+        # at the pass boundary, as the step rows "after f": n crosses into the backward pass (from
+        # the forward pass done), p back (from the first backward step); each timed step is undone
+        # before the next, so the step with the worker and the one without are the same move
+        key, back = ("n", "p") if k % 2 == 0 else ("p", "n")
+        if key == "p":
+            app.press("n")  # to the first backward step (not timed)
         # the worker alone: how long the panel's nudge takes in the app, and the app's own CPU
         # time meanwhile (the nudge's, unless it runs in another process)
         c = cpu()
@@ -541,8 +556,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
         t = time.perf_counter()
         app.tm.keys(app.name, "F7")
         s = app.wait_event("fd-start", t, name)
-        time.sleep(0.015)  # the panel's "nudging …" frame is out before the key
-        app.poll()
+        drawn(t)  # the panel's "nudging …" frames are out before the key
         if any(k == "fd-end" and x > s and n == name for k, x, n in app.events):
             skipped += 1  # the nudge was over before the key: nothing to measure with it
         else:
@@ -550,16 +564,19 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
             first_with.append(app.first)
             worker_with.append(workers_done(s) - s)
         release()
+        app.press(back)  # where the pair started (not timed): both steps are the same move
         # the same step on the same screen without it: F9 points the panel at the input as F7
         # does, but its worker nudges nothing (the cursor on the input, "nudging …" shown)
         t = time.perf_counter()
         app.tm.keys(app.name, "F9")
         app.wait_event("fd-start", t, name)
-        app.settle()
+        drawn(t)  # as before the step with the worker
         without.append(app.press(key))
         first_without.append(app.first)
         release()
-        app.press("p" if key == "n" else "n")  # back where the pair started (not timed)
+        app.press(back)
+        if key == "p":
+            app.press("p")  # back to the forward pass done, where the pairs start
     if not with_step:
         return Row(f"finite-difference panel's worker during a step, {graph}", "-", "-", "-",
                    "a step with it: median and worst each ≤ 1.5× those of a step without it",

@@ -504,17 +504,21 @@ class GraphTree(Tree[NodeRef]):
         """The columns a line's label has, right of its guides."""
         return self.scrollable_content_region.width - self.guide_depth * max(0, self._depth(node) - 1)
 
-    def detail(self) -> Text:
-        """The line under the cursor in full, and its note: what a cut line leaves out."""
+    def detail(self, session: DebugSession | None = None) -> Text:
+        """The line under the cursor in full, and its note: what a cut line leaves out (as it
+        reads in ``session``, by default the tree's own)."""
+        session = session or self.session
         node = self.cursor_node
         ref = node.data if node is not None else None
         if ref is None or ref.name is None:
             return Text(ref.heading if ref is not None else "")
-        label = self.line_label(NodeRef(ref.name, depth=1, continues=ref.continues), 10**6)
-        if ref.name in self.session.breakpoints and not label.plain.startswith(BREAK_MARK):
+        line = NodeRef(ref.name, depth=1, continues=ref.continues)
+        # (another session: the scalar app's step across the pass boundary, see CgtuiApp._show_detail)
+        label = self.line_label(line, 10**6) if session is self.session else node_label(session, line, 10**6)
+        if ref.name in session.breakpoints and not label.plain.startswith(BREAK_MARK):
             label.append("   ")
             label.append(BREAK_MARK + "breakpoint", Style(bold=True))
-        graph = self.session.graph
+        graph = session.graph
         item = graph.node_by_name.get(ref.name) or graph.input_by_name.get(ref.name)
         if item is not None and item.note:
             label.append("\n")

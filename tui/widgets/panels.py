@@ -6,12 +6,15 @@ Each is handed the session and draws from it; none holds state of its own.
 from __future__ import annotations
 
 import bisect
+import copy
+from collections.abc import Iterable
 from functools import partial
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.css.scalar import Unit
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.visual import visualize
@@ -43,8 +46,49 @@ class TextView(Static):
     def __init__(self, text: Text | None = None, **kwargs) -> None:
         super().__init__(text if text is not None else "", **kwargs)
         self._text = text
+        self._tallest: tuple[object, int, int] = (None, 0, 0)
+        """For :meth:`show_tallest`: (the key, the width, the most lines a text of that key took)."""
+        self._measured: dict[tuple[str, int], int] = {}
+        """Lines of the last texts measured, by their characters and the width."""
+        self._shown_lines: tuple[int, int] | None = None
+        """(the width, the lines) of the text shown, when known."""
 
-    def show_text(self, text: Text) -> None:
+    def show_tallest(self, text: Text, key: object, also: Iterable[Text] = (), at_least: int = 0) -> None:
+        """Show ``text`` ending in blank lines, as tall as the tallest text shown with the same ``key``
+        at this width so far, as the texts ``also`` (measured, not shown), and ``at_least`` lines.
+
+        A view whose text grows by a line and shrinks back (a step, then the next) then keeps its
+        height, and the screen is not laid out again: a change of height costs two more frames, three
+        where the tree scrolls (Textual draws it and its scrollbar once more).
+        """
+        width = self.content_size.width
+        if not width:
+            self.show_text(text)
+            return
+        lines = self._lines(text, width)
+        seen, seen_width, tallest = self._tallest
+        if seen != key or seen_width != width:
+            tallest = 0
+        tallest = max(tallest, lines, at_least, *(self._lines(other, width) for other in also))
+        self._tallest = (key, width, tallest)
+        if tallest > lines:
+            text = text.copy()
+            text.append("\n" * (tallest - lines))
+        self.show_text(text, lines=tallest)
+
+    def _lines(self, text: Text, width: int) -> int:
+        """How many lines ``text`` takes at ``width`` (wrapped as shown; 1-2 ms for a long text, so the
+        last few are kept: at the pass boundary each step's text is measured as shown and as across)."""
+        key = (text.plain, width)
+        found = self._measured.get(key)
+        if found is None:
+            if len(self._measured) >= 8:
+                self._measured.clear()
+            found = self._measured[key] = visualize(self, text).get_height(self.styles, width)
+        return found
+
+    def show_text(self, text: Text, lines: int | None = None) -> None:
+        """Show ``text``; ``lines``: how many lines it takes at the present width, if known."""
         if same_text(self._text, text):
             return
         self._text = text
@@ -52,6 +96,10 @@ class TextView(Static):
         # work: only when the text's height changes. (A repaint clears the cached height, so a
         # later layout measures the new text.)
         width = self.content_size.width
+        shown, self._shown_lines = self._shown_lines, (width, lines) if lines is not None else None
+        if lines is not None and shown == (width, lines):
+            self.update(text, layout=False)  # as many lines as the text before it: the same height
+            return
         before = self._height(width)
         self.update(text, layout=False)
         after = self._height(width)
@@ -318,29 +366,42 @@ def transcript_length(session: DebugSession) -> int:
 class StepPanel(TextView):
     """The current step.
 
-    Within a pass the panel keeps the height of its tallest step so far (shorter steps end in
+    The panel keeps the height of its tallest step so far, in both passes (shorter steps end in
     blank lines): on a big graph long names wrap a step to 3 lines, the next to 4, and each change
-    of height laid the screen out again, for two more frames a step.
+    of height laid the screen out again. At the pass boundary (the forward pass done, and the first
+    backward step) it also measures the step across it, so that ``f`` then ``n`` and ``p`` back
+    and forth there keep one height.
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._tallest: tuple[object, int, int] = (None, 0, 0)
-        """(the session and pass, the width, the most lines a step of it took)."""
+    _session: DebugSession | None = None
 
     def show(self, session: DebugSession) -> None:
-        text = step_text(session)
-        width = self.content_size.width
-        if width:
-            lines = visualize(self, text).get_height(self.styles, width)
-            key = (session, session.position > session.n_forward)
-            seen, seen_width, tallest = self._tallest
-            if seen != key or seen_width != width:
-                tallest = 0
-            self._tallest = (key, width, max(tallest, lines))
-            if tallest > lines:
-                text.append("\n" * (tallest - lines))
-        self.show_text(text)
+        self._session = session
+        across = across_the_boundary(session)
+        self.show_tallest(step_text(session), (session, session.graph),
+                          also=[step_text(across)] if across is not None else [])
+
+    def on_resize(self) -> None:
+        # The first show comes before the first layout, with no width to measure at: measured now,
+        # the start's text (the inputs, often taller than a step) counts for the tallest, and the
+        # first n and p do not change the panel's height (each laid the screen out: 50-130 ms).
+        if self._session is not None:
+            self.show(self._session)
+
+
+def across_the_boundary(session: DebugSession) -> DebugSession | None:
+    """At the end of the forward pass, the session one step on; at the first backward step, one
+    step back; elsewhere None. A shallow copy moved with its own step()/back(): this session is
+    not changed (a move only rebinds the copy's attributes)."""
+    nf = session.n_forward
+    if session.position not in (nf, nf + 1) or session.total == nf:
+        return None
+    other = copy.copy(session)
+    if session.position == nf:
+        other.step()
+    else:
+        other.back()
+    return other
 
 
 class FdPanel(TextView):
@@ -372,7 +433,12 @@ class FdPanel(TextView):
             return
         session, name = self._showing
         if name is not None and not session.fd_ready(name) and len(session.graph.names) > self.INLINE_LIMIT:
-            self.show_text(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED))
+            # as tall as the panel is (blank lines under the words): a move onto a variable not nudged
+            # yet does not lay the screen out twice, once for this line and once for the estimates
+            width = self.content_size.width
+            shown = self._shown_lines[1] if self._shown_lines is not None and self._shown_lines[0] == width else 0
+            self.show_tallest(Text(f"nudging {name} by h = {tx.num(session.h)} …", style=MUTED),
+                              (session, name, "nudging"), at_least=shown)
             # every redraw meanwhile (a step, a resize) comes here again: the nudge under way
             # draws when it ends, and a second one would only share the interpreter with it
             nudge = (session, name, session.h, id(session.walk))
@@ -381,8 +447,13 @@ class FdPanel(TextView):
                 self._worker = self.run_worker(partial(self._compute, session, name), thread=True, exclusive=True,
                                                group="fd")
             return
-        width = self.content_size.width or 80
-        self.show_text(fd_text(session, name, width=max(width, 20), full=self.full))
+        width = max(self.content_size.width or 80, 20)
+        # at the pass boundary, as tall as the text across it (the output's gradient appears with the
+        # first backward step): n and p there keep the panel's height, and the screen is not laid out
+        across = across_the_boundary(session)
+        self.show_tallest(fd_text(session, name, width=width, full=self.full),
+                          (session, session.graph, name, session.h, self.full) if across is not None else object(),
+                          also=[fd_text(across, name, width=width, full=self.full)] if across is not None else [])
 
     def _compute(self, session: DebugSession, name: str) -> None:
         """In a worker thread: fill the session's cache, then draw on the UI thread."""
@@ -407,6 +478,8 @@ class Transcript(Widget, can_focus=False):
         self._lines = 0
         self._back = 0
         """How many lines the mouse wheel has looked back from the latest."""
+        self._strips: dict[int, Strip] = {}
+        """Lines drawn, by their number (see :meth:`render_line`)."""
 
     def show(self, session: DebugSession) -> None:
         # Always drawn again (no layout: only the lines on screen): the count alone does not
@@ -432,17 +505,41 @@ class Transcript(Widget, can_focus=False):
             self._back = max(0, self._back - 2)
             self.refresh()
 
+    _drawn: tuple = ()
+    """What the lines in ``_strips`` were drawn from: the session, its walk and notation, the width
+    and the style."""
+
+    _style = Style()
+    """The widget's style, worked out once per drawing of its lines (:meth:`render_lines`)."""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._style = self.rich_style  # (~0.3 ms: it walks the ancestors' styles)
+        return super().render_lines(crop)
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         line = self._top() + y
         session = self._session
         if session is None or line >= self._lines:
-            return Strip.blank(width, self.rich_style)
-        text = transcript_line(session, line) if transcript_length(session) else Text("Nothing yet.", MUTED)
+            return Strip.blank(width, self._style)
+        if not transcript_length(session):
+            return self._strip(Text("Nothing yet.", MUTED), width)
+        # A step moves every line on screen up by one: each line is drawn once (a forward step
+        # of a long expression takes ~0.4 ms to write out) and kept while what it shows stands.
+        drawn = (session, session.walk, session.notation, width, self._style)
+        if len(drawn) != len(self._drawn) or any(a is not b for a, b in zip(drawn[:3], self._drawn)) \
+                or drawn[3:] != self._drawn[3:] or len(self._strips) > 4 * self.size.height:
+            self._drawn, self._strips = drawn, {}
+        strip = self._strips.get(line)
+        if strip is None:
+            strip = self._strips[line] = self._strip(transcript_line(session, line), width)
+        return strip
+
+    def _strip(self, text: Text, width: int) -> Strip:
         if text.cell_len > width:
             text.truncate(width, overflow="ellipsis")
         segments = list(text.render(self.app.console))
-        return Strip(segments, text.cell_len).extend_cell_length(width).apply_style(self.rich_style)
+        return Strip(segments, text.cell_len).extend_cell_length(width).apply_style(self._style)
 
 
 class TooSmall(Static):

@@ -46,7 +46,9 @@ CHECK_FORMULA = "‖g_approx − g‖₂ / (‖g_approx‖₂ + ‖g‖₂)"
 
 
 def shape_of(session: TensorSession, name: str) -> str:
-    """``(1×5)``, ``(scalar)``."""
+    """``(1×5)``, ``(scalar)``; ``(?)`` while predict mode asks for it."""
+    if not session.shape_shown(name):
+        return "(?)"
     return f"({te.shape_text(session.graph.shapes[name])})"
 
 
@@ -168,6 +170,10 @@ def step_text(session: TensorSession, width: int = 120) -> Text:
     gradient after it, and the zoom; or, while a node is browsed, that node's value and gradient."""
     if session.browsing is not None:
         return _browse_text(session, width)
+    if session.pending is not None:  # predict mode: the result waits for a guess
+        from tui.tensor_actions import hidden_step
+
+        return hidden_step(session)
     s = session.step
     out = Text()
     nf, nb = len(session.walk.forward_steps), len(session.walk.backward_steps)
