@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,11 +18,48 @@ from paths import LECTURE
 for _name in ("COLUMNS", "LINES"):
     os.environ.pop(_name, None)
 
+# An environment with PYTHONDONTWRITEBYTECODE=1 (this project's shared machine has it) made every
+# run compile everything again: each xdist worker rewrote and compiled all ~60 test modules (~3 s
+# of CPU a worker), and each of the ~100 cgtui processes the tests start compiled engine/ and tui/
+# (~0.1 s each). The suite keeps the bytecode (in __pycache__/, ignored by git): loaded here, before
+# the workers and the subprocesses start, this reaches them all.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
 # On CI the property tests replay the same examples every run (a red CI blocks a landing, so it
 # must not hinge on a lucky draw); a developer's run explores new ones each time.
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+ONE_WORKER = ("tests/test_serve.py",)
+"""Modules whose tests one worker runs, in order: the browser tests share one Chromium (a launch
+costs about a second of CPU). pytest-xdist's own ``--dist loadgroup`` cannot do it with pytest 9.2
+(its ``xdist_group`` suffix is written to a node id pytest no longer reads: pytest-xdist#1386)."""
+
+EARLY = ("tests/test_monkey.py", "tests/test_stateful.py", "tests/test_tensor_app.py::test_random_keys",
+         "tests/test_terminal.py")
+"""Modules whose tests start first: each is one long test (10-20 s under load) that would otherwise
+start last and end the run alone."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long tests first (:data:`EARLY`); every worker sorts its identical collection alike."""
+    items.sort(key=lambda item: not item.nodeid.startswith(EARLY))
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """Load scheduling, one test at a time, except that each :data:`ONE_WORKER` module is one unit of
+    work (pytest-xdist queues the largest unit first, so it starts at once)."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return Scheduling(config, log)
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:

@@ -27,6 +27,7 @@ from engine import text as tx
 from engine.report import to_json, to_trace
 from test_engine_oracle import expression
 from tui.cli import run
+from soak import examples
 
 LECTURE = "graphs/lecture.yaml"
 
@@ -112,7 +113,7 @@ def _reaches_a_corner(walk, fd) -> bool:
     return fd.kink in downstream and any(f"{k}(" in graph.node_by_name[fd.kink].text for k in ("relu", "abs"))
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(graph_with_corner(), st.sampled_from([1e-3, 1e-6, 1e-9, 1e-12, 0.5]))
 def test_every_record_is_its_own_trails_arithmetic(text, h):
     walk = walk_of(text)
@@ -191,7 +192,7 @@ def test_issue_5_a_power_says_the_same_in_any_units():
     assert plain.status == scaled.status == "suspect"
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(graph_with_corner(), st.integers(-30, 30), st.sampled_from([1e-3, 1e-6, 1e-10, 0.3]))
 def test_a_status_never_depends_on_the_outputs_units(text, k, h):
     """Multiply the output by 10^k: every variable keeps its status (borderline cases aside,

@@ -13,12 +13,13 @@ from engine import GraphError, SourceError, compute, finite_differences, load_by
 from engine import expr as ex
 from engine.report import to_json, to_trace
 from paths import ROOT
+from soak import examples
 
 EXAMPLES = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "graphs").glob("*.yaml"))}
 # any warning (Python's own SyntaxWarning for "1if x else 2", say) would reach the
 # user's terminal: make it an error here
 pytestmark = pytest.mark.filterwarnings("error")
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _strict(text: str):

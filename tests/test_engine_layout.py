@@ -12,8 +12,9 @@ from engine.examples import chain, dag, mlp
 from engine.graph import Input, NodeSource, build_graph
 from engine.layout import layout
 from paths import LECTURE
+from soak import examples
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def check(graph, lay) -> int:

@@ -15,6 +15,7 @@ from engine import compute, finite_difference, finite_differences, load_bytes, l
 from engine import expr as ex
 from engine.finite_diff import rel_error
 from engine.report import to_json, to_trace
+from soak import examples
 
 
 def walk_of(text: str, **overrides):
@@ -196,7 +197,7 @@ def test_fd_divides_by_the_step_actually_taken():
 EXAMPLES = [load_path(p).graph for p in sorted((Path(__file__).resolve().parent.parent / "graphs").glob("*.yaml"))]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.data())
 def test_any_finite_inputs_never_raise(data):
     """Whatever finite values the inputs get (huge, tiny, zero, negative), nothing raises,

@@ -23,6 +23,7 @@ from engine import report, tape
 from engine.errors import GraphError
 from engine.graph import RESERVED
 from tui.cli import run
+from soak import examples
 
 # --------------------------------------------------------------------------- the table itself
 
@@ -56,7 +57,7 @@ SPECIALS = [0.0, -0.0, 1.0, -1.0, 1e-300, -1e-300, 710.0, -745.5, 1e308, -1e308,
             0.5, 2.0, -2.5, 1e16, 3.0]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.one_of(st.floats(), st.sampled_from(SPECIALS)), min_size=1, max_size=40),
        st.lists(st.one_of(st.floats(), st.sampled_from(SPECIALS)), min_size=1, max_size=40))
 def test_batched_implementations_give_the_float_implementations_bits(xs, ys):

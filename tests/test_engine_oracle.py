@@ -23,6 +23,7 @@ import engine
 from engine import compute, finite_difference, load_bytes, load_path
 from engine import expr as ex
 from paths import ROOT
+from soak import examples
 
 GRAPH_FILES = sorted((ROOT / "graphs").glob("*.yaml"))
 DIGITS = 30
@@ -319,7 +320,7 @@ def random_graph(draw):
     return "\n".join(lines) + "\n", inputs, {k: nodes[k] for k in order}, output or order[-1]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(random_graph())
 def test_random_graphs_against_sympy(case):
     text, inputs, nodes, output = case

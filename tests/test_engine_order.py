@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from engine import compute, load_bytes
 from engine import expr as ex
 from paths import ROOT
+from soak import examples
 
 
 
@@ -72,7 +73,7 @@ def shuffled_dag(draw):
     return {name: deps[name] for name in order}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(shuffled_dag())
 def test_dependency_order_follows_the_rule(nodes):
     lines = [f"  {name}: {' + '.join(ops) if ops else '1'}" for name, ops in nodes.items()]

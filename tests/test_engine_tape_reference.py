@@ -34,6 +34,7 @@ from engine import tape as tp
 from engine.ops import isfinite
 from engine.steps import _num
 from engine.tape import tape_of
+from soak import examples
 
 FUNCTIONS = ops.functions("function")
 # relu thrice as often as the others: its corner (a selected zero) is what the backward pass checks
@@ -174,7 +175,7 @@ def overflowing_gradients(draw):
     return "\n".join(lines) + "\n", overrides
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(graphs() | overflowing_gradients())
 def test_compute_matches_the_reference_paths_bit_for_bit(case):
     text, overrides = case

@@ -20,6 +20,7 @@ from engine.finite_diff import finite_difference
 from engine.report import to_markdown, to_trace
 from tui_helpers import LECTURE, make_app, widget_text
 from tui.widgets.graph_tree import GraphTree
+from soak import examples
 
 ENTRY = re.compile(r"(\w+): (\S+) → (\S+?),?$")
 
@@ -90,7 +91,7 @@ async def test_the_panel_at_a_tiny_h():
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(finite, st.one_of(st.integers(-6, 6), st.floats(-1e-3, 1e-3), st.floats(1e-16, 1e-8)))
 def test_printed_pairs_differ_and_keep_their_order(x, delta):
     if isinstance(delta, int):  # a few floats away

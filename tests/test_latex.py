@@ -1,12 +1,13 @@
 """The ``--markdown`` handout's TeX: right, and rendered by KaTeX in strict mode.
 
-KaTeX runs in one node process over every span at once (tests/katex/render.js);
-install it with ``npm ci --prefix tests/katex`` (``.ci/run`` does). Without node
+KaTeX runs in one node process (tests/katex/render.js), started at the first check and
+kept for every later one of the test process; install it with ``npm ci --prefix tests/katex`` (``.ci/run`` does). Without node
 or KaTeX the rendering tests are skipped, saying so; the others still run.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import re
 import shutil
@@ -21,6 +22,7 @@ from engine import expr as ex
 from engine.report import latex, tex_name, tex_num, to_markdown
 from tui.cli import run
 from paths import ROOT
+from soak import examples
 
 KATEX_DIR = ROOT / "tests" / "katex"
 NODE = shutil.which("node")
@@ -39,12 +41,31 @@ def math_spans(markdown: str) -> list[str]:
     return SPAN.findall(markdown)
 
 
+_katex: subprocess.Popen | None = None
+"""The node process that renders spans (render.js): one a test process, for every check."""
+
+
+def _close_katex() -> None:
+    if _katex is not None and _katex.poll() is None:
+        _katex.stdin.close()
+        try:
+            _katex.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            _katex.kill()
+
+
 def katex_failures(spans: list[str]) -> list[tuple[int, str, str]]:
-    """The spans KaTeX refuses in strict mode, with its message (one node process for all)."""
-    proc = subprocess.run([NODE, str(KATEX_DIR / "render.js")], input=json.dumps(spans), capture_output=True,
-                          text=True, cwd=KATEX_DIR, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return [tuple(f) for f in json.loads(proc.stdout)]
+    """The spans KaTeX refuses in strict mode, with its message (one line to the node process, one back)."""
+    global _katex
+    if _katex is None or _katex.poll() is not None:
+        _katex = subprocess.Popen([NODE, str(KATEX_DIR / "render.js")], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=KATEX_DIR)
+        atexit.register(_close_katex)
+    _katex.stdin.write(json.dumps(spans) + "\n")
+    _katex.stdin.flush()
+    answer = _katex.stdout.readline()
+    assert answer, f"KaTeX's node process ended: {_katex.stderr.read()}"
+    return [tuple(f) for f in json.loads(answer)]
 
 
 def handout(text: str, h: float = 1e-3, name: str = "test.yaml") -> str:
@@ -201,7 +222,7 @@ def _formulas() -> st.SearchStrategy[str]:
 
 
 @needs_katex
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(_formulas(), min_size=60, max_size=60))
 def test_random_expressions_render_in_katex_strict(formulas):
     spans = []

@@ -18,6 +18,7 @@ from engine import text as tx
 from engine.nudge_chain import nudge_chain
 from paths import LECTURE, ROOT
 from test_engine_oracle import Oracle, random_graph
+from soak import examples
 
 FANOUT = ROOT / "graphs" / "fanout.yaml"
 
@@ -119,7 +120,7 @@ def test_output_and_unrelated_and_lost():
     assert tx.chain_lines(chain(LECTURE, "b", h=1e-300)) == []
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(random_graph())
 def test_random_graphs_paths_add_up_to_sympys_gradient(case):
     """On random graphs (fan-out included), the path products add up to SymPy's gradient to first order.

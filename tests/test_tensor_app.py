@@ -22,6 +22,7 @@ from tui.keys import Key
 from tui.tensor_app import TensorApp
 from tui.widgets.tensor_views import MatrixPanel, TensorPicture, TensorTree
 from tui_helpers import LECTURE, make_app, reload_now, screen_text, tree_line, widget_text
+from soak import SOAK
 
 LOGISTIC = GRAPHS / "tensor" / "logistic_m.yaml"
 TWO_LAYER = GRAPHS / "tensor" / "two_layer.yaml"
@@ -372,7 +373,7 @@ async def test_random_keys_never_crash(path):
     rng = random.Random(15)
     app = tensor_app(path)
     async with app.run_test(size=(100, 30)) as pilot:
-        for _ in range(250):
+        for _ in range(250 if SOAK else 60):  # the suite's run is a smoke test; .ci/run soaks (CGTUI_SOAK)
             await pilot.press(rng.choice(keys))
             s = app.session
             m = s.matrix

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from paths import GRAPHS
 from test_tensor_oracle import tensor_graphs
 from tui.cli import run
+from soak import examples
 
 TENSOR = GRAPHS / "tensor"
 
@@ -183,7 +184,7 @@ def test_set_changes_a_number_of_a_tensor_graph(tmp_path, capsys):
 
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(25), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(tensor_graphs())
 def test_random_tensor_handouts_render_in_katex_strict(text):
     import test_latex

@@ -12,6 +12,7 @@ from engine import GraphError, SourceError, load_bytes
 from engine.tensor_graph import compute_tensor, gradient_check, nudge_element
 from engine.tensor_report import to_json, to_markdown, to_trace
 from paths import GRAPHS
+from soak import examples
 
 EXAMPLES = [p.read_text(encoding="utf-8") for p in sorted((GRAPHS / "tensor").glob("*.yaml"))]
 SMALL = ("inputs:\n  X: [[1, 2, 3], [4, 5, 6]]\n  w: {value: [[0.5], [-1]]}\n  b: {zeros: [1, 1]}\n"
@@ -56,7 +57,7 @@ def mutated(draw):
     return text
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_tensor_files_run_or_are_refused_cleanly(text):
     load_or_refuse(text)

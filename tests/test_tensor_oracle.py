@@ -21,6 +21,7 @@ from engine import expr as ex
 from engine import parse_graph
 from engine import tensor_expr as te
 from engine.tensor_graph import compute_tensor
+from soak import examples
 
 SHAPES = [(), (1, 1), (1, 3), (2, 1), (2, 3), (3, 2), (3, 3)]
 FUNCS = {
@@ -114,7 +115,7 @@ def tensor_graphs(draw):
 
 
 @pytest.mark.filterwarnings("ignore:Output seems independent of input")
-@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(tensor_graphs())
 def test_random_tensor_graphs_agree_with_autograd(text):
     graph = parse_graph(text)

@@ -11,6 +11,7 @@ from engine.tensor_graph import compute_tensor
 from engine.tensor_zoom import zoom
 from paths import GRAPHS
 from test_tensor_oracle import tensor_graphs
+from soak import examples
 
 
 def every_element(walk):
@@ -50,7 +51,7 @@ def test_outside_the_matrix_is_an_index_error():
         zoom(walk, 0, 0, 5)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(tensor_graphs())
 def test_random_graphs_every_zoom_equals_its_element(text):
     walk = compute_tensor(parse_graph(text))

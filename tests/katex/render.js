@@ -1,12 +1,12 @@
-// Renders every math span given on stdin (a JSON list of TeX strings) with KaTeX
-// in strict mode, and prints a JSON list of [index, span, error] for those that fail.
-// Used by tests/test_latex.py: one node process for all spans.
+// Renders math spans with KaTeX in strict mode. Each line on stdin is a JSON list of TeX
+// strings; for each, one line is written: a JSON list of [index, span, error] for the spans
+// that fail. Used by tests/test_latex.py: one node process, started once, serves every
+// check of a test process (KaTeX is loaded once, not once a check).
 const katex = require("katex");
-let input = "";
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (chunk) => { input += chunk; });
-process.stdin.on("end", () => {
-  const spans = JSON.parse(input);
+const readline = require("readline");
+const lines = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+lines.on("line", (line) => {
+  const spans = JSON.parse(line);
   const failures = [];
   spans.forEach((tex, i) => {
     try {
@@ -15,5 +15,5 @@ process.stdin.on("end", () => {
       failures.push([i, tex, String(err.message || err)]);
     }
   });
-  process.stdout.write(JSON.stringify(failures));
+  process.stdout.write(JSON.stringify(failures) + "\n");
 });
