@@ -141,4 +141,7 @@ def test_random_graphs_paths_add_up_to_sympys_gradient(case):
         if any(lk.bottom_after == lk.bottom_before for p in c.paths for lk in p.links):
             continue  # a flat link is 0/0, and says so
         want = oracle.grad(var)
-        assert math.isclose(c.total, want, rel_tol=1e-2, abs_tol=1e-3), (var, c.total, want, text)
+        # to first order: the links are one-sided, so the sum may be off by as much as the one-sided
+        # estimate ΔJ/Δx is (h · J''/2: at x0 = 0 with J'' ~ 2000, 1e-3 off a gradient of 0)
+        second_order = 2 * abs(fd.forward - want) if fd.forward is not None else 0.0
+        assert math.isclose(c.total, want, rel_tol=1e-2, abs_tol=1e-3 + second_order), (var, c.total, want, text)
