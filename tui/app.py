@@ -409,7 +409,7 @@ class CgtuiApp(App[None]):
             return True
         if event.key in ("enter", "escape") and self._editing() and self.focused is self._editor.query_one(Input):
             self._held = []
-            self._hold_timer = self.set_timer(0.5, self._release_keys)  # should the answer never come
+            self._hold_timer = self.set_timer(2.0, self._release_keys)  # should the answer never come (0.5 s ran out under load)
         return False
 
     _hold_timer = None
