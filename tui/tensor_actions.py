@@ -28,11 +28,9 @@ import numpy as np
 from rich.text import Text
 from textual import events, on
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
-from textual.widgets import Input, Static
 
 from engine import tensor_expr as te
 from engine import text as tx
@@ -42,7 +40,7 @@ from engine.tensor_graph import TensorForwardStep
 from engine.tensor_session import Index, element_label, parse_element, read_guess
 from tui.keys import Key
 from tui.sync import FileSync
-from tui.widgets.dialogs import DIALOG_CSS
+from tui.widgets.dialogs import DIALOG_CSS, AskScreen
 from tui.widgets.editor import EditValue, InputEditor, Question
 
 FILE, DESCENT, PREDICT = "Inputs and the file", "Gradient descent (graphs with params:)", "Understanding"
@@ -127,33 +125,12 @@ class ShapeOrNumber(Question):
         return ShapeOrNumberCancelled()
 
 
-class ElementScreen(ModalScreen[str | None]):
+class ElementScreen(AskScreen):
     """Asks which element to edit (``w[1,0]``); dismisses with the text typed, or None on escape."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
     DEFAULT_CSS = DIALOG_CSS.format(name="ElementScreen")
-
-    def __init__(self, why: str, suggestion: str) -> None:
-        super().__init__()
-        self.why = why
-        self.suggestion = suggestion
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Text(self.why))
-            yield Static(Text("Edit which element? (enter opens it, esc cancels)", style="bold"))
-            yield Input(value=self.suggestion, id="element-name")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    QUESTION = "Edit which element? (enter opens it, esc cancels)"
+    INPUT_ID = "element-name"
 
 
 class ActionsBar(Vertical):

@@ -22,11 +22,16 @@ DIALOG_CSS = """
 """
 
 
-class SaveAsScreen(ModalScreen[str | None]):
-    """Asks for a file name; dismisses with the text typed, or None on escape."""
+class AskScreen(ModalScreen[str | None]):
+    """Asks one question in a field; dismisses with :meth:`answer` of the text typed, or None on escape.
+
+    A subclass says what it asks (``QUESTION``, the field's ``INPUT_ID``) and may read the text
+    its own way (:meth:`answer`).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
-    DEFAULT_CSS = DIALOG_CSS.format(name="SaveAsScreen")
+    QUESTION: ClassVar[str] = ""
+    INPUT_ID: ClassVar[str] = "answer"
 
     def __init__(self, why: str, suggestion: str = "") -> None:
         super().__init__()
@@ -36,19 +41,33 @@ class SaveAsScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Text(self.why))
-            yield Static(Text("Save the graph as (enter saves, esc cancels):", style="bold"))
-            yield Input(value=self.suggestion, id="save-as-path")
+            yield Static(Text(self.QUESTION, style="bold"))
+            yield Input(value=self.suggestion, id=self.INPUT_ID)
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
+    def answer(self, text: str) -> str | None:
+        return text
+
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.dismiss(event.value.strip() or None)
+        self.dismiss(self.answer(event.value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class SaveAsScreen(AskScreen):
+    """Asks for a file name; dismisses with the text typed (None if blank), or None on escape."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="SaveAsScreen")
+    QUESTION = "Save the graph as (enter saves, esc cancels):"
+    INPUT_ID = "save-as-path"
+
+    def answer(self, text: str) -> str | None:
+        return text.strip() or None
 
 
 Choice = Literal["overwrite", "reload", "save_as"]
