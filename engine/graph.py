@@ -267,21 +267,40 @@ def build_graph(
             shape, operands = ex.parse_shape(source.text)
         except GraphError as err:
             raise GraphError(f"node {source.name!r}: {err.message}", source.line, source.name) from None
-        for operand in operands:
-            if operand not in defined:
-                hint = did_you_mean(operand, defined)
-                also = f" (did you mean {hint!r}?)" if hint else ""
-                raise GraphError(f"node {source.name!r} uses {operand!r}, which is not defined{also}", source.line, operand)
+        check_operands(source, operands, defined)
         parsed.append(Node(source.name, shape, operands, source.line, source.note))
 
+    input_names = {i.name for i in inputs}
+    output, marked = check_output_and_params(nodes, defined, input_names, output, output_line, params, alpha, alpha_line)
+    ordered = _dependency_order(parsed, input_names)
+    return Graph(tuple(inputs), tuple(ordered), output, title, description, marked, alpha)
+
+
+def check_operands(source: NodeSource, operands, defined: dict[str, int | None]) -> None:
+    """Refuse a node that uses a name nothing defines (with the closest defined name, if any)."""
+    for operand in operands:
+        if operand not in defined:
+            hint = did_you_mean(operand, defined)
+            also = f" (did you mean {hint!r}?)" if hint else ""
+            raise GraphError(f"node {source.name!r} uses {operand!r}, which is not defined{also}", source.line, operand)
+
+
+def check_output_and_params(nodes, defined: dict[str, int | None], input_names: set[str], output: str | None,
+                            output_line: int | None, params, alpha: float | None,
+                            alpha_line: int | None) -> tuple[str, tuple[str, ...]]:
+    """The output (the last node when the file names none) and the parameters, each checked, and α's range
+    (scalar and tensor graphs alike).
+
+    Raises:
+        GraphError: the output is undefined or an input; a parameter is listed twice or is not an
+            input; α is out of range.
+    """
     if output is None:
         output = nodes[-1].name
     elif output not in defined:
         raise GraphError(f"output {output!r} is not defined", output_line, output)
     elif output not in {n.name for n in nodes}:
         raise GraphError(f"output {output!r} is an input; the output must be a node", output_line, output)
-
-    input_names = {i.name for i in inputs}
     marked: dict[str, int | None] = {}
     for name, line in params:
         if name in marked:
@@ -295,9 +314,7 @@ def build_graph(
     if alpha is not None and not (ALPHA_MIN <= alpha <= ALPHA_MAX):
         raise GraphError(f"alpha (the learning rate) must be between {ALPHA_MIN:g} and {ALPHA_MAX:g}, not {alpha:g}",
                          alpha_line, "alpha")
-
-    ordered = _dependency_order(parsed, input_names)
-    return Graph(tuple(inputs), tuple(ordered), output, title, description, tuple(marked), alpha)
+    return output, tuple(marked)
 
 
 def _dependency_order(nodes: list[Node], inputs: set[str]) -> list[Node]:

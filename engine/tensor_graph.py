@@ -25,7 +25,8 @@ from engine import tensor_expr as te
 from engine import tensor_ops as to
 from engine.errors import GraphError
 from engine.finite_diff import EPS
-from engine.graph import ALPHA_MAX, ALPHA_MIN, NamedGraph, NodeSource, _dependency_order, check_name, did_you_mean
+from engine.graph import (NamedGraph, NodeSource, _dependency_order, check_name, check_operands,
+                          check_output_and_params)
 
 FLAT_HINT = "write [[1], [2]] for a column or [[1, 2]] for a row"
 MAX_ELEMENTS = 10_000_000
@@ -261,31 +262,10 @@ def build_tensor_graph(inputs: list, nodes: list[NodeSource], output: str | None
         except GraphError as err:
             raise GraphError(f"node {source.name!r}: {err.message}", source.line, source.name) from None
         operands = te.names(tree)
-        for operand in operands:
-            if operand not in defined:
-                hint = did_you_mean(operand, defined)
-                also = f" (did you mean {hint!r}?)" if hint else ""
-                raise GraphError(f"node {source.name!r} uses {operand!r}, which is not defined{also}", source.line, operand)
+        check_operands(source, operands, defined)
         parsed.append(TensorNode(source.name, tree, operands, source.line, source.note))
-    node_names = {n.name for n in nodes}
-    if output is None:
-        output = nodes[-1].name
-    elif output not in defined:
-        raise GraphError(f"output {output!r} is not defined", output_line, output)
-    elif output not in node_names:
-        raise GraphError(f"output {output!r} is an input; the output must be a node", output_line, output)
     input_names = {i.name for i in inputs}
-    marked: dict[str, int | None] = {}
-    for name, line in params:
-        if name in marked:
-            raise GraphError(f"params: {name!r} is listed twice", line, name)
-        if name not in input_names:
-            what = "a node; params must be inputs" if name in defined else "not an input"
-            raise GraphError(f"params: {name!r} is {what}", line, name)
-        marked[name] = line
-    if alpha is not None and not (ALPHA_MIN <= alpha <= ALPHA_MAX):
-        raise GraphError(f"alpha (the learning rate) must be between {ALPHA_MIN:g} and {ALPHA_MAX:g}, not {alpha:g}",
-                         alpha_line, "alpha")
+    output, marked = check_output_and_params(nodes, defined, input_names, output, output_line, params, alpha, alpha_line)
     ordered = _dependency_order(parsed, input_names)
     shapes: dict[str, te.Shape] = {i.name: i.shape for i in inputs}
     for node in ordered:
@@ -297,7 +277,7 @@ def build_tensor_graph(inputs: list, nodes: list[NodeSource], output: str | None
         line = output_line if output_line is not None else next(n.line for n in ordered if n.name == output)
         raise GraphError(f"output {output!r} is ({te.shape_text(shapes[output])}): the output must be a number or 1×1 "
                          "(sum or mean it)", line, output)
-    return TensorGraph(tuple(inputs), tuple(ordered), output, title, description, tuple(marked), alpha, shapes)
+    return TensorGraph(tuple(inputs), tuple(ordered), output, title, description, marked, alpha, shapes)
 
 
 # --------------------------------------------------------------------------- the walk
