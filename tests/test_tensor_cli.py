@@ -12,6 +12,7 @@ from paths import GRAPHS
 from test_tensor_oracle import tensor_graphs
 from tui.cli import run
 from soak import examples
+import test_latex  # here, not inside the @given test: imported there, its own @given tests nest (fails run alone)
 
 TENSOR = GRAPHS / "tensor"
 
@@ -187,7 +188,6 @@ def test_set_changes_a_number_of_a_tensor_graph(tmp_path, capsys):
 @settings(max_examples=examples(25), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(tensor_graphs())
 def test_random_tensor_handouts_render_in_katex_strict(text):
-    import test_latex
     from engine import parse_graph
     from engine.tensor_graph import compute_tensor
     from engine.tensor_report import to_markdown
