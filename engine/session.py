@@ -130,7 +130,53 @@ def _differs(a: float, b: float) -> bool:
     return not (a == b or (math.isnan(a) and math.isnan(b)))
 
 
-class DebugSession:
+class SessionState:
+    """What a scalar :class:`DebugSession` and a tensor session share: how many steps are revealed in
+    predict mode, turning it on and off, α's scaling, and which inputs are edited or unsaved.
+
+    A subclass holds ``position``, ``pending``, ``predicting``, ``answers``, ``alpha``, ``graph``,
+    ``inputs`` and ``saved_inputs``, and says with :meth:`same_value` when two input values are the same.
+    """
+
+    same_value = staticmethod(same_float)
+    """Two input values bit for bit the same (0 and -0 differ)."""
+
+    @property
+    def revealed(self) -> int:
+        """How many steps show their numbers: all those taken, but the one waiting for a guess."""
+        return self.position - 1 if self.pending is not None else self.position
+
+    def set_predicting(self, on: bool) -> None:
+        """Turn predict mode on (with a fresh score) or off (revealing a hidden number)."""
+        self.predicting = on
+        self.pending = None
+        if on:
+            self.answers = {}
+
+    def scale_alpha(self, factor: float) -> bool:
+        """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""
+        new = scaled(self.alpha, factor, ALPHA_MIN, ALPHA_MAX)
+        if new is None:
+            return False
+        self.alpha = new
+        return True
+
+    @property
+    def edited(self) -> dict:
+        """Inputs whose value differs from the file's."""
+        return {n: v for n, v in self.inputs.items() if not self.same_value(v, self.graph.input_by_name[n].value)}
+
+    def unsaved_names(self) -> list[str]:
+        """The inputs edited in the app since it opened or last saved."""
+        return [n for n, v in self.inputs.items() if n not in self.saved_inputs or not self.same_value(v, self.saved_inputs[n])]
+
+    @property
+    def unsaved(self) -> bool:
+        """Whether inputs were edited in the app since it opened or last saved."""
+        return any(n not in self.saved_inputs or not self.same_value(v, self.saved_inputs[n]) for n, v in self.inputs.items())
+
+
+class DebugSession(SessionState):
     """The state of one walk through one graph.
 
     Position ``k`` means ``k`` steps taken: ``0`` is the start, the forward steps
@@ -331,11 +377,6 @@ class DebugSession:
 
     # ------------------------------------------------------------------ what is revealed
 
-    @property
-    def revealed(self) -> int:
-        """How many steps show their numbers: all those taken, but the one waiting for a guess."""
-        return self.position - 1 if self.pending is not None else self.position
-
     def value_shown(self, name: str) -> bool:
         """Inputs from the start; a node once its forward step is taken (and, in predict mode, guessed)."""
         pos = self.graph.position.get(name)
@@ -535,16 +576,6 @@ class DebugSession:
         self.apply(self.recompute(inputs, walk))
         return self.value_changes, self.grad_changes
 
-    @property
-    def edited(self) -> dict[str, float]:
-        """Inputs whose value differs from the file's."""
-        return {n: v for n, v in self.inputs.items() if not same_float(v, self.graph.input_by_name[n].value)}
-
-    @property
-    def unsaved(self) -> bool:
-        """Whether inputs were edited in the app since it opened or last saved."""
-        return any(not same_float(v, self.saved_inputs.get(n, math.nan)) for n, v in self.inputs.items())
-
     def replace_graph(self, loaded: LoadedGraph, *, saved: bool = False) -> list[str]:
         """Switch to a new version of the graph (reloaded, or just saved).
 
@@ -583,13 +614,6 @@ class DebugSession:
         return describe_changes(old_graph, self.graph)
 
     # ------------------------------------------------------------------ predict, then reveal
-
-    def set_predicting(self, on: bool) -> None:
-        """Turn predict mode on (with a fresh score) or off (revealing a hidden number)."""
-        self.predicting = on
-        self.pending = None
-        if on:
-            self.answers = {}
 
     def guess(self, value: float | None) -> Answer:
         """Judge a guess for the hidden step and reveal it; None reveals it unscored.
@@ -672,14 +696,6 @@ class DebugSession:
             self.descent = [planned.before]
         self.answers = {}
         self.descent.append(self.walk.values[self.graph.output])
-        return True
-
-    def scale_alpha(self, factor: float) -> bool:
-        """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""
-        new = scaled(self.alpha, factor, ALPHA_MIN, ALPHA_MAX)
-        if new is None:
-            return False
-        self.alpha = new
         return True
 
     # ------------------------------------------------------------------ finite differences

@@ -31,9 +31,10 @@ import numpy as np
 
 from engine import expr as ex
 from engine import tensor_expr as te
-from engine.graph import ALPHA_MAX, ALPHA_MIN, DEFAULT_ALPHA
+from engine.graph import DEFAULT_ALPHA
 from engine.graphfile import LoadedGraph, SaveError, value_text
 from engine.quiz import Score
+from engine.session import SessionState
 from engine import text as tx
 from engine.tensor_graph import (TENSOR_H, ElementNudge, GradientCheck, TensorBackwardStep, TensorForwardStep,
                                  TensorGraph, compute_tensor, descent_step, gradient_check, nudge_element, with_element)
@@ -217,7 +218,7 @@ class GradShown:
         return self.arrived >= self.of
 
 
-class TensorSession:
+class TensorSession(SessionState):
     """Position ``k`` means ``k`` steps taken: ``0`` is the start, forward steps ``1 … F``, backward ``F+1 … F+B``.
 
     Attributes:
@@ -228,6 +229,7 @@ class TensorSession:
         selected: The name on the tree cursor's line.
     """
 
+    same_value = staticmethod(_same)  # arrays: the shape and every element's bits
     notation = tx.PARTIAL
     breakpoints: frozenset[str] = frozenset()
     value_changes: dict = {}
@@ -556,19 +558,6 @@ class TensorSession:
         self.nudge = None
         self._clamp()
 
-    @property
-    def unsaved(self) -> bool:
-        """Whether an input differs from the values as opened or last saved."""
-        return any(not _same(v, self.saved_inputs[n]) for n, v in self.inputs.items())
-
-    def unsaved_names(self) -> list[str]:
-        return [n for n, v in self.inputs.items() if not _same(v, self.saved_inputs[n])]
-
-    @property
-    def edited(self) -> dict[str, np.ndarray]:
-        """The inputs whose value differs from the file's."""
-        return {n: v for n, v in self.inputs.items() if not _same(v, self.graph.input_by_name[n].value)}
-
     # ------------------------------------------------------------------ a new version of the file
 
     def _step_key(self, walk, position: int) -> tuple | None:
@@ -654,29 +643,8 @@ class TensorSession:
         self.descent.append(after)
         return DescentStep(len(self.descent) - 1, self.alpha, graph.params, before, after, largest)
 
-    def scale_alpha(self, factor: float) -> bool:
-        """Multiply α by ``factor`` if it stays within [1e-6, 1000]; False if it would not."""
-        from engine.session import scaled
-
-        new = scaled(self.alpha, factor, ALPHA_MIN, ALPHA_MAX)
-        if new is None:
-            return False
-        self.alpha = new
-        return True
-
     # ------------------------------------------------------------------ predict mode
 
-    def set_predicting(self, on: bool) -> None:
-        """Predict mode on (with a fresh score) or off (showing a hidden result)."""
-        self.predicting = on
-        self.pending = None
-        if on:
-            self.answers = {}
-
-    @property
-    def revealed(self) -> int:
-        """How many steps show their results: all those taken, but one waiting for a guess."""
-        return self.position - 1 if self.pending is not None else self.position
 
     def shape_shown(self, name: str) -> bool:
         """Whether ``name``'s shape may show: always, but in predict mode a node's only once its step is revealed."""
