@@ -470,8 +470,10 @@ def rounding_floor(j: float, step: float) -> float:
 
 def within_rounding(diff: float, floor: float, h: float, what: str = "|central − backprop|") -> str:
     """The words for a difference that rounding alone explains."""
-    return (f"within rounding: {what} = {diff:.1e} is below what rounding J(x ± h) alone can give"
-            f" ({floor:.1e}); backprop agrees as far as h = {h:g} can tell; a larger h tells more")
+    from engine.text import num, small
+
+    return (f"within rounding: {what} = {small(diff)} is below what rounding J(x ± h) alone can give"
+            f" ({small(floor)}); backprop agrees as far as h = {num(h)} can tell; a larger h tells more")
 
 
 def check_status(rel: float | None) -> str:
