@@ -443,9 +443,8 @@ class DebugSession(SessionState):
             elif m := _LOCAL_WARNING.match(text):
                 edge = next((k for k in self._steps_of_parent.get(m[3], ()) if names[tape.edges[k][0]] == m[2]), None)
                 if edge is not None:
-                    site = WarningSite(m[3], warning_text(text, notation),
-                                       warning_text(f"local derivative {m[1]}", notation)[len("local derivative "):],
-                                       self.n_forward + edge + 1)
+                    short = d(m[2], m[3], notation) + m[1][len(f"∂{m[2]}/∂{m[3]}"):]  # "du/dx = … is inf at …"
+                    site = WarningSite(m[3], warning_text(text, notation), short, self.n_forward + edge + 1)
             sites.append(site)
         by_name: dict[str, list[WarningSite]] = {}
         for site in sites:
