@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -47,6 +48,26 @@ start last and end the run alone."""
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The long tests first (:data:`EARLY`); every worker sorts its identical collection alike."""
     items.sort(key=lambda item: not item.nodeid.startswith(EARLY))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what the collection loaded (Textual, SymPy, Hypothesis, every test module: ~170,000
+    objects a worker) out of the collector's reach: every full collection walked them again. They
+    live as long as the worker; the tests' own garbage is collected as before."""
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Let go of the screens of the apps the test ran. Textual 8.2.8 caches
+    ``StylesCache.get_inner_outer`` with ``functools.lru_cache`` on the method, so the cache's keys
+    hold up to 1,024 ``StylesCache`` objects of apps long gone, each with its rendered lines
+    (~8,000 objects an app: textual#6665): a worker's heap grew with every Pilot test until the
+    cache was full, and every full collection walked it. The cache only spares recomputing two
+    styles."""
+    cache = getattr(sys.modules.get("textual._styles_cache"), "StylesCache", None)
+    if cache is not None:
+        cache.get_inner_outer.cache_clear()
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
