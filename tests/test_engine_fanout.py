@@ -101,11 +101,10 @@ def test_names_revealed_between_holds_every_name_whose_numbers_differ():
         session = DebugSession(loaded)
         names = session.graph.names
 
-        def seen(position):
+        at = []
+        for position in range(session.total + 1):
             session._move(position)
-            return {n: (session.value_shown(n), session.grad(n)) for n in names}
-
-        at = [seen(k) for k in range(session.total + 1)]
+            at.append({n: (session.value_shown(n), session.grad(n)) for n in names})
         for a in range(session.total + 1):
             for b in range(a, session.total + 1):
                 differ = {n for n in names if at[a][n] != at[b][n]}
