@@ -439,11 +439,6 @@ class Tape:
         return out
 
     @cached_property
-    def names_dict(self) -> dict[str, None]:
-        """Every name, in order, to None: copied and filled, the quickest way to a dict by name."""
-        return dict.fromkeys(self.graph.names)
-
-    @cached_property
     def shape_of_node(self) -> list[_Shape]:
         """Each node's shape, in order."""
         return [f[0] for f in self._found]
