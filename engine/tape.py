@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, chain, count
 from operator import attrgetter, itemgetter
 
 from engine import expr as ex
@@ -333,42 +333,40 @@ class Tape:
         # node but what the lists hold: a 100,000-node graph compiles in a fraction of a
         # second, and the collector has little to walk meanwhile.
         nodes = graph.nodes
+        shape_col = list(map(attrgetter("shape"), nodes))
+        operands_col = list(map(attrgetter("operands"), nodes))
+        n_args_col = list(map(len, operands_col))
+        # every shape compiled first (a few), its constants given slots from n_names on
+        ids = list(map(id, shape_col))
+        for k in dict(zip(ids, range(len(ids)))).values():  # a node of each shape
+            compiled(shape_col[k], n_args_col[k])
+        free = counter[0]
+        found_of_node = list(map(by_id.__getitem__, ids))
+        emitters = list(map(itemgetter(1), found_of_node))
+        # every operand's slot, node after node, in C; a node's env starts as a slice of it
+        args_list = list(map(slot.__getitem__, chain.from_iterable(operands_col)))
+        arg_ends = list(accumulate(n_args_col))
         # columns gathered in lists and made arrays once: list.extend takes a tuple of ints
         # about twice as fast as array.extend, which converts each one
-        c_op: list[int] = []
         c_flat: list[int] = []
-        found_of_node: list[tuple[_Shape, _Emitter, _Emitter]] = []
-        args_list: list[int] = []
-        free = n_names
-        slot_of = slot.__getitem__
-        keep, find = found_of_node.append, by_id.get
-        add_args, add_ops, add_code = args_list.extend, c_op.extend, c_flat.extend
-        for out, node in enumerate(nodes, n_inputs):
-            operands = node.operands
-            canon = node.shape
-            found = find(id(canon))
-            if found is None:
-                counter[0] = free
-                found = compiled(canon, len(operands))
-                free = counter[0]
-            keep(found)
-            em = found[1]
-            env = list(map(slot_of, operands))
-            add_args(env)
+        add_code = c_flat.extend
+        start = 0
+        for out, em, end in zip(count(n_inputs), emitters, arg_ends):
+            env = args_list[start:end]
+            start = end
             env.append(out)
             if em.temps:
                 env.extend(range(free, free + em.temps))
                 free += em.temps
             if em.consts:
                 env.extend(em.consts)
-            add_ops(em.ops)
             add_code(em.get_code(env))
         self._found = found_of_node
-        self.code = _rows(array("i", c_op), array("i", c_flat), 3)
-        ends = array("i", accumulate(map(len, map(attrgetter("ops"), map(itemgetter(1), found_of_node)))))
+        c_op = array("i", chain.from_iterable(map(attrgetter("ops"), emitters)))
+        self.code = _rows(c_op, array("i", c_flat), 3)
+        ends = array("i", accumulate(map(len, map(attrgetter("ops"), emitters))))
         self.node_code = Rows(0)  # (start, end) into code, per node in order
         self.node_code.cols = (array("i", [0]) + ends[:-1] if ends else array("i"), ends)
-        arg_ends = list(accumulate(map(len, map(attrgetter("operands"), nodes))))
 
         # the local derivatives of every edge the output depends on, in backward-step order;
         # what the output depends on is marked on the way down (graph.needed, by slot)
