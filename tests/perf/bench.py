@@ -545,6 +545,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
         w = waited()
         took = app.press(key)
         waits.append(waited() - w)
+        full_gc.append(app.full_gc)
         return took
 
     def drawn(since: float, quiet: float = 0.03) -> None:
@@ -559,6 +560,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
 
     alone, worker_with, with_step, without, cpu_alone, worker_cpu = [], [], [], [], [], []
     wait_with, wait_without = [], []
+    full_gc: list[list[float]] = []  # the full collections inside each timed step, with and without in turn
     first_with, first_without = [], []
     skipped = 0
     for k in range(pairs):
@@ -637,7 +639,8 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
                 "worker_alone_s": med(alone), "worker_during_step_s": med(worker_with),
                 "app_cpu_during_nudge_s": med(cpu_alone), "skipped": skipped, "samples": with_step,
                 "baseline_samples": without, "worker_thread_cpu_s": worker_cpu,
-                "waited_for_a_core_s": wait_with, "baseline_waited_for_a_core_s": wait_without})
+                "waited_for_a_core_s": wait_with, "baseline_waited_for_a_core_s": wait_without,
+                "full_gc_s": full_gc})
 
 
 # --------------------------------------------------------------------------- headless and engine
