@@ -408,6 +408,29 @@ class DebugSession(SessionState):
             return GradView(walk.grads[name], arrived, arrived)
         return GradView(walk.backward_steps.accumulated(indexes[arrived - 1]), arrived, len(indexes))
 
+    def names_revealed_between(self, start: int, end: int) -> set[str]:
+        """The names whose value or gradient can read differently with ``end`` steps revealed than
+        with ``start`` (either way round), all else alike: the nodes the forward steps between
+        evaluate, and the parent (whose gradient and count of contributions move) and child of each
+        backward step between; the output, whose seed ∂J/∂J = 1 shows from the first backward step;
+        and, when the range reaches the end, the names the output does not depend on (∂J/∂name = 0
+        once the backward pass is over). Warnings and the current step's marks are the caller's to check.
+        """
+        start, end = sorted((max(0, start), min(self.total, end)))
+        graph, nf = self.graph, self.n_forward
+        names = {graph.nodes[k].name for k in range(start, min(end, nf))}
+        if end > nf:
+            if start <= nf:
+                names.add(graph.output)  # its seed ∂J/∂J = 1 shows from the first backward step
+            all_names, edges = graph.names, tape_of(graph).edges
+            for k in range(max(start, nf) - nf, end - nf):
+                child, parent, _ = edges[k]
+                names.add(all_names[child])
+                names.add(all_names[parent])
+            if end == self.total:
+                names.update(n for n in graph.names if n not in self._steps_of_parent)
+        return names
+
     def changed_by_last_step(self) -> tuple[set[str], set[str]]:
         """(values, gradients) that the last step revealed or changed."""
         step = self.current

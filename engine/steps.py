@@ -17,9 +17,9 @@ import bisect
 import math
 from itertools import accumulate, chain, compress
 from operator import and_, not_, sub
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, partial
 
 from engine import expr as ex
 from engine.ops import isfinite
@@ -126,21 +126,56 @@ class Walk:
         forward_steps: One per node, in dependency order.
         backward_steps: One per edge the output depends on, in reverse
             dependency order.
-        warnings: Where a non-finite number first appears, and why.
+        warnings: Where a non-finite number first appears, and why (found when first
+            asked for: a walk run only for its numbers, as a descent step or a nudge's
+            re-run, does not look for them).
     """
 
     graph: Graph
-    values: dict[str, float]
-    grads: dict[str, float]
+    values: Mapping[str, float]
+    grads: Mapping[str, float]
     forward_steps: Sequence[ForwardStep]
     backward_steps: Sequence[BackwardStep]
-    warnings: tuple[str, ...]
+    find_warnings: Callable[[], tuple[str, ...]] = field(default=tuple, repr=False, compare=False)
     slots: list[float] | None = None
     """Every slot of the graph's tape after the forward pass (for fast re-evaluation)."""
+
+    @cached_property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(self.find_warnings())
 
     @property
     def output(self) -> str:
         return self.graph.output
+
+
+class ByName(Mapping):
+    """A read-only mapping of every input's and node's name to its number in a list by slot.
+
+    A walk's values and gradients, read where the tape left them: a dict of 100,000 names
+    costs ~10 ms to fill, twice a walk, and most walks (a descent step, an edit's re-run)
+    are read at a few names. Iterates in the graph's order, as the dict it replaces did.
+    """
+
+    __slots__ = ("_slot", "_numbers")
+
+    def __init__(self, slot: dict[str, int], numbers: list[float]) -> None:
+        self._slot, self._numbers = slot, numbers
+
+    def __getitem__(self, name: str) -> float:
+        return self._numbers[self._slot[name]]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._slot
+
+    def __iter__(self):
+        return iter(self._slot)
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __repr__(self) -> str:
+        return f"ByName({dict(self)!r})"
 
 
 def _num(x: float) -> str:
@@ -232,19 +267,13 @@ def compute(graph: Graph, inputs: Mapping[str, float] | None = None) -> Walk:
     v = tape.forward(values_in)
     total = sum(v)
     g = tape.backward(v, finite=total - total == 0.0)
-    names = graph.names
-    # a copy of a dict of the names then the values put in: 2-3× quicker than a new dict
-    # (no resizing, no new table of keys), the same dict
-    values = tape.names_dict.copy()
-    values.update(zip(names, v))
-    grads = tape.names_dict.copy()
-    grads.update(zip(names, g))
-    warnings = _warnings(graph, tape, values, v) if total - total != 0.0 else []
+    values, grads = ByName(tape.slot, v), ByName(tape.slot, g)
+    find_warnings = partial(_warnings, graph, tape, values, v) if total - total != 0.0 else tuple
     return Walk(graph, values, grads, ForwardSteps(graph, tape, v), BackwardSteps(graph, tape, v, g),
-                tuple(warnings), v)
+                find_warnings, v)
 
 
-def _warnings(graph: Graph, tape: Tape, values: dict[str, float], v: list[float]) -> list[str]:
+def _warnings(graph: Graph, tape: Tape, values: Mapping[str, float], v: list[float]) -> list[str]:
     """Where non-finite numbers start: a node or a local derivative whose operands are finite.
 
     Found without a Python loop over the nodes or the edges (a graph that overflows

@@ -19,7 +19,7 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, chain, count
 from operator import attrgetter, itemgetter
 
 from engine import expr as ex
@@ -333,55 +333,57 @@ class Tape:
         # node but what the lists hold: a 100,000-node graph compiles in a fraction of a
         # second, and the collector has little to walk meanwhile.
         nodes = graph.nodes
-        c_op, c_flat = array("i"), array("i")
-        found_of_node: list[tuple[_Shape, _Emitter, _Emitter]] = []
-        args_flat = array("i")
-        free = n_names
-        slot_of = slot.__getitem__
-        keep, find = found_of_node.append, by_id.get
-        add_args, add_ops, add_code = args_flat.extend, c_op.extend, c_flat.extend
-        for out, node in enumerate(nodes, n_inputs):
-            operands = node.operands
-            canon = node.shape
-            found = find(id(canon))
-            if found is None:
-                counter[0] = free
-                found = compiled(canon, len(operands))
-                free = counter[0]
-            keep(found)
-            em = found[1]
-            env = list(map(slot_of, operands))
-            add_args(env)
+        shape_col = list(map(attrgetter("shape"), nodes))
+        operands_col = list(map(attrgetter("operands"), nodes))
+        n_args_col = list(map(len, operands_col))
+        # every shape compiled first (a few), its constants given slots from n_names on
+        ids = list(map(id, shape_col))
+        for k in dict(zip(ids, range(len(ids)))).values():  # a node of each shape
+            compiled(shape_col[k], n_args_col[k])
+        free = counter[0]
+        found_of_node = list(map(by_id.__getitem__, ids))
+        emitters = list(map(itemgetter(1), found_of_node))
+        # every operand's slot, node after node, in C; a node's env starts as a slice of it
+        args_list = list(map(slot.__getitem__, chain.from_iterable(operands_col)))
+        arg_ends = list(accumulate(n_args_col))
+        # columns gathered in lists and made arrays once: list.extend takes a tuple of ints
+        # about twice as fast as array.extend, which converts each one
+        c_flat: list[int] = []
+        add_code = c_flat.extend
+        start = 0
+        for out, em, end in zip(count(n_inputs), emitters, arg_ends):
+            env = args_list[start:end]
+            start = end
             env.append(out)
             if em.temps:
                 env.extend(range(free, free + em.temps))
                 free += em.temps
             if em.consts:
                 env.extend(em.consts)
-            add_ops(em.ops)
             add_code(em.get_code(env))
         self._found = found_of_node
-        self.code = _rows(c_op, c_flat, 3)
-        ends = array("i", accumulate(map(len, map(attrgetter("ops"), map(itemgetter(1), found_of_node)))))
+        c_op = array("i", chain.from_iterable(map(attrgetter("ops"), emitters)))
+        self.code = _rows(c_op, array("i", c_flat), 3)
+        ends = array("i", accumulate(map(len, map(attrgetter("ops"), emitters))))
         self.node_code = Rows(0)  # (start, end) into code, per node in order
         self.node_code.cols = (array("i", [0]) + ends[:-1] if ends else array("i"), ends)
-        arg_ends = list(accumulate(map(len, map(attrgetter("operands"), nodes))))
 
         # the local derivatives of every edge the output depends on, in backward-step order;
         # what the output depends on is marked on the way down (graph.needed, by slot)
         needed = bytearray(n_names)
         needed[slot[graph.output]] = 1
-        l_op, l_flat = array("i"), array("i")
-        e_flat = array("i")  # (child, parent, local, node index) of each edge
-        e_operand = array("i")
+        l_op: list[int] = []
+        l_flat: list[int] = []
+        e_list: list[int] = []  # (child, parent, local, node index) of each edge
+        e_operand: list[int] = []
         gates: dict[int, int] = {}  # local slot -> the slot of the selector that can make it a selected zero
-        add_ops, add_code, add_edges, add_operands = l_op.extend, l_flat.extend, e_flat.extend, e_operand.extend
+        add_ops, add_code, add_edges, add_operands = l_op.extend, l_flat.extend, e_list.extend, e_operand.extend
         for k in range(len(nodes) - 1, -1, -1):
             if not needed[n_inputs + k]:
                 continue
             em = found_of_node[k][2]
             end = arg_ends[k]
-            env = args_flat[end - em.n_args:end].tolist()
+            env = args_list[end - em.n_args:end]
             for a in env:
                 needed[a] = 1
             env.append(n_inputs + k)
@@ -398,15 +400,16 @@ class Tape:
             if em.gates:
                 for local, gate in em.gates:
                     gates[env[local]] = env[gate]
-        self.local_code = _rows(l_op, l_flat, 3)
+        self.local_code = _rows(array("i", l_op), array("i", l_flat), 3)
+        e_flat = array("i", e_list)
         self.edges = Rows(0)  # (child, parent, local) slots
         self.edges.cols = tuple(e_flat[c::4] for c in range(3))
         self.edge_node = Rows(0)  # (node index, operand index)
-        self.edge_node.cols = (e_flat[3::4], e_operand)
+        self.edge_node.cols = (e_flat[3::4], array("i", e_operand))
         self.gates = gates
         self.needed_mask = needed
         """1 at the slot of every name the output depends on (the output too): graph.needed, by slot."""
-        self.args_flat = args_flat
+        self.args_flat = array("i", args_list)
         """Every node's operand slots, one after the other, in order; node k's end at ``arg_ends[k]``."""
         self.arg_ends = array("i", arg_ends)
         slots_init = [0.0] * max(free, counter[0])
@@ -437,11 +440,6 @@ class Tape:
                     out.append(k)
             start = end
         return out
-
-    @cached_property
-    def names_dict(self) -> dict[str, None]:
-        """Every name, in order, to None: copied and filled, the quickest way to a dict by name."""
-        return dict.fromkeys(self.graph.names)
 
     @cached_property
     def shape_of_node(self) -> list[_Shape]:

@@ -88,3 +88,27 @@ def test_unused_branch_gets_no_steps_and_zero_gradient():
     # the forward pass still evaluates every node
     assert [s.node for s in walk.forward_steps] == ["u", "side", "out"]
     assert walk.values["side"] == 4
+
+
+def test_names_revealed_between_holds_every_name_whose_numbers_differ():
+    """Checked against the session itself: between any two positions, every name whose value shows or
+    whose gradient (value, contributions so far) differs is named (the tree checks only those lines)."""
+    from engine.examples import generate
+    from engine.session import DebugSession
+
+    for loaded in (load_path(ROOT / "graphs" / "fanout.yaml"), load_path(ROOT / "graphs" / "lecture.yaml"),
+                   load_bytes(generate("dag", 30).encode(), "dag.yaml")):
+        session = DebugSession(loaded)
+        names = session.graph.names
+
+        at = []
+        for position in range(session.total + 1):
+            session._move(position)
+            at.append({n: (session.value_shown(n), session.grad(n)) for n in names})
+        for a in range(session.total + 1):
+            for b in range(a, session.total + 1):
+                differ = {n for n in names if at[a][n] != at[b][n]}
+                named = session.names_revealed_between(a, b)
+                assert differ <= named, (loaded.source, a, b, differ - named)
+                assert named == session.names_revealed_between(b, a)
+        assert session.names_revealed_between(0, 0) == set()

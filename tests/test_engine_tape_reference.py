@@ -1,8 +1,9 @@
 """The tape's fast paths against plain reference paths, bit for bit, on random graphs.
 
 compute() runs a graph through its tape (a loop over instructions, functions tested
-first, ``**`` inline), copies its values and gradients into dicts, and finds where
-non-finite numbers start without a Python loop over every node. Each of these is
+first, ``**`` inline), reads its values and gradients by name from the slot lists
+(``ByName``), and finds where non-finite numbers start without a Python loop over every
+node, when first asked. Each of these is
 checked here against the slowest obvious way of doing the same thing:
 
 - values: every node's expression walked by :func:`engine.expr.evaluate`, in order;
@@ -24,6 +25,7 @@ from __future__ import annotations
 import math
 import struct
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -241,3 +243,19 @@ def test_a_gradient_that_overflows_behind_a_finite_forward_pass_is_still_selecte
     values = reference_values(graph, {})
     grads = reference_grads(graph, values)
     assert [bits(walk.grads[n]) for n in graph.names] == [bits(grads[n]) for n in graph.names]
+
+
+def test_a_walks_values_and_gradients_read_like_the_dicts_they_replace():
+    """By name, in the graph's order, every name once, nothing else; not writable."""
+    graph = load_bytes(b"inputs: {a: 5, b: 3, c: 2}\nnodes:\n  u: b * c\n  v: a + u\n  J: 3 * v\n",
+                       "lecture").graph
+    walk = compute(graph)
+    assert dict(walk.values) == {"a": 5.0, "b": 3.0, "c": 2.0, "u": 6.0, "v": 11.0, "J": 33.0}
+    assert dict(walk.grads) == {"a": 3.0, "b": 6.0, "c": 9.0, "u": 3.0, "v": 3.0, "J": 1.0}
+    assert walk.values == dict(walk.values) and len(walk.grads) == 6
+    assert "u" in walk.values and "3" not in walk.values and "nope" not in walk.grads
+    assert walk.values.get("nope", -1.0) == -1.0
+    with pytest.raises(KeyError):
+        walk.values["nope"]
+    assert not hasattr(walk.values, "__setitem__")
+    assert walk.warnings == ()  # nothing overflows: nothing to find

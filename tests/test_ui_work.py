@@ -365,3 +365,64 @@ async def test_the_finite_difference_panel_keeps_its_height_while_it_nudges(monk
         gate.set()
         await settle(pilot, app)
         assert "one-sided estimate" in panel.render().plain
+
+
+async def test_a_big_graph_s_tree_lines_are_frozen_once_drawn():
+    """The tree lays its lines out when it is first drawn, after the graph was frozen on opening: the
+    100k chain's 8,000 lines, their paths and the lines drawn were walked by every full collection after
+    (6-17 ms of CPU each; 32 ms inside a step after f in tmux, #12)."""
+    import gc
+
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.pause()
+        tree = app.query_one(GraphTree)
+        lines = tree._tree_lines_cached
+        assert lines is not None and len(lines) > 1000
+        tracked = {id(o) for o in gc.get_objects()}  # what a collection walks (frozen objects are left out)
+        assert id(lines) not in tracked and id(lines[-1]) not in tracked and id(lines[-1].path) not in tracked
+
+
+async def test_a_step_works_out_the_labels_of_the_lines_it_can_change_only(monkeypatch):
+    """After f on a chain, n and p change two of the 30-odd tree lines on screen (the output's and its
+    operand's): only those labels are worked out again (every line's was, 40 µs each on the 100k chain, #12)."""
+    app = app_of("chain", 5000)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f")
+        await pilot.pause()
+        tree = app.query_one(GraphTree)
+        on_screen = [n for n, _ in tree._drawn.values() if n.line >= 0]
+        assert len(on_screen) > 25
+        labels = count(monkeypatch, GraphTree, "_label")
+        for key in ("n", "p", "n"):
+            labels.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            assert len(labels) <= 6, (key, len(labels))  # 2 checked, 2 drawn again (and a margin)
+        assert tree._drawn  # (drawn from these labels)
+
+
+@pytest.mark.parametrize("kind", ["chain", "dag"])
+async def test_every_tree_line_on_screen_reads_as_the_session_says_after_any_keys(kind):
+    """The tree checks only the lines a short move can change: after every key of a random run (steps,
+    jumps, breakpoints, the notation, predict mode, the cursor), each line on screen is drawn with the
+    label the session gives it now."""
+    import random
+
+    from tui.widgets.graph_tree import _same
+
+    app = app_of(kind, 40)  # f, r, c and t move fewer steps than GraphTree.FEW_STEPS, or more
+    keys = ["n"] * 8 + ["p"] * 6 + ["f", "r", "c", "t", "b", "o", "down", "up", "l", "full_stop", "j"]
+    rng = random.Random(12)
+    run = [rng.choice(keys) for _ in range(120)] + ["g", "n", "escape", "n", "p", "escape", "g", "n", "p"]
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(GraphTree)
+        for step, key in enumerate(run):
+            await pilot.press(key)
+            await pilot.pause()
+            top = tree.scroll_offset.y
+            shown = [(node, label) for node, label in tree._drawn.values() if top <= node.line < top + tree.size.height]
+            assert len(shown) > 10
+            for node, label in shown:
+                assert _same(tree._label(node), label), (step, key, node.data, label.plain, tree._label(node).plain)

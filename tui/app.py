@@ -274,6 +274,16 @@ class CgtuiApp(App[None]):
             tape = tape_of(self.session.graph)
             tape.edges_of_parent, tape.edges_of_name  # noqa: B018 (cached properties: built here)
             gc.freeze()
+            self.call_after_refresh(self._freeze_drawn)
+
+    def _freeze_drawn(self) -> None:
+        """Once the screen is drawn, freeze what drawing it built: the tree's lines are laid out when first
+        drawn (8,000 lines and their paths on the 100k chain, with Textual's caches of the lines drawn, ~38,000
+        objects), after the freeze above, and every full collection walked them: 6-17 ms of CPU (32 ms
+        inside a step, wall time, under load) against ~1-3 ms once frozen. Collected first, so that no
+        garbage already made is frozen (frozen objects are never collected)."""
+        gc.collect()
+        gc.freeze()
 
     # ------------------------------------------------------------------ state down
 

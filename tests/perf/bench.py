@@ -4,6 +4,7 @@
     python tests/perf/bench.py --quick   # a smoke run on small graphs (under a minute)
     python tests/perf/bench.py --json    # the rows as JSON, with the figures as numbers
     python tests/perf/bench.py --only startup,step  # some rows (the groups: see --help)
+    python tests/perf/bench.py --only step --graphs chain:100000 --positions "after f"  # one step row
 
 Each row alternates the measurement and its baseline in the same run. The machine is
 noisy: trust the ratios more than the absolute figures.
@@ -863,8 +864,14 @@ def tensor_rows(runs: int) -> list[Row]:
 # --------------------------------------------------------------------------- main
 
 
-def plan(quick: bool) -> dict[str, list]:
-    """The rows by name, each a list of functions returning rows."""
+def plan(quick: bool, graphs_only: list[tuple[str, int]] | None = None, positions_only: list[str] | None = None,
+         keys_only: int | None = None) -> dict[str, list]:
+    """The rows by name, each a list of functions returning rows.
+
+    ``graphs_only``, ``positions_only`` and ``keys_only`` narrow the step group (``--graphs``,
+    ``--positions``, ``--keys``): one row is then measured in a minute instead of the group's ten; its
+    finite-difference row is left out unless a 100k graph's would be there anyway (the fd group has it).
+    """
     if quick:
         graphs = [("chain", 1_000, 0), ("dag", 2_000, 0)]
         positions, keys, repeat = list(POSITIONS), 2, 3
@@ -875,6 +882,12 @@ def plan(quick: bool) -> dict[str, list]:
         positions, keys, repeat = list(POSITIONS), 13, 11  # 4 × 13 = 52 keys per graph
         fd = []  # the 100k graphs above do it
         engine_sizes, engine_repeat, runs, load_sizes, refuse_size = (10_000, 100_000), 5, 5, (100_000,), 2**20
+    if graphs_only is not None:
+        graphs, fd = [(kind, n, 0) for kind, n in graphs_only], []
+    if positions_only is not None:
+        positions = positions_only
+    if keys_only is not None:
+        keys = keys_only
     return {
         "startup": [lambda: [row_startup(repeat)]],
         "headless": [lambda: [row_headless(5 if quick else 11)]],
@@ -899,8 +912,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", help="comma-separated row groups: startup, headless, step (with the finite-difference "
                    "and memory rows), fd (those two alone), engine, engine-gc-off, load, big (y, s and --json on 100k), "
                    "tensor (#15)")
+    p.add_argument("--graphs", help="the step group on these graphs only, comma-separated KIND:SIZE "
+                   "(chain:100000,dag:10000), without their finite-difference row")
+    p.add_argument("--positions", help=f"the step group at these positions only, comma-separated ({', '.join(POSITIONS)})")
+    p.add_argument("--keys", type=int, help="keys per step row (default 13, --quick 2)")
     args = p.parse_args(argv)
-    groups = plan(args.quick)
+    graphs_only = positions_only = None
+    if args.graphs:
+        try:
+            graphs_only = [(kind, int(size)) for kind, size in (g.split(":") for g in args.graphs.split(","))]
+        except ValueError:
+            p.error(f"--graphs {args.graphs!r}: write KIND:SIZE, comma-separated (chain:100000)")
+        if any(kind not in ("chain", "dag") for kind, _ in graphs_only):
+            p.error(f"--graphs {args.graphs!r}: the kinds are chain and dag")
+    if args.positions:
+        positions_only = args.positions.split(",")
+        unknown = [x for x in positions_only if x not in POSITIONS]
+        if unknown:
+            p.error(f"unknown positions {unknown}; choose from {', '.join(POSITIONS)}")
+    groups = plan(args.quick, graphs_only, positions_only, args.keys)
     names = args.only.split(",") if args.only else [n for n in groups if n != "fd"]  # (step has its rows)
     unknown = [n for n in names if n not in groups]
     if unknown:

@@ -323,21 +323,59 @@ class GraphTree(Tree[NodeRef]):
     def redraw(self) -> None:
         """Draw again the lines whose labels the session changed (the layout stays as it is).
 
-        Textual takes ~150 µs to draw a tree line and a label takes ~15 µs to work
+        Textual takes ~150 µs to draw a tree line and a label takes ~15-50 µs to work
         out, while a step changes the labels of a few names at most: so the labels
-        of the lines on screen are worked out again and only those that differ from
-        what the line shows are drawn. A line drawn earlier but scrolled out of
-        sight now is marked stale instead, so that it is drawn afresh when it comes
-        back into view.
+        of the lines on screen that a change can have touched (:meth:`_names_to_check`)
+        are worked out again and only those that differ from what the line shows are
+        drawn. A line drawn earlier but scrolled out of sight now is marked stale
+        instead, so that it is drawn afresh when it comes back into view.
         """
         top = self.scroll_offset.y
         bottom = top + self.size.height
+        names = self._names_to_check()
         for node_id, (node, shown) in list(self._drawn.items()):
             if not top <= node.line < bottom:
                 del self._drawn[node_id]
                 node.refresh()  # invalidates the line's cached drawing
+            elif names is not None and (node.data is None or node.data.name not in names):
+                continue
             elif not _same(self._label(node), shown):
                 node.refresh()
+
+    FEW_STEPS = 64
+    """A move of up to this many steps has only the lines of the names it reveals checked."""
+
+    _last_redraw: tuple | None = None
+    """What the labels were last checked against (see :meth:`_names_to_check`)."""
+
+    def _names_to_check(self) -> set[str] | None:
+        """The names whose lines can read differently since the last redraw, or None for every line.
+
+        A step (n, p) changes a few lines of a 100,000-node chain's screenful: the names it reveals
+        (``session.names_revealed_between``) and those the current step marks, before and after
+        (● ↓, and the numbers the last step changed). Every line on screen (32 on a full screen,
+        40 µs each on the chain: 1.4 ms a key) is checked when anything else that a label reads
+        changed too: the session, graph or walk, the notation, the breakpoints, an edit's changes,
+        predict mode, a warning of the walk, the width, the "why" path, the lines' layout; or when
+        the move is long (f, r, c, t) or reaches the end of the walk.
+        """
+        s = self.session
+        held = (s, s.graph, s.walk, self._tree_lines_cached, self._lit)  # compared by identity
+        valued = (s.notation, frozenset(s.breakpoints), self.scrollable_content_region.width)
+        values, grads = s.changed_by_last_step()
+        roles = values | grads | {n for n in step_roles(s.current) if n is not None}
+        simple = (type(self).line_label is GraphTree.line_label and hasattr(s, "names_revealed_between")
+                  and not (s.predicting or s.value_changes or s.grad_changes or s.walk.warnings))
+        now = (held, valued, simple, s.revealed, roles)
+        last, self._last_redraw = self._last_redraw, now
+        if last is None or not (simple and last[2]) or last[1] != valued:
+            return None
+        if any(a is not b for a, b in zip(last[0], held)):
+            return None
+        before = last[3]
+        if abs(s.revealed - before) > self.FEW_STEPS or max(s.revealed, before) >= s.total:
+            return None
+        return s.names_revealed_between(before, s.revealed) | roles | last[4]
 
     def get_label_width(self, node: TreeNode[NodeRef]) -> int:
         """An upper bound, without drawing: the expression is cut to fit, the numbers are not."""
