@@ -564,6 +564,39 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
     full_gc: list[list[float]] = []  # the full collections inside each timed step, with and without in turn
     first_with, first_without = [], []
     skipped = 0
+
+    def step_with_worker(key: str, back: str) -> None:
+        """A step while the worker runs, undone (not timed) after."""
+        nonlocal skipped
+        t = time.perf_counter()
+        app.tm.keys(app.name, "F7")
+        s = app.wait_event("fd-start", t, name)
+        drawn(t)  # the panel's "nudging …" frames are out before the key
+        if any(k == "fd-end" and x > s and n == name for k, x, n in app.events):
+            skipped += 1  # the nudge was over before the key: nothing to measure with it
+        else:
+            with_step.append(timed(key, wait_with))
+            first_with.append(app.first)
+            worker_with.append(workers_done(s) - s)
+        release()
+        app.press(back)  # where the pair started (not timed): both steps are the same move
+
+    def step_without_worker(key: str, back: str) -> None:
+        """The same step on the same screen without it: F9 points the panel at the input as F7
+        does, but its worker nudges nothing (the cursor on the input, "nudging …" shown)."""
+        t = time.perf_counter()
+        app.tm.keys(app.name, "F9")
+        app.wait_event("fd-start", t, name)
+        drawn(t)  # as before the step with the worker
+        without.append(timed(key, wait_without))
+        first_without.append(app.first)
+        release()
+        app.press(back)
+
+    # one untimed step each way first: the first step into the backward pass builds what later
+    # ones reuse, and it fell on the side timed first (until 2026-12-01, always the worker's)
+    app.press("n")
+    app.press("p")
     for k in range(pairs):
         # at the pass boundary, as the step rows "after f": n crosses into the backward pass (from
         # the forward pass done), p back (from the first backward step); each timed step is undone
@@ -583,29 +616,10 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
         if (e, name) in app.fd_cpu:
             worker_cpu.append(app.fd_cpu[e, name])
         release()
-        # a step while the worker runs
-        t = time.perf_counter()
-        app.tm.keys(app.name, "F7")
-        s = app.wait_event("fd-start", t, name)
-        drawn(t)  # the panel's "nudging …" frames are out before the key
-        if any(k == "fd-end" and x > s and n == name for k, x, n in app.events):
-            skipped += 1  # the nudge was over before the key: nothing to measure with it
-        else:
-            with_step.append(timed(key, wait_with))
-            first_with.append(app.first)
-            worker_with.append(workers_done(s) - s)
-        release()
-        app.press(back)  # where the pair started (not timed): both steps are the same move
-        # the same step on the same screen without it: F9 points the panel at the input as F7
-        # does, but its worker nudges nothing (the cursor on the input, "nudging …" shown)
-        t = time.perf_counter()
-        app.tm.keys(app.name, "F9")
-        app.wait_event("fd-start", t, name)
-        drawn(t)  # as before the step with the worker
-        without.append(timed(key, wait_without))
-        first_without.append(app.first)
-        release()
-        app.press(back)
+        # with and without in turn, each side first in every other pair of pairs
+        sides = (step_with_worker, step_without_worker)
+        for side in (sides if k // 2 % 2 == 0 else sides[::-1]):
+            side(key, back)
         if key == "p":
             app.press("p")  # back to the forward pass done, where the pairs start
     if not with_step:
