@@ -153,6 +153,24 @@ def test_no_process_or_a_dead_helper_fall_back_to_this_process(monkeypatch):
     again.close()
 
 
+def test_the_helper_runs_at_the_lowest_priority_in_its_autogroup_too():
+    """The helper starts a session of its own, which Linux (with autogroups) schedules as a group of
+    its own: its nice value alone would rank it only within that group, beside the app's as an equal.
+    Both its nice value and its autogroup's are the lowest."""
+    walk = chain_walk()
+    fdm.finite_difference_aside(walk, "x", 1e-3)  # answered: the helper has set its priority
+    helper = fdm.helper_of(walk.graph, create=False)
+    assert helper is not None and helper.alive
+    assert os.getpriority(os.PRIO_PROCESS, helper.pid) == forked.NICE == 19
+    if os.path.exists("/proc/self/autogroup"):  # a kernel with autogroups
+        with open(f"/proc/{helper.pid}/autogroup") as f:
+            group = f.read()
+        with open("/proc/self/autogroup") as f:
+            assert group.split()[0] != f.read().split()[0]  # a group of its own: its own nice value counts
+        assert group.split()[-1] == "19", group
+    fdm.close_aside(walk.graph)
+
+
 def test_a_helper_numbering_its_operations_otherwise_is_not_asked_again(monkeypatch):
     """A tape compiled with opcodes the helper's own table does not give (an operation registered
     in this process only) is refused once; this process nudges from then on."""

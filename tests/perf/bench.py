@@ -326,6 +326,8 @@ class AppRun:
         self._offset = 0
         self.frames: list[float] = []
         self.events: list[tuple[str, float, str]] = []  # fd-start / fd-end, with the name nudged
+        self.fd_cpu: dict[tuple[float, str], float] = {}
+        """The CPU time of the finite-difference panel's worker thread for each nudge, by its fd-end event."""
         self.pid: int | None = None
         self.first = 0.0
         """The last :meth:`press`'s first frame, seconds after the key."""
@@ -356,6 +358,8 @@ class AppRun:
                 self.pid = int(value)
             else:
                 self.events.append((kind, float(value), rest[0] if rest else ""))
+                if kind == "fd-end" and len(rest) > 1:
+                    self.fd_cpu[float(value), rest[0]] = float(rest[1])
 
     def settle(self, first_timeout: float = 10, quiet: float = 0.3) -> None:
         """Wait until the app has drawn and then been quiet for ``quiet`` seconds (or has not
@@ -524,6 +528,27 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def waited() -> float:
+        """Seconds the app's threads have waited for a core so far (the scheduler's run-queue delay,
+        summed over the threads alive now): a step's share shows how much a nudge running beside it
+        keeps its threads from the cores."""
+        total = 0
+        for tid in os.listdir(f"/proc/{app.pid}/task"):
+            try:
+                with open(f"/proc/{app.pid}/task/{tid}/schedstat") as f:
+                    total += int(f.read().split()[1])
+            except (OSError, IndexError, ValueError):  # (a thread gone meanwhile; no schedstats)
+                pass
+        return total / 1e9
+
+    def timed(key: str, waits: list[float]) -> float:
+        """:meth:`AppRun.press`, and the app's threads' wait for a core meanwhile in ``waits``."""
+        w = waited()
+        took = app.press(key)
+        waits.append(waited() - w)
+        full_gc.append(app.full_gc)
+        return took
+
     def drawn(since: float, quiet: float = 0.03) -> None:
         """Wait until the frames a key sent at ``since`` caused are out (none for ``quiet`` seconds)."""
         deadline = time.perf_counter() + 5
@@ -534,9 +559,44 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
                 return
             time.sleep(0.002)
 
-    alone, worker_with, with_step, without, cpu_alone = [], [], [], [], []
+    alone, worker_with, with_step, without, cpu_alone, worker_cpu = [], [], [], [], [], []
+    wait_with, wait_without = [], []
+    full_gc: list[list[float]] = []  # the full collections inside each timed step, with and without in turn
     first_with, first_without = [], []
     skipped = 0
+
+    def step_with_worker(key: str, back: str) -> None:
+        """A step while the worker runs, undone (not timed) after."""
+        nonlocal skipped
+        t = time.perf_counter()
+        app.tm.keys(app.name, "F7")
+        s = app.wait_event("fd-start", t, name)
+        drawn(t)  # the panel's "nudging …" frames are out before the key
+        if any(k == "fd-end" and x > s and n == name for k, x, n in app.events):
+            skipped += 1  # the nudge was over before the key: nothing to measure with it
+        else:
+            with_step.append(timed(key, wait_with))
+            first_with.append(app.first)
+            worker_with.append(workers_done(s) - s)
+        release()
+        app.press(back)  # where the pair started (not timed): both steps are the same move
+
+    def step_without_worker(key: str, back: str) -> None:
+        """The same step on the same screen without it: F9 points the panel at the input as F7
+        does, but its worker nudges nothing (the cursor on the input, "nudging …" shown)."""
+        t = time.perf_counter()
+        app.tm.keys(app.name, "F9")
+        app.wait_event("fd-start", t, name)
+        drawn(t)  # as before the step with the worker
+        without.append(timed(key, wait_without))
+        first_without.append(app.first)
+        release()
+        app.press(back)
+
+    # one untimed step each way first: the first step into the backward pass builds what later
+    # ones reuse, and it fell on the side timed first (until 2026-12-01, always the worker's)
+    app.press("n")
+    app.press("p")
     for k in range(pairs):
         # at the pass boundary, as the step rows "after f": n crosses into the backward pass (from
         # the forward pass done), p back (from the first backward step); each timed step is undone
@@ -550,32 +610,16 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
         t = time.perf_counter()
         app.tm.keys(app.name, "F7")
         s = app.wait_event("fd-start", t, name)
-        alone.append(workers_done(s) - s)
+        e = workers_done(s)
+        alone.append(e - s)
         cpu_alone.append(cpu() - c)
+        if (e, name) in app.fd_cpu:
+            worker_cpu.append(app.fd_cpu[e, name])
         release()
-        # a step while the worker runs
-        t = time.perf_counter()
-        app.tm.keys(app.name, "F7")
-        s = app.wait_event("fd-start", t, name)
-        drawn(t)  # the panel's "nudging …" frames are out before the key
-        if any(k == "fd-end" and x > s and n == name for k, x, n in app.events):
-            skipped += 1  # the nudge was over before the key: nothing to measure with it
-        else:
-            with_step.append(app.press(key))
-            first_with.append(app.first)
-            worker_with.append(workers_done(s) - s)
-        release()
-        app.press(back)  # where the pair started (not timed): both steps are the same move
-        # the same step on the same screen without it: F9 points the panel at the input as F7
-        # does, but its worker nudges nothing (the cursor on the input, "nudging …" shown)
-        t = time.perf_counter()
-        app.tm.keys(app.name, "F9")
-        app.wait_event("fd-start", t, name)
-        drawn(t)  # as before the step with the worker
-        without.append(app.press(key))
-        first_without.append(app.first)
-        release()
-        app.press(back)
+        # with and without in turn, each side first in every other pair of pairs
+        sides = (step_with_worker, step_without_worker)
+        for side in (sides if k // 2 % 2 == 0 else sides[::-1]):
+            side(key, back)
         if key == "p":
             app.press("p")  # back to the forward pass done, where the pairs start
     if not with_step:
@@ -594,10 +638,13 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
     return Row(f"finite-difference panel's worker (nudge of the first input, every later node) during a step, "
                f"{graph}, after f (tmux, {len(with_step)} steps alternated with as many without)",
                f"step with the worker running: median {ms(med(with_step))}, worst {ms(worst)} "
-               f"(first frame: median {ms(med(first_with))})",
+               f"(first frame: median {ms(med(first_with))}; the app's threads waited for a core "
+               f"{ms(med(wait_with))} a step, median)",
                f"step without: median {ms(base)}, worst {ms(max(without))} (first frame: median "
-               f"{ms(med(first_without))}); the worker alone {ms(med(alone))}, with a step {ms(med(worker_with))}; "
-               f"the app's own CPU time during the nudge {ms(med(cpu_alone))}",
+               f"{ms(med(first_without))}; waited for a core {ms(med(wait_without))}); the worker alone "
+               f"{ms(med(alone))}, with a step {ms(med(worker_with))}; the app's own CPU time during the nudge "
+               f"{ms(med(cpu_alone))} (in clock ticks), the worker thread's "
+               + (f"{ms(med(worker_cpu))}" if worker_cpu else "not logged"),
                f"median {median_ratio:.2f}×, worst {worst_ratio:.2f}×",
                "a step with it: median and worst each ≤ 1.5× those of a step without it",
                yes_no(ok, why), med(with_step), base, median_ratio,
@@ -606,7 +653,9 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
                 "first_frame_with_s": med(first_with), "first_frame_without_s": med(first_without),
                 "worker_alone_s": med(alone), "worker_during_step_s": med(worker_with),
                 "app_cpu_during_nudge_s": med(cpu_alone), "skipped": skipped, "samples": with_step,
-                "baseline_samples": without})
+                "baseline_samples": without, "worker_thread_cpu_s": worker_cpu,
+                "waited_for_a_core_s": wait_with, "baseline_waited_for_a_core_s": wait_without,
+                "full_gc_s": full_gc})
 
 
 # --------------------------------------------------------------------------- headless and engine

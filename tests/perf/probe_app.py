@@ -7,7 +7,8 @@ comparable across processes on Linux):
 
     pid PID                 the app's process, for /proc/PID/status
     frame T BYTES           Textual's writer thread flushed BYTES to the terminal at T
-    fd-start T / fd-end T   the finite-difference panel's worker began / finished its nudge
+    fd-start T NAME         the finite-difference panel's worker began its nudge of NAME
+    fd-end T NAME CPU       … and finished it, after CPU seconds of its own thread's time
     gc2 T SECONDS           a full (generation 2) garbage collection ended at T, after SECONDS
 
 Textual's LinuxDriver hands each frame to a writer thread, which writes it to stderr
@@ -106,9 +107,10 @@ nudge running: the baseline of a step during a nudge."""
 
 def _timed_compute(self, session, name):
     log("fd-start", name)
+    cpu = time.thread_time()
     if not _dry:
         session.fd(name)
-    log("fd-end", name)
+    log("fd-end", f"{name} {time.thread_time() - cpu:.6f}")
     if _dry:
         return
     if not _held:
