@@ -416,7 +416,7 @@ class DebugSession(SessionState):
         and, when the range reaches the end, the names the output does not depend on (∂J/∂name = 0
         once the backward pass is over). Warnings and the current step's marks are the caller's to check.
         """
-        start, end = sorted((max(0, start), min(self.total, end)))
+        start, end = (min(max(0, k), self.total) for k in sorted((start, end)))  # in order, then within the walk
         graph, nf = self.graph, self.n_forward
         names = {graph.nodes[k].name for k in range(start, min(end, nf))}
         if end > nf:

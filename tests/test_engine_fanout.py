@@ -112,3 +112,15 @@ def test_names_revealed_between_holds_every_name_whose_numbers_differ():
                 assert differ <= named, (loaded.source, a, b, differ - named)
                 assert named == session.names_revealed_between(b, a)
         assert session.names_revealed_between(0, 0) == set()
+
+
+def test_names_revealed_between_clamps_either_way_round():
+    """Positions outside the walk count as its ends, whichever argument holds them: the range is put
+    in order first, then clamped (clamped first, a reversed range read nodes from the end, or past it)."""
+    from engine.session import DebugSession
+
+    session = DebugSession(load_path(ROOT / "graphs" / "lecture.yaml"))
+    total = session.total
+    assert session.names_revealed_between(3, -2) == session.names_revealed_between(0, 3) == {"u", "v", "J"}
+    assert session.names_revealed_between(total + 3, 0) == session.names_revealed_between(0, total)
+    assert session.names_revealed_between(total + 3, total - 1) == session.names_revealed_between(total - 1, total)

@@ -426,3 +426,31 @@ async def test_every_tree_line_on_screen_reads_as_the_session_says_after_any_key
             assert len(shown) > 10
             for node, label in shown:
                 assert _same(tree._label(node), label), (step, key, node.data, label.plain, tree._label(node).plain)
+
+
+async def test_a_breakpoint_and_the_step_after_an_edit_redraw_the_lines_they_change():
+    """Two changes no move names, which the tree's line-skipping must treat as "check every line": a
+    breakpoint set on the cursor's line (its ■ shows at once), and the step after an edit (every
+    "old → new" goes, on lines the step does not reach)."""
+    from tui.widgets.graph_tree import _same
+
+    app = app_of("chain", 40)
+    async with app.run_test(size=(120, 40)) as pilot:
+        tree = app.query_one(GraphTree)
+
+        def stale() -> list[str]:
+            top = tree.scroll_offset.y
+            return [label.plain for node, label in tree._drawn.values()
+                    if top <= node.line < top + tree.size.height and not _same(tree._label(node), label)]
+
+        await pilot.press("n", "n", "down", "down", "b")
+        await pilot.pause()
+        assert app.session.breakpoints and not stale()
+        await pilot.press("f")
+        tree.select_name(app.session.graph.inputs[0].name)
+        await pilot.press("e", "ctrl+u", "4", "enter")
+        await settle(pilot, app)
+        assert app.session.value_changes
+        await pilot.press("n")
+        await pilot.pause()
+        assert not app.session.value_changes and not stale()
