@@ -354,3 +354,26 @@ async def test_redraws_during_a_nudge_start_no_second_one(monkeypatch):
         await pilot.press("left_square_bracket")  # a new h: a new nudge
         await settle(pilot, app)
         assert calls == ["n2998", "n2998"], calls
+
+
+async def test_a_big_graph_reloaded_from_its_file_is_freed(tmp_path):
+    """A big graph is frozen out of the collector's reach; the one a reload replaces, and its tape
+    (the two refer to each other, so only the collector frees them), must not stay frozen for good."""
+    import weakref
+
+    from tui_helpers import make_app, reload_now
+
+    path = tmp_path / "chain.yaml"
+    path.write_text(generate("chain", 3000))
+    app = make_app(path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("n", "n")  # (its tape built: the forward steps read it)
+        old = weakref.ref(app.session.graph)
+        assert "tape" in old()._cache  # the graph and its tape refer to each other
+        path.write_text(generate("chain", 3000).replace("  x: 0.5\n", "  x: 0.25\n", 1))
+        await reload_now(app, pilot)
+        await settle(pilot, app)
+        assert app.session.inputs["x"] == 0.25
+        gc.collect()
+        assert old() is None, "the graph the reload replaced is still alive (frozen)"

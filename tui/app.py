@@ -10,6 +10,7 @@ import functools
 import gc
 import inspect
 import time
+import weakref
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -178,6 +179,7 @@ class CgtuiApp(App[None]):
             present: Open in presentation mode (``--present``).
         """
         super().__init__()
+        self._frozen_graph: weakref.ref | None = None  # the big graph :meth:`_freeze` froze, if any
         self._present_at_start = present
         self.session = session
         self.watch_file = watch_file
@@ -266,14 +268,27 @@ class CgtuiApp(App[None]):
     def _freeze(self) -> None:
         """Put a big graph, its tape and the tree's lines out of the collector's reach: they live as
         long as the app, and a full collection walking them took 0.1–0.8 s at a random key on a
-        100,000-node graph. (Small graphs are left alone: frozen objects are never collected.)"""
-        if len(self.session.graph.names) > FdPanel.INLINE_LIMIT:
+        100,000-node graph. (Small graphs are left alone: frozen objects are never collected.)
+
+        Collected first, so that no garbage is frozen; and when the graph is a new one (a reload),
+        what was frozen before is thawed first: the graph it replaces and its tape refer to each
+        other, so only the collector frees them, and frozen they would stay for good."""
+        graph = self.session.graph
+        replaced = self._frozen_graph is not None and self._frozen_graph() is not graph
+        if replaced:
+            gc.unfreeze()  # collected and frozen again once drawn, when the old tree's lines are gone
+        big = len(graph.names) > FdPanel.INLINE_LIMIT
+        self._frozen_graph = weakref.ref(graph) if big else None
+        if big:
             # the backward steps' indexes of edges by parent, built now to be frozen with the rest: the
             # first steps into the backward pass built them (50-100 ms on a 100k graph, in a key), and
             # every full collection after that walked their lists (47,000 on the 100k DAG: +20-60 ms)
-            tape = tape_of(self.session.graph)
+            tape = tape_of(graph)
             tape.edges_of_parent, tape.edges_of_name  # noqa: B018 (cached properties: built here)
-            gc.freeze()
+            if not replaced:
+                gc.collect()
+                gc.freeze()
+        if big or replaced:
             self.call_after_refresh(self._freeze_drawn)
 
     def _freeze_drawn(self) -> None:
