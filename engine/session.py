@@ -550,6 +550,7 @@ class DebugSession(SessionState):
         total = 2 + 2 * len(names)
         tick(0, total)
         new = walk if walk is not None else compute(graph, inputs)
+        new.warnings  # noqa: B018 (found when first asked: here, in the worker, not when first drawn)
         done = 2
         tick(done, total)
         position = graph.position
