@@ -541,12 +541,13 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
                 pass
         return total / 1e9
 
-    def timed(key: str, waits: list[float]) -> float:
-        """:meth:`AppRun.press`, and the app's threads' wait for a core meanwhile in ``waits``."""
+    def timed(key: str, waits: list[float], gcs: list[list[float]]) -> float:
+        """:meth:`AppRun.press`, the app's threads' wait for a core meanwhile in ``waits``, and the
+        full collections inside it in ``gcs``."""
         w = waited()
         took = app.press(key)
         waits.append(waited() - w)
-        full_gc.append(app.full_gc)
+        gcs.append(app.full_gc)
         return took
 
     def drawn(since: float, quiet: float = 0.03) -> None:
@@ -561,7 +562,8 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
 
     alone, worker_with, with_step, without, cpu_alone, worker_cpu = [], [], [], [], [], []
     wait_with, wait_without = [], []
-    full_gc: list[list[float]] = []  # the full collections inside each timed step, with and without in turn
+    gc_with: list[list[float]] = []  # the full collections inside each timed step with the worker
+    gc_without: list[list[float]] = []  # and without
     first_with, first_without = [], []
     skipped = 0
 
@@ -575,7 +577,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
         if any(k == "fd-end" and x > s and n == name for k, x, n in app.events):
             skipped += 1  # the nudge was over before the key: nothing to measure with it
         else:
-            with_step.append(timed(key, wait_with))
+            with_step.append(timed(key, wait_with, gc_with))
             first_with.append(app.first)
             worker_with.append(workers_done(s) - s)
         release()
@@ -588,7 +590,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
         app.tm.keys(app.name, "F9")
         app.wait_event("fd-start", t, name)
         drawn(t)  # as before the step with the worker
-        without.append(timed(key, wait_without))
+        without.append(timed(key, wait_without, gc_without))
         first_without.append(app.first)
         release()
         app.press(back)
@@ -655,7 +657,7 @@ def _fd_row(app: AppRun, graph: str, pairs: int) -> Row:
                 "app_cpu_during_nudge_s": med(cpu_alone), "skipped": skipped, "samples": with_step,
                 "baseline_samples": without, "worker_thread_cpu_s": worker_cpu,
                 "waited_for_a_core_s": wait_with, "baseline_waited_for_a_core_s": wait_without,
-                "full_gc_s": full_gc})
+                "full_gc_with_s": gc_with, "full_gc_without_s": gc_without})
 
 
 # --------------------------------------------------------------------------- headless and engine
@@ -883,8 +885,8 @@ def plan(quick: bool, graphs_only: list[tuple[str, int]] | None = None, position
     """The rows by name, each a list of functions returning rows.
 
     ``graphs_only``, ``positions_only`` and ``keys_only`` narrow the step group (``--graphs``,
-    ``--positions``, ``--keys``): one row is then measured in a minute instead of the group's ten; its
-    finite-difference row is left out unless a 100k graph's would be there anyway (the fd group has it).
+    ``--positions``, ``--keys``): one row is then measured in a minute instead of the group's ten,
+    without the finite-difference row (the fd group has it).
     """
     if quick:
         graphs = [("chain", 1_000, 0), ("dag", 2_000, 0)]
