@@ -17,6 +17,7 @@ from textual.widgets import Tree
 from engine import load_bytes
 from engine.examples import generate
 from engine.session import DebugSession
+from soak import examples
 from tui.app import CgtuiApp
 from tui.widgets.graph_tree import GraphTree
 from tui.widgets.panels import FdPanel
@@ -415,7 +416,9 @@ async def test_every_tree_line_on_screen_reads_as_the_session_says_after_any_key
     app = app_of(kind, 40)  # f, r, c and t move fewer steps than GraphTree.FEW_STEPS, or more
     keys = ["n"] * 8 + ["p"] * 6 + ["f", "r", "c", "t", "b", "o", "down", "up", "l", "full_stop", "j"]
     rng = random.Random(12)
-    run = [rng.choice(keys) for _ in range(120)] + ["g", "n", "escape", "n", "p", "escape", "g", "n", "p"]
+    run = [rng.choice(keys) for _ in range(examples(120))]  # 120 keys in a soak (tests/soak.py), 30 here
+    run += [key for key in sorted(set(keys)) if key not in run]  # then each key not drawn yet
+    run += ["g", "n", "escape", "n", "p", "escape", "g", "n", "p"]
     async with app.run_test(size=(120, 40)) as pilot:
         tree = app.query_one(GraphTree)
         for step, key in enumerate(run):
