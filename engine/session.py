@@ -816,18 +816,37 @@ class DebugSession(SessionState):
         return found
 
 
-def describe_changes(old, new) -> list[str]:
-    """What differs between two versions of a graph, one short phrase each."""
+def names_added_removed(old, new) -> list[str]:
+    """The inputs and nodes one version of a graph (scalar or tensor) has and the other has not."""
     changes = []
-    old_nodes, new_nodes = old.node_by_name, new.node_by_name
-    old_inputs, new_inputs = old.input_by_name, new.input_by_name
-    for what, before, after in (("inputs", old_inputs, new_inputs), ("nodes", old_nodes, new_nodes)):
+    for what, before, after in (("inputs", old.input_by_name, new.input_by_name),
+                                ("nodes", old.node_by_name, new.node_by_name)):
         added = [n for n in after if n not in before]
         removed = [n for n in before if n not in after]
         if added:
             changes.append(f"{what} added: {', '.join(added)}")
         if removed:
             changes.append(f"{what} removed: {', '.join(removed)}")
+    return changes
+
+
+def settings_changed(old, new) -> list[str]:
+    """The output, params and α, where two versions of a graph (scalar or tensor) differ in them."""
+    changes = []
+    if old.output != new.output:
+        changes.append(f"output: {old.output} → {new.output}")
+    if old.params != new.params:
+        changes.append(f"params: {', '.join(new.params) or 'none'}")
+    if old.alpha != new.alpha:
+        changes.append(f"alpha: {new.alpha if new.alpha is not None else 'not given'}")
+    return changes
+
+
+def describe_changes(old, new) -> list[str]:
+    """What differs between two versions of a graph, one short phrase each."""
+    changes = names_added_removed(old, new)
+    old_nodes, new_nodes = old.node_by_name, new.node_by_name
+    old_inputs, new_inputs = old.input_by_name, new.input_by_name
     rewritten = [n for n, node in new_nodes.items()
                  if n in old_nodes and (old_nodes[n].shape, old_nodes[n].operands) != (node.shape, node.operands)]
     if rewritten:
@@ -837,10 +856,4 @@ def describe_changes(old, new) -> list[str]:
     if revalued:
         changes.append(f"input values changed in the file: {', '.join(revalued[:8])}"
                        + (f" and {len(revalued) - 8} more" if len(revalued) > 8 else ""))
-    if old.output != new.output:
-        changes.append(f"output: {old.output} → {new.output}")
-    if old.params != new.params:
-        changes.append(f"params: {', '.join(new.params) or 'none'}")
-    if old.alpha != new.alpha:
-        changes.append(f"alpha: {new.alpha if new.alpha is not None else 'not given'}")
-    return changes
+    return changes + settings_changed(old, new)

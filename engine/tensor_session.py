@@ -34,7 +34,7 @@ from engine import tensor_expr as te
 from engine.graph import DEFAULT_ALPHA
 from engine.graphfile import LoadedGraph, SaveError, value_text
 from engine.quiz import Score
-from engine.session import SessionState
+from engine.session import SessionState, names_added_removed, settings_changed
 from engine import text as tx
 from engine.tensor_graph import (TENSOR_H, ElementNudge, GradientCheck, TensorBackwardStep, TensorForwardStep,
                                  TensorGraph, compute_tensor, descent_step, gradient_check, nudge_element, with_element)
@@ -744,15 +744,7 @@ def asks(step) -> bool:
 
 def describe_tensor_changes(old: TensorGraph, new: TensorGraph) -> list[str]:
     """What differs between two versions of a tensor graph, one short phrase each."""
-    changes = []
-    for what, before, after in (("inputs", old.input_by_name, new.input_by_name),
-                                ("nodes", old.node_by_name, new.node_by_name)):
-        added = [n for n in after if n not in before]
-        removed = [n for n in before if n not in after]
-        if added:
-            changes.append(f"{what} added: {', '.join(added)}")
-        if removed:
-            changes.append(f"{what} removed: {', '.join(removed)}")
+    changes = names_added_removed(old, new)
     reshaped = [f"{n} {te.shape_text(old.shapes[n])} → {te.shape_text(new.shapes[n])}" for n in new.names
                 if n in old.shapes and old.shapes[n] != new.shapes[n]]
     if reshaped:
@@ -764,10 +756,4 @@ def describe_tensor_changes(old: TensorGraph, new: TensorGraph) -> list[str]:
                 and old.shapes[n] == new.shapes[n] and not _same(old.input_by_name[n].value, i.value)]
     if revalued:
         changes.append(f"values changed in the file: {', '.join(revalued)}")
-    if old.output != new.output:
-        changes.append(f"output: {old.output} → {new.output}")
-    if old.params != new.params:
-        changes.append(f"params: {', '.join(new.params) or 'none'}")
-    if old.alpha != new.alpha:
-        changes.append(f"alpha: {new.alpha if new.alpha is not None else 'not given'}")
-    return changes
+    return changes + settings_changed(old, new)
