@@ -272,14 +272,16 @@ class CgtuiApp(App[None]):
 
         Collected first, so that no garbage is frozen; and when the graph is a new one (a reload),
         what was frozen before is thawed first: the graph it replaces and its tape refer to each
-        other, so only the collector frees them, and frozen they would stay for good."""
+        other, so only the collector frees them, and frozen they would stay for good. A new walk of
+        the same graph (an edit, a descent step) is frozen once drawn, with what drawing it made."""
         graph = self.session.graph
-        replaced = self._frozen_graph is not None and self._frozen_graph() is not graph
+        frozen = self._frozen_graph() if self._frozen_graph is not None else None
+        replaced = self._frozen_graph is not None and frozen is not graph
         if replaced:
             gc.unfreeze()  # collected and frozen again once drawn, when the old tree's lines are gone
         big = len(graph.names) > FdPanel.INLINE_LIMIT
         self._frozen_graph = weakref.ref(graph) if big else None
-        if big:
+        if big and frozen is not graph:  # (an edit's or a descent step's walk: frozen once drawn, below)
             # the backward steps' indexes of edges by parent, built now to be frozen with the rest: the
             # first steps into the backward pass built them (50-100 ms on a 100k graph, in a key), and
             # every full collection after that walked their lists (47,000 on the 100k DAG: +20-60 ms)
