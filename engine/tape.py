@@ -19,8 +19,8 @@ from array import array
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate, chain, count
-from operator import attrgetter, itemgetter
+from itertools import accumulate, chain, compress, count, repeat
+from operator import attrgetter, itemgetter, sub
 
 from engine import expr as ex
 from engine import ops
@@ -225,14 +225,13 @@ class _Emitter:
     """One shape's templates resolved against a node's own slots, by index (made once per shape per tape).
 
     A node's slots are one list, its *env*: its operands' slots, its own slot, its
-    temporaries', the slots of the shape's constants, then the node's index. Every
-    instruction's (out, a, b), and every edge's (child, parent, local, node), is a few
+    temporaries', then the slots of the shape's constants. Every
+    instruction's (out, a, b), and every edge's (child, parent, local), is a few
     indexes into it, all fetched at once by ``operator.itemgetter`` (in C): placing a
     node costs a few calls, not a Python loop over its instructions and operands.
     """
 
-    __slots__ = ("n_args", "temps", "consts", "ops", "n_ops", "op_bytes", "get_code", "get_edges", "operand_indexes",
-                 "gates")
+    __slots__ = ("n_args", "temps", "consts", "ops", "n_ops", "op_bytes", "get_code", "get_edges", "gates")
 
     def __init__(self, templates: tuple[_Template, ...], n_args: int, const) -> None:
         temps = 0
@@ -263,7 +262,6 @@ class _Emitter:
         results = [index(t.result, b0) for t, b0 in zip(templates, bases)]
         gates = [None if t.gate is None else index(t.gate, b0) for t, b0 in zip(templates, bases)]
         after = n_args + 1 + temps
-        node = after + len(const_values)  # where the node's index sits in the env
 
         def fix(i):
             return i if i is None or i >= 0 else after + (-1 - i)
@@ -274,8 +272,7 @@ class _Emitter:
         self.n_ops = len(rows)
         self.op_bytes = array("i", self.ops).tobytes()  # a node's opcodes, to join into a column in C
         self.get_code = _getter([fix(i) for r in rows for i in r[1:]])  # (o, a, b) of each instruction
-        self.get_edges = _getter([i for j, r in enumerate(results) for i in (n_args, j, fix(r), node)])
-        self.operand_indexes = tuple(range(n_args))
+        self.get_edges = _getter([i for j, r in enumerate(results) for i in (n_args, j, fix(r))])
         self.gates = [(fix(results[j]), fix(g)) for j, g in enumerate(gates) if g is not None]
 
 
@@ -289,10 +286,10 @@ def _getter(indexes: list[int]):
     return itemgetter(*indexes)
 
 
-def _rows(op: array, flat: array, width: int) -> Rows:
-    """Rows of (op, *width ints) from the op column and the other columns interleaved."""
+def _rows(op: array | None, flat: array, width: int) -> Rows:
+    """Rows of (op, *width ints) from the op column and the other columns interleaved (no op: width ints)."""
     rows = Rows(0)
-    rows.cols = (op, *(flat[c::width] for c in range(width)))
+    rows.cols = (*(() if op is None else (op,)), *(flat[c::width] for c in range(width)))
     return rows
 
 
@@ -377,10 +374,9 @@ class Tape:
         needed[slot[graph.output]] = 1
         l_op: list[int] = []
         l_flat: list[int] = []
-        e_list: list[int] = []  # (child, parent, local, node index) of each edge
-        e_operand: list[int] = []
+        e_list: list[int] = []  # (child, parent, local) of each edge
         gates: dict[int, int] = {}  # local slot -> the slot of the selector that can make it a selected zero
-        add_ops, add_code, add_edges, add_operands = l_op.extend, l_flat.extend, e_list.extend, e_operand.extend
+        add_ops, add_code, add_edges = l_op.extend, l_flat.extend, e_list.extend
         for k in range(len(nodes) - 1, -1, -1):
             if not needed[n_inputs + k]:
                 continue
@@ -395,20 +391,14 @@ class Tape:
                 free += em.temps
             if em.consts:
                 env.extend(em.consts)
-            env.append(k)
             if em.ops:  # most shapes' local derivatives are constants or operands: no instruction
                 add_ops(em.ops)
                 add_code(em.get_code(env))
                 for local, gate in em.gates:
                     gates[env[local]] = env[gate]
             add_edges(em.get_edges(env))
-            add_operands(em.operand_indexes)
         self.local_code = _rows(array("i", l_op), array("i", l_flat), 3)
-        e_flat = array("i", e_list)
-        self.edges = Rows(0)  # (child, parent, local) slots
-        self.edges.cols = tuple(e_flat[c::4] for c in range(3))
-        self.edge_node = Rows(0)  # (node index, operand index)
-        self.edge_node.cols = (e_flat[3::4], array("i", e_operand))
+        self.edges = _rows(None, array("i", e_list), 3)  # (child, parent, local) slots
         self.gates = gates
         self.needed_mask = needed
         """1 at the slot of every name the output depends on (the output too): graph.needed, by slot."""
@@ -443,6 +433,23 @@ class Tape:
                     out.append(k)
             start = end
         return out
+
+    @cached_property
+    def edge_node(self) -> Rows:
+        """(node index, operand index) of each edge: a needed node's edges sit together, one per
+        operand in order, the nodes from the last back (as the backward loop placed them).
+
+        Made when first asked for (stepping backward, a path's hops), from the needed mask: in the
+        build's loop they were two more ints and a call per node, 0.3 ms of the 10k DAG's build.
+        """
+        ends = self.arg_ends
+        starts = array("i", [0]) + ends[:-1]
+        ks = list(compress(range(len(ends) - 1, -1, -1), self.needed_mask[self.n_inputs:][::-1]))
+        counts = list(map(sub, map(ends.__getitem__, ks), map(starts.__getitem__, ks)))
+        rows = Rows(0)
+        rows.cols = (array("i", chain.from_iterable(map(repeat, ks, counts))),
+                     array("i", chain.from_iterable(map(range, counts))))
+        return rows
 
     @cached_property
     def shape_of_node(self) -> list[_Shape]:
