@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate, chain, compress, count, repeat
-from operator import attrgetter, itemgetter, sub
+from operator import attrgetter, itemgetter, not_, sub
 
 from engine import expr as ex
 from engine import ops
@@ -519,12 +519,32 @@ class Tape:
                 return g
             g = [0.0] * n
             g[out] = 1.0
+        selected = self._selected_zeros(v)
         for child, parent, local in self.edges:
             p = g[child] * v[local]
-            if p != p and local in gates and v[gates[local]] == 0.0:
+            if selected[local] and p != p:
                 p = 0.0
             g[parent] += p
         return g
+
+    def _selected_zeros(self, v: list[float]) -> bytearray:
+        """1 at the slot of every local derivative that is a selected zero at these values.
+
+        The careful loop reads it at every edge, and compares the product only where it is 1:
+        on the 100k DAG, which overflows, 79,000 of its 82,500 products are nan, and looking
+        each one up in ``gates`` (then its selector's value) made the backward pass 15.7 ms
+        against 11.7 (median of 31, alternated in one process).
+        """
+        locals_, selectors = self._gate_columns
+        selected = bytearray(len(v))
+        for local in compress(locals_, map(not_, map(v.__getitem__, selectors))):  # not x: x == 0.0
+            selected[local] = 1
+        return selected
+
+    @cached_property
+    def _gate_columns(self) -> tuple[list[int], list[int]]:
+        """The local-derivative slots that have a selector, and their selectors' slots."""
+        return list(self.gates), list(self.gates.values())
 
     def selected(self, local: int, v: list[float]) -> bool:
         """Whether the local derivative in slot ``local`` is a selected zero: the function is flat there."""
