@@ -396,15 +396,14 @@ class Tape:
         e_list: list[int] = []  # (child, parent, local) of each edge
         gates: dict[int, int] = {}  # local slot -> the slot of the selector that can make it a selected zero
         add_ops, add_code, add_edges = l_op.extend, l_flat.extend, e_list.extend
-        for k in range(len(nodes) - 1, -1, -1):
-            if not needed[n_inputs + k]:
+        local_emitters = list(map(itemgetter(2), found_of_node))
+        for out, em, end in zip(range(n_names - 1, n_inputs - 1, -1), reversed(local_emitters), reversed(arg_ends)):
+            if not needed[out]:
                 continue
-            em = found_of_node[k][2]
-            end = arg_ends[k]
             env = args_list[end - em.n_args:end]
             for a in env:
                 needed[a] = 1
-            env.append(n_inputs + k)
+            env.append(out)
             if em.temps:
                 env.extend(range(free, free + em.temps))
                 free += em.temps
