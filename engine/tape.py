@@ -232,7 +232,8 @@ class _Emitter:
     node costs a few calls, not a Python loop over its instructions and operands.
     """
 
-    __slots__ = ("n_args", "temps", "consts", "ops", "n_ops", "op_bytes", "get_code", "get_edges", "gates")
+    __slots__ = ("n_args", "temps", "consts", "ops", "n_ops", "op_bytes", "get_code", "get_edges", "gates", "pair",
+                 "bare")
 
     def __init__(self, templates: tuple[_Template, ...], n_args: int, const) -> None:
         temps = 0
@@ -272,7 +273,13 @@ class _Emitter:
         self.ops = tuple(r[0] for r in rows)
         self.n_ops = len(rows)
         self.op_bytes = array("i", self.ops).tobytes()  # a node's opcodes, to join into a column in C
-        self.get_code = _getter([fix(i) for r in rows for i in r[1:]])  # (o, a, b) of each instruction
+        code_indexes = [fix(i) for r in rows for i in r[1:]]  # (o, a, b) of each instruction
+        self.get_code = _getter(code_indexes)
+        self.pair = code_indexes == [n_args, 0, 1] and n_args == 2
+        """Whether the code is one instruction ``(out, operand 0, operand 1)``: a binary operation."""
+        self.bare = n_args == 2 and not rows
+        """Whether there are two operands and no instruction: the edges are read from the operands, the
+        node's slot and the constants (the local derivatives of +, - and ×)."""
         self.get_edges = _getter([i for j, r in enumerate(results) for i in (n_args, j, fix(r))])
         self.gates = [(fix(results[j]), fix(g)) for j, g in enumerate(gates) if g is not None]
 
@@ -368,6 +375,10 @@ class Tape:
         add_code = c_flat.extend
         start = 0
         for out, em, end in zip(count(n_inputs), emitters, arg_ends):
+            if em.pair:  # most nodes of most graphs: no env to make
+                add_code((out, args_list[start], args_list[start + 1]))
+                start = end
+                continue
             env = args_list[start:end]
             start = end
             env.append(out)
@@ -399,6 +410,12 @@ class Tape:
         local_emitters = list(map(itemgetter(2), found_of_node))
         for out, em, end in zip(range(n_names - 1, n_inputs - 1, -1), reversed(local_emitters), reversed(arg_ends)):
             if not needed[out]:
+                continue
+            if em.bare:  # most nodes of most graphs: no list to make
+                x = args_list[end - 2]
+                y = args_list[end - 1]
+                needed[x] = needed[y] = 1
+                add_edges(em.get_edges((x, y, out, *em.consts)))
                 continue
             env = args_list[end - em.n_args:end]
             for a in env:
