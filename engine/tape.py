@@ -233,7 +233,7 @@ class _Emitter:
     """
 
     __slots__ = ("n_args", "temps", "consts", "ops", "n_ops", "op_bytes", "get_code", "get_edges", "gates", "pair",
-                 "bare")
+                 "bare", "unary", "unary_local")
 
     def __init__(self, templates: tuple[_Template, ...], n_args: int, const) -> None:
         temps = 0
@@ -280,8 +280,19 @@ class _Emitter:
         self.bare = n_args == 2 and not rows
         """Whether there are two operands and no instruction: the edges are read from the operands, the
         node's slot and the constants (the local derivatives of +, - and ×)."""
-        self.get_edges = _getter([i for j, r in enumerate(results) for i in (n_args, j, fix(r))])
+        edge_indexes = [i for j, r in enumerate(results) for i in (n_args, j, fix(r))]
+        self.get_edges = _getter(edge_indexes)
         self.gates = [(fix(results[j]), fix(g)) for j, g in enumerate(gates) if g is not None]
+        one_const = n_args == 1 and len(self.consts) == 1
+        self.unary = self.consts[0] if one_const and code_indexes == [1, 0, 2] else None
+        """For a function of one operand compiled to one instruction ``(out, operand 0, b)``
+        (relu, tanh, exp…), the constant slot b; else None."""
+        self.unary_local = ((self.consts[0], bool(self.gates))
+                            if one_const and code_indexes == [2, 0, 3] and edge_indexes == [1, 0, 2]
+                            and self.gates in ([], [(2, 2)]) else None)
+        """For a function of one operand whose local derivative is one instruction on it into a
+        temporary ``(tmp, operand 0, b)`` (relu's step, exp's exp), the constant slot b and
+        whether that temporary is a selector; else None."""
 
 
 def _getter(indexes: list[int]):
@@ -380,6 +391,10 @@ class Tape:
                 add_code((out, args_list[start], args_list[start + 1]))
                 start = end
                 continue
+            if em.unary is not None:  # most of the rest
+                add_code((out, args_list[start], em.unary))
+                start = end
+                continue
             env = args_list[start:end]
             start = end
             env.append(out)
@@ -417,6 +432,17 @@ class Tape:
                 y = args_list[end - 1]
                 needed[x] = needed[y] = 1
                 add_edges(em.get_edges((x, y, out, *em.consts)))
+                continue
+            if em.unary_local is not None:  # most of the rest
+                b, selector = em.unary_local
+                x = args_list[end - 1]
+                needed[x] = 1
+                add_ops(em.ops)
+                add_code((free, x, b))
+                add_edges((out, x, free))
+                if selector:
+                    gates[free] = free
+                free += 1
                 continue
             env = args_list[end - em.n_args:end]
             for a in env:
