@@ -12,7 +12,9 @@ checked here against the slowest obvious way of doing the same thing:
   same way (a selected zero stops the gradient, as the steps say);
 - the tape's own instructions run by the loop as it was written before (every opcode
   in its own branch, ``**`` through :func:`engine.ops.pow_`);
-- the warnings by the loop over every node and every edge they replaced.
+- the warnings by the loop over every node and every edge they replaced;
+- the tape's build, whose commonest shapes skip the node's env, by placing every node
+  through its env (the same columns, in the same order).
 
 The graphs use every operation a graph file may call, operands used several times
 (fan-out), relu and abs at their corner, and inputs that overflow, divide by zero or
@@ -24,12 +26,14 @@ from __future__ import annotations
 
 import math
 import struct
+from array import array
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import compute, load_bytes
+from engine import examples as generated
 from engine import expr as ex
 from engine import ops
 from engine import tape as tp
@@ -262,3 +266,59 @@ def test_a_walks_values_and_gradients_read_like_the_dicts_they_replace():
         walk.values["nope"]
     assert not hasattr(walk.values, "__setitem__")
     assert walk.warnings == ()  # nothing overflows: nothing to find
+
+
+
+class _GeneralEmitter(tp._Emitter):
+    """An emitter whose fast paths are off: every node placed through its env."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pair = self.bare = False
+        self.unary = self.unary_local = None
+
+
+def tape_columns(tape) -> dict:
+    """Everything the build places, as plain lists (edge_node made when asked)."""
+    rows = {name: [list(c) for c in getattr(tape, name).cols]
+            for name in ("code", "local_code", "edges", "edge_node", "node_code")}
+    return {**rows, "gates": tape.gates, "needed": bytes(tape.needed_mask), "args": list(tape.args_flat),
+            "ends": list(tape.arg_ends), "slots": list(map(bits, tape.slots_init))}
+
+
+def fast_and_general(graph) -> tuple[tp.Tape, tp.Tape]:
+    """The graph's tape as built, and as built with every node placed through its env."""
+    fast = tp.Tape(graph)
+    emitter = tp._Emitter
+    tp._Emitter = _GeneralEmitter
+    try:
+        general = tp.Tape(graph)
+    finally:
+        tp._Emitter = emitter
+    assert all(not (f[1].pair or f[2].bare) and f[1].unary is None is f[2].unary_local for f in general._found)
+    return fast, general
+
+
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(graphs() | overflowing_gradients())
+def test_the_builds_fast_paths_place_what_the_env_places(case):
+    """A binary operation, a function of one operand and their local derivatives are placed
+    without the node's env (:class:`engine.tape._Emitter`): the same instructions, edges,
+    selectors and slots, in the same order, as placing every node through its env."""
+    text, _ = case
+    fast, general = fast_and_general(load_bytes(text.encode(), "random.yaml").graph)
+    assert tape_columns(fast) == tape_columns(general)
+
+
+@pytest.mark.parametrize("text", [generated.dag(600, unary="relu"), generated.dag(600), generated.chain(300),
+                                  generated.mlp([4, 3, 1])])
+def test_the_generated_graphs_fast_paths_place_what_the_env_places(text):
+    fast, general = fast_and_general(load_bytes(text.encode(), "generated.yaml").graph)
+    assert any(f[1].pair or f[1].unary is not None for f in fast._found)
+    assert tape_columns(fast) == tape_columns(general)
+
+
+@pytest.mark.parametrize("n", [0, 1, 511, 512, 513, 1024, 1500])
+def test_ints_packs_as_array_does(n):
+    values = [(k * 7919) % 2**31 * (-1) ** k for k in range(n)]
+    assert tp._ints(values) == array("i", values)
