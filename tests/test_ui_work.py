@@ -294,8 +294,9 @@ async def test_the_first_steps_from_the_start_lay_nothing_out(monkeypatch, kind)
 
 
 async def test_a_big_graph_s_backward_index_is_built_and_frozen_on_opening():
-    """The tape's edges by parent (what each backward step reads) are built before the graph is frozen:
-    built by the first step into the backward pass, they were walked by every full collection after."""
+    """The tape's edges by parent and each edge's node (what each backward step reads) are built before
+    the graph is frozen: built by the first step into the backward pass, in the key, they were walked
+    by every full collection after."""
     import gc
 
     from engine.tape import tape_of
@@ -304,12 +305,12 @@ async def test_a_big_graph_s_backward_index_is_built_and_frozen_on_opening():
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         tape = tape_of(app.session.graph)
-        index, by_name = vars(tape).get("edges_of_parent"), vars(tape).get("edges_of_name")
-        assert index is not None and by_name is not None
+        index, by_name, nodes = (vars(tape).get(name) for name in ("edges_of_parent", "edges_of_name", "edge_node"))
+        assert index is not None and by_name is not None and nodes is not None
         tracked = {id(o) for o in gc.get_objects()}  # what a collection walks (frozen objects are left out)
-        assert id(index) not in tracked and id(by_name) not in tracked
+        assert id(index) not in tracked and id(by_name) not in tracked and id(nodes) not in tracked
         await pilot.press("f", "n")
-        assert tape.edges_of_parent is index and tape.edges_of_name is by_name
+        assert tape.edges_of_parent is index and tape.edges_of_name is by_name and tape.edge_node is nodes
 
 
 async def test_a_step_writes_out_one_transcript_line(monkeypatch):

@@ -282,11 +282,13 @@ class CgtuiApp(App[None]):
         big = len(graph.names) > FdPanel.INLINE_LIMIT
         self._frozen_graph = weakref.ref(graph) if big else None
         if big and frozen is not graph:  # (an edit's or a descent step's walk: frozen once drawn, below)
-            # the backward steps' indexes of edges by parent, built now to be frozen with the rest: the
-            # first steps into the backward pass built them (50-100 ms on a 100k graph, in a key), and
-            # every full collection after that walked their lists (47,000 on the 100k DAG: +20-60 ms)
+            # the backward steps' indexes of edges by parent, and each edge's node and operand, built
+            # now to be frozen with the rest: the first steps into the backward pass built them (50-100
+            # ms on a 100k graph, in a key; the edges' nodes 17-34 ms more since the tape makes them
+            # when first asked), and every full collection after that walked their lists (47,000 on
+            # the 100k DAG: +20-60 ms)
             tape = tape_of(graph)
-            tape.edges_of_parent, tape.edges_of_name  # noqa: B018 (cached properties: built here)
+            tape.edges_of_parent, tape.edges_of_name, tape.edge_node  # noqa: B018 (cached properties: built here)
             if not replaced:
                 gc.collect()
                 gc.freeze()
