@@ -268,7 +268,6 @@ def test_a_walks_values_and_gradients_read_like_the_dicts_they_replace():
     assert walk.warnings == ()  # nothing overflows: nothing to find
 
 
-
 class _GeneralEmitter(tp._Emitter):
     """An emitter whose fast paths are off: every node placed through its env."""
 
