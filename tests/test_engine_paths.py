@@ -53,6 +53,18 @@ def test_paths_are_listed_in_the_order_the_backward_pass_adds_them():
     assert len(keys) == 4 and keys == sorted(keys)
 
 
+def test_a_selected_zero_on_a_path_stops_it_whatever_the_factors_above():
+    """relu's step at x ≤ 0 is a selected zero: the path through it is 0, as the backward pass
+    adds it, even where the factor above it overflowed (inf × 0 would be nan)."""
+    text = b"inputs: {x: -1, b: 1e200}\nnodes: {w: b * b, y: relu(x), J: y * w}\noutput: J\n"
+    walk = compute(load_bytes(text, "z.yaml").graph)
+    assert walk.values["w"] == math.inf and walk.grads["y"] == math.inf and walk.grads["x"] == 0.0
+    why = why_gradient(walk, "x")
+    (path,) = why.paths
+    assert [h.local for h in path.hops] == [math.inf, 0.0]
+    assert path.product == 0.0 == why.total
+
+
 @pytest.mark.parametrize("path", sorted((ROOT / "graphs").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_gradient_is_the_sum_over_its_paths(path):
     walk = compute(load_path(path).graph)
