@@ -167,7 +167,7 @@ def why_gradient(walk: Walk, name: str, limit: int = 12,
             tick(k - start, total_work)
     first_edge = _first_edges(tape)
     v = walk.slots
-    local_col, gates = tape.edges.cols[2], tape.gates
+    local_col, selected = tape.edges.cols[2], tape.selected_zeros(v)
 
     paths: list[GradientPath] = []
     total = 0.0
@@ -199,8 +199,7 @@ def why_gradient(walk: Walk, name: str, limit: int = 12,
                     edge.append(e)
                     depth.append(d)
                     local = local_col[e]
-                    gate = None if flat else gates.get(local)  # tape.selected inline: once a hop
-                    stack.append((o, len(up) - 1, product * v[local], flat or (gate is not None and v[gate] == 0.0)))
+                    stack.append((o, len(up) - 1, product * v[local], flat or selected[local]))
             work += 1
             if tick is not None and not work % TICK:
                 tick(total_work, total_work)
