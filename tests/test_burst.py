@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from textual import events
 
-from tests.tui_helpers import make_app
+from tests.tui_helpers import make_app, until
 
 CHARS = {"enter": "\r", "escape": "\x1b", "minus": "-", "full_stop": "."}
 
@@ -112,14 +112,6 @@ async def test_the_transcript_keeps_up_with_a_burst_of_steps():
         for k in range(1, 9):
             assert f"{k:>3}  " in transcript, transcript
         assert "∂J/∂c = ∂J/∂u · ∂u/∂c = 3 × 3 = 9" in transcript
-
-
-async def until(pilot, done, tries: int = 40) -> None:
-    """Let the app run until ``done()`` (held keys go round the queue once more), for a while at most."""
-    for _ in range(tries):
-        if done():
-            return
-        await pilot.pause()
 
 
 async def test_a_step_key_right_after_enter_steps():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui_helpers import LECTURE, make_app
+from tests.tui_helpers import LECTURE, make_app, until
 
 MIN_RATIO = 4.5
 
@@ -89,6 +89,7 @@ async def test_every_character_has_contrast(monkeypatch, state, no_color):
         await pilot.pause()
         assert low_contrast_cells(app) == []
         await pilot.resize_terminal(80, 24)
+        await until(pilot, lambda: app.screen._compositor.size == (80, 24))
         strips = app.screen._compositor.render_strips()
         assert (len(strips), strips[0].cell_length) == (24, 80)  # laid out again at the new size
         assert low_contrast_cells(app) == [], "at 80 × 24"

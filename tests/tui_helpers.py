@@ -76,3 +76,13 @@ async def submit_text(app: CgtuiApp, pilot, text: str) -> None:
     field.cursor_position = len(text)
     await pilot.press("enter")
     await pilot.pause()
+
+
+async def until(pilot, done, tries: int = 40) -> None:
+    """Let the app run until ``done()``, for ``tries`` pauses at most (then the test's own assertion
+    says what is wrong). ``pilot.pause()`` alone waits until the process looks idle, which a loaded
+    machine can fake: a process not given the CPU uses none (Textual's ``wait_for_idle``)."""
+    for _ in range(tries):
+        if done():
+            return
+        await pilot.pause()
