@@ -110,9 +110,34 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
-    """``-n auto``: two workers a CPU. A Pilot test spends most of its time waiting for the app
-    to go idle after each key (about half its wall time is CPU time), so two of them share a core."""
-    return 2 * (os.cpu_count() or 1)
+    """``-n auto``: three workers a CPU, as many as the memory holds at ``WORKER_MIB`` each.
+
+    A Pilot test spends about half its wall time waiting for the app to go idle (``pilot.pause()``
+    sleeps 20 ms at a time until a sleep passes without CPU), so a core needs more than one worker
+    to stay busy. Measured on this project's two-core machine, full suite, runs alternated
+    (2026-12-01, 21:50-22:35 UTC): the cores were busy 1.59-1.69 of 2 (CPU time / wall time) in 8
+    runs with ``-n 6``, 1.48-1.61 in 4 with ``-n 4``; the machine's own speed moved each total by up
+    to 50 % between runs (157-247 s of CPU for the same tests), so wall times alone do not compare."""
+    try:
+        with open("/proc/meminfo") as f:
+            available = next(int(line.split()[1]) for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        available = None
+    return workers_for(os.cpu_count() or 1, available)
+
+
+def workers_for(cpus: int, available_kib: int | None) -> int:
+    """Three workers a CPU, no more than ``available_kib`` of memory holds at ``WORKER_MIB`` each
+    (unknown memory: no limit), and at least one."""
+    workers = 3 * cpus
+    if available_kib is not None:
+        workers = min(workers, available_kib // 1024 // WORKER_MIB)
+    return max(1, workers)
+
+
+WORKER_MIB = 600
+"""Memory to allow a worker: the largest resident set of any process of a full run was 325 MiB
+(``/usr/bin/time -f %M``, 2026-12-01; a worker that has run the 100k-node graphs' tests)."""
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The house stays clean: engine/ never loads Textual or Rich, and ruff finds nothing."""
+"""The house stays clean: engine/ never loads Textual or Rich, ruff finds nothing, and the suite
+sizes its workers to the machine."""
 
 from __future__ import annotations
 
@@ -29,3 +30,13 @@ def test_ruff_finds_nothing():
         pytest.skip("ruff is not installed (pip install -e '.[test]' installs it)")
     out = subprocess.run([ruff, "check", "engine", "tui", "tests"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_suite_starts_three_workers_a_cpu_as_far_as_the_memory_goes():
+    from conftest import WORKER_MIB, workers_for
+
+    gib = 1024 * 1024
+    assert workers_for(2, 24 * gib) == 6  # this machine
+    assert workers_for(2, None) == 6
+    assert workers_for(16, 4 * gib) == 4 * 1024 // WORKER_MIB  # memory, not CPUs, sets it
+    assert workers_for(2, 100 * 1024) == 1  # never none
