@@ -35,8 +35,8 @@ def test_ruff_finds_nothing():
 def test_the_suite_starts_three_workers_a_cpu_as_far_as_the_memory_goes():
     from conftest import WORKER_MIB, workers_for
 
-    gib = 1024 * 1024
-    assert workers_for(2, 24 * gib) == 6  # this machine
+    kib_in_a_gib = 1024 * 1024  # /proc/meminfo counts KiB
+    assert workers_for(2, 24 * kib_in_a_gib) == 6  # this machine
     assert workers_for(2, None) == 6
-    assert workers_for(16, 4 * gib) == 4 * 1024 // WORKER_MIB  # memory, not CPUs, sets it
+    assert workers_for(16, 4 * kib_in_a_gib) == 4 * 1024 // WORKER_MIB  # memory, not CPUs, sets it
     assert workers_for(2, 100 * 1024) == 1  # never none
