@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 
 import pytest
 
@@ -31,10 +32,15 @@ def same(a: float, b: float) -> bool:
 
 
 class Gate:
-    """Wraps ``session.plan_edit``: records the thread it runs on and holds it until opened."""
+    """Wraps ``session.plan_edit``: records the thread it runs on and holds it until opened.
 
-    def __init__(self, session: DebugSession, hold: bool = True) -> None:
+    ``lag``: seconds the thread still works once opened, as a loaded machine makes it: a worker
+    cancelled meanwhile is no longer running for Textual (its task is cancelled at once) while its
+    thread is still in ``plan_edit``."""
+
+    def __init__(self, session: DebugSession, hold: bool = True, lag: float = 0.0) -> None:
         self.real = session.plan_edit
+        self.lag = lag
         self.threads: list[threading.Thread] = []
         self.started, self.open, self.finished = threading.Event(), threading.Event(), threading.Event()
         if not hold:
@@ -45,16 +51,19 @@ class Gate:
         self.threads.append(threading.current_thread())
         self.started.set()
         assert self.open.wait(30)
+        time.sleep(self.lag)
         try:
             return self.real(*args, **kwargs)
         finally:
             self.finished.set()
 
 
-async def settle(pilot, app) -> None:
+async def settle(pilot, app, gate: Gate | None = None) -> None:
+    """Until no worker runs and, given a gate, its thread has left ``plan_edit`` (a cancelled
+    worker's thread can still be in it), for 10 s at most."""
     for _ in range(200):
         await pilot.pause(0.05)
-        if not any(w.is_running for w in app.workers):
+        if not any(w.is_running for w in app.workers) and (gate is None or gate.finished.is_set()):
             return
     raise AssertionError("a worker is still running")
 
@@ -126,13 +135,13 @@ async def test_esc_cancels_an_edit_being_worked_out():
     async with app.run_test(size=(120, 40)) as pilot:
         session = app.session
         walk = session.walk
-        gate = Gate(session)
+        gate = Gate(session, lag=0.3)  # the cancelled thread ends after its worker: its result is dropped
         await commit_x(pilot, app, "0.8")
         assert gate.started.wait(10)
         await pilot.press("escape")
         assert "Edit cancelled; x stays 0.5 (not 0.8)" in widget_text(app, "#message")
         gate.open.set()
-        await settle(pilot, app)
+        await settle(pilot, app, gate)
         assert gate.finished.is_set()
         await settle(pilot, app)
         await pilot.pause()
