@@ -598,10 +598,10 @@ class Tape:
         """1 at the slot of every local derivative that is a selected zero at these values: what
         :meth:`selected` says of one slot, for every slot at once.
 
-        The careful loop reads it at every edge (and ``why_gradient`` at every hop), and compares the product only where it is 1:
-        on the 100k DAG, which overflows, 79,000 of its 82,500 products are nan, and looking
-        each one up in ``gates`` (then its selector's value) made the backward pass 15.7 ms
-        against 11.7 (median of 31, alternated in one process).
+        The careful loop reads it at every edge (and ``why_gradient`` at every hop), and compares
+        the product only where it is 1: on the 100k DAG, which overflows, 79,000 of its 82,500
+        products are nan, and looking each one up in ``gates`` (then its selector's value) made
+        the backward pass 15.7 ms against 11.7 (median of 31, alternated in one process).
         """
         locals_, selectors = self._gate_columns
         selected = bytearray(len(v))
