@@ -9,6 +9,7 @@ missing; .ci/run installs both.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -125,29 +126,50 @@ ROWS = """() => { const t = (window.__terminals || [])[0]; if (!t) return '';
   return out.join('\\n'); }"""
 
 
+@contextlib.contextmanager
+def serving(graph: Path, *extra: str):
+    """``cgtui serve`` on ``graph``, on a port the system picks; yields (url, process).
+
+    On leaving, the server is stopped as ctrl+c stops it (killed after 10 s) and its pipes are closed:
+    a pipe left open is a ResourceWarning whenever the garbage collector meets it, which fails
+    whatever test then runs under ``filterwarnings("error")`` (the fuzz tests).
+    """
+    with subprocess.Popen([sys.executable, "-m", "tui", "serve", str(graph), "--port", "0", *extra],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=graph.parent) as process:
+        line = process.stdout.readline()
+        assert " at http://127.0.0.1:" in line, (line, process.stderr.read() if process.poll() is not None else "")
+        try:
+            yield line.split(" at ", 1)[1].split()[0], process
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGINT)
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        # Popen's own exit closes the pipes and waits
+
+
 @pytest.fixture
 def server(tmp_path, request):
-    """``cgtui serve`` on a copy of the lecture graph, on a port the system picks; yields (url, file, process).
+    """``serving`` a copy of the lecture graph; yields (url, file, process).
 
     A test marked ``@pytest.mark.serve_args(...)`` adds those arguments.
     """
     graph = tmp_path / "lecture.yaml"
     shutil.copy(LECTURE, graph)
     marker = request.node.get_closest_marker("serve_args")
-    extra = list(marker.args) if marker else []
-    process = subprocess.Popen([sys.executable, "-m", "tui", "serve", str(graph), "--port", "0", *extra],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    line = process.stdout.readline()
-    assert " at http://127.0.0.1:" in line, (line, process.stderr.read() if process.poll() is not None else "")
-    url = line.split(" at ", 1)[1].split()[0]
-    yield url, graph, process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    with serving(graph, *(marker.args if marker else ())) as (url, process):
+        yield url, graph, process
+
+
+def test_a_served_server_ends_and_leaves_no_pipe_open(tmp_path):
+    graph = tmp_path / "lecture.yaml"
+    shutil.copy(LECTURE, graph)
+    with serving(graph) as (url, process):
+        assert process.poll() is None and url.startswith("http://127.0.0.1:")
+    assert process.returncode == 0  # ctrl+c's way out
+    assert process.stdout.closed and process.stderr.closed
 
 
 @pytest.fixture(scope="module")
