@@ -6,6 +6,7 @@ import gc
 import os
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,18 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     cache = getattr(sys.modules.get("textual._styles_cache"), "StylesCache", None)
     if cache is not None:
         cache.get_inner_outer.cache_clear()
+
+
+@pytest.fixture
+def earlier_garbage_collected():
+    """Collect what earlier tests in this worker left in reference cycles, before a test that makes
+    every warning an error: Hypothesis's ``register_random`` runs ``gc.collect()`` inside the test,
+    so a file another test left open (a ResourceWarning when collected) failed the wrong test, at
+    random (CI, stop 20). Collected here under the default filters, such a leak is still reported,
+    in pytest's warnings summary, without failing this test."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        gc.collect()
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log):

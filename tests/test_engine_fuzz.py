@@ -18,7 +18,7 @@ from soak import examples
 EXAMPLES = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "graphs").glob("*.yaml"))}
 # any warning (Python's own SyntaxWarning for "1if x else 2", say) would reach the
 # user's terminal: make it an error here
-pytestmark = pytest.mark.filterwarnings("error")
+pytestmark = [pytest.mark.filterwarnings("error"), pytest.mark.usefixtures("earlier_garbage_collected")]
 FUZZ = settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

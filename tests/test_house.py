@@ -1,11 +1,12 @@
 """The house stays clean: engine/ never loads Textual or Rich, ruff finds nothing, and the suite
-sizes its workers to the machine."""
+sizes its workers to the machine; one test's leak does not fail another."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -40,3 +41,14 @@ def test_the_suite_starts_three_workers_a_cpu_as_far_as_the_memory_goes():
     assert workers_for(2, None) == 6
     assert workers_for(16, 4 * kib_in_a_gib) == 4 * 1024 // WORKER_MIB  # memory, not CPUs, sets it
     assert workers_for(2, 100 * 1024) == 1  # never none
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_file_an_earlier_test_left_open_is_reported_not_raised(request):
+    """conftest's earlier_garbage_collected, which the fuzz tests use: their warnings are errors."""
+    leak = [open(__file__, encoding="utf-8")]
+    leak.append(leak)  # a cycle: only the collector closes the file
+    del leak
+    with warnings.catch_warnings(record=True) as shown:  # records, and keeps the mark's "error" filter
+        request.getfixturevalue("earlier_garbage_collected")
+    assert [w.category for w in shown] == [ResourceWarning] and "unclosed file" in str(shown[0].message)

@@ -19,7 +19,8 @@ SMALL = ("inputs:\n  X: [[1, 2, 3], [4, 5, 6]]\n  w: {value: [[0.5], [-1]]}\n  b
          "  W: {randn: [2, 2], seed: 3, scale: 0.5}\n  s: 2\n"
          "nodes:\n  Z: w.T @ X + b\n  H: tanh(W @ X) * s\n  J: sum(Z, axis=1) + mean(H.T @ H) - sum(transpose(Z) ** 2)\n")
 ALPHABET = "[]{},:0123456789.-+e @T()*/\n #asuxmnbwXZHJ=_"
-pytestmark = pytest.mark.filterwarnings("error")  # no warning may reach the terminal
+pytestmark = [pytest.mark.filterwarnings("error"),  # no warning may reach the terminal
+              pytest.mark.usefixtures("earlier_garbage_collected")]
 
 
 def load_or_refuse(text: str):
