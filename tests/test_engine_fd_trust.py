@@ -270,7 +270,7 @@ def test_panel_shows_lost_and_the_reason_in_words():
     assert session.at_end
     text = " ".join(fd_text(session, "a", 200).plain.split())
     assert "a + h rounds to a; try a larger h" in text and tx.STATUS_TEXT["lost"] in text and "nan" not in text
-    session = DebugSession(load(open(LECTURE, "rb").read(), "lecture.yaml"), h=1e-12)
+    session = DebugSession(load_path(LECTURE), h=1e-12)
     session.finish()
     session.finish()
     text = " ".join(fd_text(session, "b", 60).plain.split())

@@ -8,6 +8,7 @@ or KaTeX the rendering tests are skipped, saying so; the others still run.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import re
 import shutil
@@ -46,21 +47,27 @@ _katex: subprocess.Popen | None = None
 
 
 def _close_katex() -> None:
-    if _katex is not None and _katex.poll() is None:
-        _katex.stdin.close()
-        try:
-            _katex.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            _katex.kill()
+    """End the node process (at the end of its input; killed after 10 s) and close its pipes."""
+    if _katex is not None:
+        with _katex:  # Popen's exit closes stdout and stderr, then waits
+            with contextlib.suppress(BrokenPipeError):  # a line it did not take (it ended)
+                _katex.stdin.close()
+            try:
+                _katex.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                _katex.kill()
 
 
 def katex_failures(spans: list[str]) -> list[tuple[int, str, str]]:
     """The spans KaTeX refuses in strict mode, with its message (one line to the node process, one back)."""
     global _katex
     if _katex is None or _katex.poll() is not None:
+        if _katex is None:
+            atexit.register(_close_katex)
+        else:
+            _close_katex()  # it ended: its pipes, before a new one
         _katex = subprocess.Popen([NODE, str(KATEX_DIR / "render.js")], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=KATEX_DIR)
-        atexit.register(_close_katex)
     _katex.stdin.write(json.dumps(spans) + "\n")
     _katex.stdin.flush()
     answer = _katex.stdout.readline()
