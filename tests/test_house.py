@@ -3,6 +3,7 @@ sizes its workers to the machine; one test's leak does not fail another."""
 
 from __future__ import annotations
 
+import gc
 import shutil
 import subprocess
 import sys
@@ -46,9 +47,15 @@ def test_the_suite_starts_three_workers_a_cpu_as_far_as_the_memory_goes():
 @pytest.mark.filterwarnings("error")
 def test_a_file_an_earlier_test_left_open_is_reported_not_raised(request):
     """conftest's earlier_garbage_collected, which the fuzz tests use: their warnings are errors."""
-    leak = [open(__file__, encoding="utf-8")]
-    leak.append(leak)  # a cycle: only the collector closes the file
-    del leak
-    with warnings.catch_warnings(record=True) as shown:  # records, and keeps the mark's "error" filter
-        request.getfixturevalue("earlier_garbage_collected")
+    was_on = gc.isenabled()
+    gc.disable()  # no collection before the fixture's, under this test's "error" filter
+    try:
+        leak = [open(__file__, encoding="utf-8")]
+        leak.append(leak)  # a cycle: only the collector closes the file
+        del leak
+        with warnings.catch_warnings(record=True) as shown:  # records, and keeps the mark's "error" filter
+            request.getfixturevalue("earlier_garbage_collected")
+    finally:
+        if was_on:
+            gc.enable()
     assert [w.category for w in shown] == [ResourceWarning] and "unclosed file" in str(shown[0].message)

@@ -136,9 +136,9 @@ def serving(graph: Path, *extra: str):
     """
     with subprocess.Popen([sys.executable, "-m", "tui", "serve", str(graph), "--port", "0", *extra],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=graph.parent) as process:
-        line = process.stdout.readline()
-        assert " at http://127.0.0.1:" in line, (line, process.stderr.read() if process.poll() is not None else "")
         try:
+            line = process.stdout.readline()
+            assert " at http://127.0.0.1:" in line, (line, process.stderr.read() if process.poll() is not None else "")
             yield line.split(" at ", 1)[1].split()[0], process
         finally:
             if process.poll() is None:
