@@ -163,10 +163,8 @@ def server(tmp_path, request):
         yield url, graph, process
 
 
-def test_a_served_server_ends_and_leaves_no_pipe_open(tmp_path):
-    graph = tmp_path / "lecture.yaml"
-    shutil.copy(LECTURE, graph)
-    with serving(graph) as (url, process):
+def test_a_served_server_ends_and_leaves_no_pipe_open(lecture_copy):
+    with serving(lecture_copy) as (url, process):
         assert process.poll() is None and url.startswith("http://127.0.0.1:")
     assert process.returncode == 0  # ctrl+c's way out
     assert process.stdout.closed and process.stderr.closed
